@@ -1,0 +1,135 @@
+/**
+ * Certificates for the local cluster, made with openssl: a CA, the API server's
+ * serving certificate, an admin client certificate (group system:masters) and
+ * the service-account signing key pair. Made once per cluster state folder.
+ *
+ * @module
+ */
+import { network } from "./layout.ts";
+import { run } from "./run.ts";
+
+/** Paths of the files {@linkcode ensurePki} makes. */
+export interface PkiFiles {
+  caCert: string;
+  caKey: string;
+  apiServerCert: string;
+  apiServerKey: string;
+  adminCert: string;
+  adminKey: string;
+  serviceAccountKey: string;
+  serviceAccountPub: string;
+}
+
+/** Returns the PKI file paths inside `dir`. */
+export function pkiFiles(dir: string): PkiFiles {
+  return {
+    caCert: `${dir}/ca.crt`,
+    caKey: `${dir}/ca.key`,
+    apiServerCert: `${dir}/apiserver.crt`,
+    apiServerKey: `${dir}/apiserver.key`,
+    adminCert: `${dir}/admin.crt`,
+    adminKey: `${dir}/admin.key`,
+    serviceAccountKey: `${dir}/sa.key`,
+    serviceAccountPub: `${dir}/sa.pub`,
+  };
+}
+
+/** Creates whatever of the PKI is missing in `dir` and returns the file paths. */
+export async function ensurePki(dir: string): Promise<PkiFiles> {
+  const files = pkiFiles(dir);
+  await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
+  if (!await exists(files.caCert)) {
+    await run([
+      ..."openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650"
+        .split(" "),
+      ...["-keyout", files.caKey, "-out", files.caCert, "-subj", "/CN=redis-operator-local-ca"],
+    ]);
+  }
+  if (!await exists(files.apiServerCert)) {
+    const names = [
+      `IP:${network.gateway}`,
+      "IP:127.0.0.1",
+      "IP:198.19.0.1",
+      "DNS:localhost",
+      "DNS:kubernetes",
+      "DNS:kubernetes.default",
+      "DNS:kubernetes.default.svc",
+      "DNS:kubernetes.default.svc.cluster.local",
+    ];
+    await signedCert(files, files.apiServerKey, files.apiServerCert, "/CN=kube-apiserver", [
+      `subjectAltName=${names.join(",")}`,
+      "extendedKeyUsage=serverAuth",
+    ]);
+  }
+  if (!await exists(files.adminCert)) {
+    await signedCert(files, files.adminKey, files.adminCert, "/O=system:masters/CN=admin", [
+      "extendedKeyUsage=clientAuth",
+    ]);
+  }
+  if (!await exists(files.serviceAccountKey)) {
+    await run(["openssl", "genrsa", "-out", files.serviceAccountKey, "2048"]);
+    await run(["openssl", "rsa", "-in", files.serviceAccountKey, "-pubout", "-out", files.serviceAccountPub]);
+  }
+  return files;
+}
+
+async function signedCert(
+  files: PkiFiles,
+  keyPath: string,
+  certPath: string,
+  subject: string,
+  extensions: string[],
+): Promise<void> {
+  const csr = `${certPath}.csr`;
+  const ext = `${certPath}.ext`;
+  await run([
+    ..."openssl req -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes".split(" "),
+    ...["-keyout", keyPath, "-out", csr, "-subj", subject],
+  ]);
+  await Deno.writeTextFile(ext, extensions.join("\n") + "\n");
+  await run([
+    ..."openssl x509 -req -days 3650 -CAcreateserial".split(" "),
+    ...["-in", csr, "-CA", files.caCert, "-CAkey", files.caKey, "-out", certPath, "-extfile", ext],
+  ]);
+  await Deno.remove(csr);
+  await Deno.remove(ext);
+}
+
+/** Writes a kubeconfig with the certificates embedded, so it works from any folder. */
+export async function writeKubeconfig(
+  path: string,
+  server: string,
+  files: PkiFiles,
+  clusterName: string,
+): Promise<void> {
+  const b64 = async (file: string) => btoa(await Deno.readTextFile(file));
+  const context = `redis-operator-${clusterName}`;
+  const config = {
+    apiVersion: "v1",
+    kind: "Config",
+    "current-context": context,
+    clusters: [{
+      name: context,
+      cluster: { server, "certificate-authority-data": await b64(files.caCert) },
+    }],
+    users: [{
+      name: `${context}-admin`,
+      user: {
+        "client-certificate-data": await b64(files.adminCert),
+        "client-key-data": await b64(files.adminKey),
+      },
+    }],
+    contexts: [{ name: context, context: { cluster: context, user: `${context}-admin` } }],
+  };
+  // JSON is valid YAML, and kubectl reads it as a kubeconfig.
+  await Deno.writeTextFile(path, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+}
+
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
+}

@@ -1,0 +1,104 @@
+/**
+ * Starts a container's process: in the pod's network namespace, in mount and
+ * UTS namespaces of its own, chrooted into a root file system with its volumes.
+ *
+ * @module
+ */
+
+/** A volume or host folder bound into the container. */
+export interface Mount {
+  readonly source: string;
+  readonly target: string;
+  readonly readOnly: boolean;
+}
+
+/** Everything needed to start one container process. */
+export interface ContainerLaunch {
+  readonly netns: string;
+  /** An empty folder that becomes the container's root (a tmpfs is mounted on it). */
+  readonly rootfs: string;
+  readonly hostname: string;
+  readonly workingDir: string;
+  /** `uid:gid` for chroot's --userspec. */
+  readonly user: string;
+  /** Supplementary group ids, comma separated (the pod's fsGroup). */
+  readonly groups: string;
+  /** `readOnlyRootFilesystem`: only volumes are writable. */
+  readonly readOnlyRoot: boolean;
+  readonly mounts: readonly Mount[];
+  readonly command: readonly string[];
+  readonly env: Record<string, string>;
+  readonly logFile: string;
+}
+
+const initScript = new URL("./container_init.sh", import.meta.url).pathname;
+
+/**
+ * Starts the process. Every step execs the next (nsenter, unshare, sh, chroot),
+ * so the returned child's pid is the container's main process: signalling it
+ * is signalling the container.
+ */
+export function launchContainer(launch: ContainerLaunch): Deno.ChildProcess {
+  const mountArgs = launch.mounts.flatMap((m) => [m.source, m.target, m.readOnly ? "ro" : "rw"]);
+  return new Deno.Command("nsenter", {
+    args: [
+      `--net=/run/netns/${launch.netns}`,
+      "--",
+      "unshare",
+      "--mount",
+      "--uts",
+      "--propagation",
+      "private",
+      "--",
+      "sh",
+      initScript,
+      launch.logFile,
+      launch.rootfs,
+      launch.hostname,
+      launch.workingDir,
+      launch.user,
+      launch.groups,
+      String(launch.readOnlyRoot),
+      ...mountArgs,
+      "--",
+      ...launch.command,
+    ],
+    clearEnv: true,
+    env: launch.env,
+    stdin: "null",
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+}
+
+/**
+ * Runs a command inside a running container (its network, mount and UTS
+ * namespaces and its root), as exec probes and `kubectl exec` would.
+ */
+export async function execInContainer(
+  pid: number,
+  command: readonly string[],
+  env: Record<string, string>,
+  timeoutMs: number,
+): Promise<{ code: number; output: string }> {
+  const child = new Deno.Command("nsenter", {
+    args: [`--target=${pid}`, "--net", "--mount", "--uts", "--root", "--wd", "--", ...command],
+    clearEnv: true,
+    env,
+    stdin: "null",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const timer = setTimeout(() => {
+    try {
+      child.kill("SIGKILL");
+    } catch { /* already exited */ }
+  }, timeoutMs);
+  try {
+    const result = await child.output();
+    const decoder = new TextDecoder();
+    return { code: result.code, output: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+  } finally {
+    clearTimeout(timer);
+  }
+}

@@ -1,0 +1,133 @@
+/**
+ * The environment of a container, resolved as the kubelet does: `envFrom`
+ * first, then `env` in order (later entries may refer to earlier ones with
+ * `$(NAME)`), values from the downward API, ConfigMaps and Secrets.
+ *
+ * @module
+ */
+import type { Container, EnvVar, ObjectFieldSelector, Pod } from "kubernetes-types/core/v1.d.ts";
+import type { RestClient } from "../../src/kube/client.ts";
+import { network } from "../lib/layout.ts";
+import { readConfigMapData, readSecretData } from "./api_objects.ts";
+import { expandVariables } from "./images.ts";
+
+/** Addresses known only once the sandbox exists. */
+export interface PodAddresses {
+  readonly podIP: string;
+  readonly hostIP: string;
+}
+
+/** Thrown when a referenced key is missing; the container waits with this message. */
+export class MissingReferenceError extends Error {
+  override name = "MissingReferenceError";
+}
+
+const basePath = "/usr/local/sbin:/usr/local/bin:/usr/sbin:/usr/bin:/sbin:/bin";
+
+/** Resolves the full environment of `container` in `pod`. */
+export async function resolveEnv(
+  client: RestClient,
+  pod: Pod,
+  container: Container,
+  addresses: PodAddresses,
+): Promise<Record<string, string>> {
+  const namespace = pod.metadata?.namespace ?? "default";
+  const env: Record<string, string> = {
+    PATH: basePath,
+    HOSTNAME: pod.metadata?.name ?? "",
+    // There is no kube-proxy: in-cluster clients talk to the API server directly.
+    KUBERNETES_SERVICE_HOST: network.gateway,
+    KUBERNETES_SERVICE_PORT: String(network.apiServerPort),
+    KUBERNETES_SERVICE_PORT_HTTPS: String(network.apiServerPort),
+  };
+  const decoder = new TextDecoder();
+  for (const source of container.envFrom ?? []) {
+    const prefix = source.prefix ?? "";
+    const data = source.configMapRef
+      ? await readConfigMapData(client, namespace, source.configMapRef.name!)
+      : source.secretRef
+      ? await readSecretData(client, namespace, source.secretRef.name!)
+      : undefined;
+    const optional = source.configMapRef?.optional ?? source.secretRef?.optional ?? false;
+    if (!data && !optional) {
+      const what = source.configMapRef ? "configmap" : "secret";
+      const name = source.configMapRef?.name ?? source.secretRef?.name;
+      throw new MissingReferenceError(`${what} "${name}" not found`);
+    }
+    for (const [key, value] of Object.entries(data ?? {})) env[prefix + key] = decoder.decode(value);
+  }
+  for (const variable of container.env ?? []) {
+    const value = await resolveVariable(client, pod, variable, addresses, env);
+    if (value !== undefined) env[variable.name] = value;
+  }
+  return env;
+}
+
+async function resolveVariable(
+  client: RestClient,
+  pod: Pod,
+  variable: EnvVar,
+  addresses: PodAddresses,
+  env: Record<string, string>,
+): Promise<string | undefined> {
+  if (variable.value !== undefined) return expandVariables(variable.value, env);
+  const from = variable.valueFrom;
+  if (!from) return "";
+  const namespace = pod.metadata?.namespace ?? "default";
+  if (from.fieldRef) return podField(pod, from.fieldRef, addresses);
+  const keyRef = from.secretKeyRef ?? from.configMapKeyRef;
+  if (keyRef) {
+    const data = from.secretKeyRef
+      ? await readSecretData(client, namespace, keyRef.name!)
+      : await readConfigMapData(client, namespace, keyRef.name!);
+    const value = data?.[keyRef.key];
+    if (value === undefined) {
+      if (keyRef.optional) return undefined;
+      const what = from.secretKeyRef ? "secret" : "configmap";
+      throw new MissingReferenceError(
+        data ? `couldn't find key ${keyRef.key} in ${what} ${namespace}/${keyRef.name}` : `${what} "${keyRef.name}" not found`,
+      );
+    }
+    return new TextDecoder().decode(value);
+  }
+  return "";
+}
+
+/** A downward-API field of the pod, as `fieldRef.fieldPath` names it. */
+export function podField(pod: Pod, ref: ObjectFieldSelector, addresses: PodAddresses): string {
+  const path = ref.fieldPath;
+  const labelOrAnnotation = path.match(/^metadata\.(labels|annotations)\['(.+)'\]$/);
+  if (labelOrAnnotation) {
+    const map = labelOrAnnotation[1] === "labels" ? pod.metadata?.labels : pod.metadata?.annotations;
+    return map?.[labelOrAnnotation[2]!] ?? "";
+  }
+  switch (path) {
+    case "metadata.name":
+      return pod.metadata?.name ?? "";
+    case "metadata.namespace":
+      return pod.metadata?.namespace ?? "";
+    case "metadata.uid":
+      return pod.metadata?.uid ?? "";
+    case "metadata.labels":
+      return formatMap(pod.metadata?.labels);
+    case "metadata.annotations":
+      return formatMap(pod.metadata?.annotations);
+    case "spec.nodeName":
+      return pod.spec?.nodeName ?? "";
+    case "spec.serviceAccountName":
+      return pod.spec?.serviceAccountName ?? "";
+    case "status.podIP":
+    case "status.podIPs":
+      return addresses.podIP;
+    case "status.hostIP":
+    case "status.hostIPs":
+      return addresses.hostIP;
+    default:
+      throw new MissingReferenceError(`unsupported fieldPath: ${path}`);
+  }
+}
+
+function formatMap(map: Record<string, string> | undefined): string {
+  return Object.entries(map ?? {}).sort(([a], [b]) => a.localeCompare(b))
+    .map(([k, v]) => `${k}="${v}"`).join("\n");
+}

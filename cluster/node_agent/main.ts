@@ -1,0 +1,137 @@
+/**
+ * The node agent: our kubelet. Registers one Node, keeps it Ready and runs
+ * every pod bound to it as real processes. Started by `deno task cluster up`
+ * inside the cluster's network namespace.
+ *
+ * @module
+ */
+import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import { isNotFound, KubeClient } from "../../src/kube/client.ts";
+import { loadClusterConfig } from "../../src/kube/config.ts";
+import { listWatch } from "../../src/kube/watch.ts";
+import { clusterLayout } from "../lib/layout.ts";
+import { deleteNetns, listNetns, netnsInode, pidsInNetns } from "../lib/netns.ts";
+import { keepNodeAlive, registerNode } from "./node_heartbeat.ts";
+import { type AgentContext, PodWorker } from "./pod_worker.ts";
+import { ensureStorageClass, provisionClaims, reclaimVolumes } from "./provisioner.ts";
+import { AddressAllocator } from "./sandbox.ts";
+
+function log(message: string, fields: Record<string, unknown> = {}): void {
+  console.log(JSON.stringify({ time: new Date().toISOString(), message, ...fields }));
+}
+
+/** Removes pod sandboxes a previous agent left behind; their pods are started afresh. */
+async function removeLeftovers(podNetnsPrefix: string, podsDir: string): Promise<void> {
+  const leftovers = (await listNetns()).filter((n) => n.startsWith(podNetnsPrefix));
+  const inodes = new Set(leftovers.map(netnsInode).filter((i): i is number => i !== undefined));
+  for (const pid of pidsInNetns(inodes)) {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* gone */ }
+  }
+  for (const netns of leftovers) await deleteNetns(netns);
+  await Deno.remove(podsDir, { recursive: true }).catch(() => {});
+  if (leftovers.length) log("removed leftover pod sandboxes", { count: leftovers.length });
+}
+
+async function kubeletVersion(repoDir: string): Promise<string> {
+  const goMod = await Deno.readTextFile(`${repoDir}/cluster/build/kubernetes/go.mod`);
+  return goMod.match(/k8s\.io\/kubernetes (v[\d.]+)/)?.[1] ?? "v0.0.0";
+}
+
+async function main(): Promise<void> {
+  const nameArg = Deno.args.find((a) => a.startsWith("--cluster="));
+  const layout = clusterLayout(nameArg?.slice("--cluster=".length));
+  const client = new KubeClient(await loadClusterConfig());
+  const stop = new AbortController();
+  Deno.addSignalListener("SIGTERM", () => stop.abort());
+  Deno.addSignalListener("SIGINT", () => stop.abort());
+
+  await removeLeftovers(layout.podNetnsPrefix, layout.podsDir);
+  await Deno.mkdir(layout.podsDir, { recursive: true });
+  const version = await kubeletVersion(layout.repoDir);
+  await registerNode(client, layout.nodeName, version);
+  await ensureStorageClass(client);
+  log("node registered", { node: layout.nodeName, version });
+
+  const onError = (what: string) => (error: unknown) => log(what, { error: String(error) });
+  keepNodeAlive(client, layout.nodeName, version, stop.signal, onError("node heartbeat failed"));
+  provisionClaims(client, layout.volumesDir, layout.nodeName, stop.signal, log);
+  reclaimVolumes(client, stop.signal, log);
+
+  const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
+  const ctx: AgentContext = {
+    client,
+    layout,
+    addresses: new AddressAllocator(),
+    denoPath: Deno.execPath(),
+    denoDir,
+    log,
+  };
+  const workers = new Map<string, PodWorker>();
+
+  const forget = (uid: string) => {
+    const worker = workers.get(uid);
+    if (!worker) return;
+    workers.delete(uid);
+    worker.terminate(0, false);
+  };
+  const handle = (pod: Pod) => {
+    const uid = pod.metadata?.uid;
+    if (!uid) return;
+    let worker = workers.get(uid);
+    if (pod.metadata?.deletionTimestamp) {
+      if (worker) {
+        worker.update(pod);
+        worker.terminate(pod.metadata.deletionGracePeriodSeconds ?? 30, true);
+      } else {
+        deleteNeverStarted(client, pod).catch(onError("pod delete failed"));
+      }
+      return;
+    }
+    if (!worker) {
+      if (pod.status?.phase === "Succeeded" || pod.status?.phase === "Failed") return;
+      worker = new PodWorker(ctx, pod);
+      workers.set(uid, worker);
+      log("starting pod", { namespace: pod.metadata?.namespace, pod: pod.metadata?.name });
+      worker.start();
+    } else {
+      worker.update(pod);
+    }
+  };
+
+  for await (
+    const event of listWatch<Pod>(client, "/api/v1/pods", {
+      fieldSelector: `spec.nodeName=${layout.nodeName}`,
+      signal: stop.signal,
+      onError: onError("pod watch failed"),
+    })
+  ) {
+    if (event.type === "LIST") {
+      const present = new Set(event.items.map((p) => p.metadata?.uid));
+      for (const uid of [...workers.keys()]) if (!present.has(uid)) forget(uid);
+      for (const pod of event.items) handle(pod);
+    } else if (event.type === "DELETED") {
+      forget(event.object.metadata?.uid ?? "");
+    } else {
+      handle(event.object);
+    }
+  }
+  log("node agent stopping");
+  Deno.exit(0);
+}
+
+/** A pod deleted before it ever ran here has nothing to stop: remove it at once. */
+async function deleteNeverStarted(client: KubeClient, pod: Pod): Promise<void> {
+  try {
+    await client.request({
+      method: "DELETE",
+      path: `/api/v1/namespaces/${pod.metadata?.namespace}/pods/${pod.metadata?.name}`,
+      body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } },
+    });
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+  }
+}
+
+if (import.meta.main) await main();

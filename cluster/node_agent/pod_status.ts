@@ -1,0 +1,120 @@
+/**
+ * The pod status the node agent reports, built from what it knows about the
+ * pod's containers. Pure: the clock comes in as `now`.
+ *
+ * @module
+ */
+import type {
+  ContainerState,
+  ContainerStatus,
+  PodCondition,
+  PodStatus,
+} from "kubernetes-types/core/v1.d.ts";
+
+/** What the agent knows about one container. */
+export interface ContainerSnapshot {
+  readonly name: string;
+  readonly image: string;
+  readonly restartCount: number;
+  readonly state: ContainerState;
+  readonly lastState?: ContainerState;
+  readonly ready: boolean;
+  readonly started: boolean;
+  readonly containerID?: string;
+}
+
+/** What the agent knows about one pod. */
+export interface PodSnapshot {
+  readonly sandboxReady: boolean;
+  readonly podIP?: string;
+  readonly hostIP: string;
+  readonly startTime: string;
+  readonly initialized: boolean;
+  readonly initContainers: readonly ContainerSnapshot[];
+  readonly containers: readonly ContainerSnapshot[];
+  readonly restartPolicy: string;
+}
+
+/**
+ * Builds `status` for a strategic merge patch of `pods/status`. Conditions keep
+ * their `lastTransitionTime` from `previous` unless their status changed.
+ */
+export function buildPodStatus(
+  snapshot: PodSnapshot,
+  previous: readonly PodCondition[] | undefined,
+  now: string,
+): PodStatus {
+  const containersReady = snapshot.containers.length > 0 && snapshot.containers.every((c) => c.ready);
+  const wanted: Array<[string, boolean]> = [
+    ["PodReadyToStartContainers", snapshot.sandboxReady],
+    ["Initialized", snapshot.initialized],
+    ["ContainersReady", containersReady],
+    ["Ready", containersReady],
+  ];
+  const conditions: PodCondition[] = wanted.map(([type, ok]) => {
+    const status = ok ? "True" : "False";
+    const before = previous?.find((c) => c.type === type);
+    const condition: PodCondition = {
+      type,
+      status,
+      lastProbeTime: null as unknown as string,
+      lastTransitionTime: before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : now,
+    };
+    if (!ok && (type === "ContainersReady" || type === "Ready")) {
+      const notReady = snapshot.containers.filter((c) => !c.ready).map((c) => c.name);
+      condition.reason = "ContainersNotReady";
+      condition.message = `containers with unready status: [${notReady.join(" ")}]`;
+    }
+    if (!ok && type === "Initialized") {
+      condition.reason = "ContainersNotInitialized";
+      const pending = snapshot.initContainers.filter((c) => !c.state.terminated || c.state.terminated.exitCode !== 0);
+      condition.message = `containers with incomplete status: [${pending.map((c) => c.name).join(" ")}]`;
+    }
+    return condition;
+  });
+  const status: PodStatus = {
+    phase: podPhase(snapshot),
+    conditions,
+    hostIP: snapshot.hostIP,
+    hostIPs: [{ ip: snapshot.hostIP }],
+    startTime: snapshot.startTime,
+    containerStatuses: snapshot.containers.map(toContainerStatus),
+  };
+  if (snapshot.initContainers.length) {
+    status.initContainerStatuses = snapshot.initContainers.map(toContainerStatus);
+  }
+  if (snapshot.podIP) {
+    status.podIP = snapshot.podIP;
+    status.podIPs = [{ ip: snapshot.podIP }];
+  }
+  return status;
+}
+
+/** The pod phase, with the kubelet's rules for restart policies. */
+export function podPhase(snapshot: PodSnapshot): string {
+  const failedInit = snapshot.initContainers.some((c) =>
+    c.state.terminated && c.state.terminated.exitCode !== 0
+  );
+  if (!snapshot.initialized) return failedInit && snapshot.restartPolicy === "Never" ? "Failed" : "Pending";
+  const containers = snapshot.containers;
+  const everStarted = containers.some((c) => c.state.running || c.state.terminated || c.lastState?.terminated);
+  if (!everStarted) return "Pending";
+  if (snapshot.restartPolicy !== "Always" && containers.every((c) => c.state.terminated)) {
+    return containers.every((c) => c.state.terminated?.exitCode === 0) ? "Succeeded" : "Failed";
+  }
+  return "Running";
+}
+
+function toContainerStatus(container: ContainerSnapshot): ContainerStatus {
+  return {
+    name: container.name,
+    image: container.image,
+    imageID: "",
+    ...(container.containerID ? { containerID: container.containerID } : {}),
+    ready: container.ready,
+    started: container.started,
+    restartCount: container.restartCount,
+    state: container.state,
+    lastState: container.lastState ?? {},
+  };
+}

@@ -1,0 +1,493 @@
+/**
+ * Runs one pod from creation to deletion: sandbox, volumes, init containers in
+ * order, then the containers with restarts and probes; reports status as the
+ * kubelet does; on deletion stops the processes within the grace period and
+ * removes the pod.
+ *
+ * @module
+ */
+import type { Container, ContainerState, Pod, PodCondition } from "kubernetes-types/core/v1.d.ts";
+import { delay } from "../../src/async/delay.ts";
+import { isNotFound, type KubeClient } from "../../src/kube/client.ts";
+import { recordEvent } from "../../src/kube/events.ts";
+import { type ClusterLayout, network } from "../lib/layout.ts";
+import { launchContainer, type Mount } from "./container_process.ts";
+import { MissingReferenceError, resolveEnv } from "./env.ts";
+import { buildOperatorCommand, buildRedisCommand, classifyImage } from "./images.ts";
+import { writePodRecord, podDirName } from "./pod_record.ts";
+import { buildPodStatus, type ContainerSnapshot } from "./pod_status.ts";
+import { probeContainer } from "./probe_loop.ts";
+import { type AddressAllocator, createSandbox, deleteSandbox, type Sandbox } from "./sandbox.ts";
+import { materializeVolumes, type VolumePaths } from "./volumes.ts";
+
+/** What every pod worker shares. */
+export interface AgentContext {
+  readonly client: KubeClient;
+  readonly layout: ClusterLayout;
+  readonly addresses: AddressAllocator;
+  readonly denoPath: string;
+  readonly denoDir: string;
+  readonly log: (message: string, fields: Record<string, unknown>) => void;
+}
+
+/** Mutable state of one container of the pod. */
+interface ContainerRuntime {
+  spec: Container;
+  readonly init: boolean;
+  restartCount: number;
+  state: ContainerState;
+  lastState?: ContainerState;
+  ready: boolean;
+  started: boolean;
+  child?: Deno.ChildProcess | undefined;
+  containerID?: string;
+}
+
+const restartBackoffCapMs = 30_000;
+/** A container that ran this long before exiting restarts without back-off. */
+const stableRunMs = 30_000;
+
+/** The agent's handle on one pod. */
+export class PodWorker {
+  readonly uid: string;
+  #pod: Pod;
+  readonly #ctx: AgentContext;
+  readonly #dir: string;
+  readonly #logPrefix: string;
+  #sandbox?: Sandbox;
+  #runtimes: ContainerRuntime[];
+  #initialized = false;
+  #terminating = false;
+  readonly #stop = new AbortController();
+  readonly #startTime = new Date().toISOString();
+  #conditions: PodCondition[] | undefined;
+  #statusDirty = false;
+  #statusFlush: Promise<void> | undefined;
+  #running?: Promise<void>;
+
+  constructor(ctx: AgentContext, pod: Pod) {
+    this.#ctx = ctx;
+    this.#pod = pod;
+    this.uid = pod.metadata!.uid!;
+    const dirName = podDirName(this.#namespace, this.#name, this.uid);
+    this.#dir = `${ctx.layout.podsDir}/${dirName}`;
+    this.#logPrefix = `${ctx.layout.logDir}/pods/${dirName}`;
+    this.#conditions = pod.status?.conditions;
+    // Restart counts continue from what the pod reported before an agent restart.
+    const previous = new Map(
+      [...pod.status?.initContainerStatuses ?? [], ...pod.status?.containerStatuses ?? []]
+        .map((s) => [s.name, s.restartCount]),
+    );
+    const runtime = (spec: Container, init: boolean): ContainerRuntime => ({
+      spec,
+      init,
+      restartCount: previous.get(spec.name) ?? 0,
+      state: { waiting: { reason: "ContainerCreating" } },
+      ready: false,
+      started: false,
+    });
+    this.#runtimes = [
+      ...(pod.spec?.initContainers ?? []).map((c) => runtime(c, true)),
+      ...(pod.spec?.containers ?? []).map((c) => runtime(c, false)),
+    ];
+  }
+
+  get #namespace(): string {
+    return this.#pod.metadata?.namespace ?? "default";
+  }
+  get #name(): string {
+    return this.#pod.metadata?.name ?? "";
+  }
+
+  /** Starts running the pod in the background. */
+  start(): void {
+    this.#running = this.#run().catch((error) => {
+      this.#ctx.log("pod worker failed", { namespace: this.#namespace, pod: this.#name, error: String(error) });
+    });
+  }
+
+  /** Takes the newest version of the pod object. */
+  update(pod: Pod): void {
+    this.#pod = pod;
+    for (const runtime of this.#runtimes) {
+      const spec = [...pod.spec?.initContainers ?? [], ...pod.spec?.containers ?? []]
+        .find((c) => c.name === runtime.spec.name);
+      if (!spec) continue;
+      const imageChanged = spec.image !== runtime.spec.image;
+      runtime.spec = spec;
+      // The image is the one mutable field of a container: restart it to take the new one.
+      if (imageChanged && runtime.child && !runtime.init) this.#signal(runtime, "SIGTERM");
+    }
+  }
+
+  /** Stops every process within `graceSeconds`, removes the sandbox and deletes the pod object. */
+  async terminate(graceSeconds: number, deleteObject: boolean): Promise<void> {
+    if (this.#terminating) return;
+    this.#terminating = true;
+    this.#stop.abort(new Error("pod is terminating"));
+    const running = this.#runtimes.filter((r) => r.child);
+    if (running.length) {
+      this.#event("Normal", "Killing", `Stopping containers ${running.map((r) => r.spec.name).join(", ")}`);
+    }
+    for (const runtime of running) this.#signal(runtime, "SIGTERM");
+    const exited = Promise.all(running.map((r) => r.child!.status));
+    const timer = delay(graceSeconds * 1000).then(() => {
+      for (const runtime of running) this.#signal(runtime, "SIGKILL");
+    });
+    await Promise.race([exited, timer]);
+    await exited;
+    await this.#running;
+    await this.#teardown();
+    if (deleteObject) await this.#deletePodObject();
+  }
+
+  async #run(): Promise<void> {
+    await Deno.mkdir(this.#dir, { recursive: true });
+    await Deno.mkdir(`${this.#ctx.layout.logDir}/pods`, { recursive: true });
+    const ip = this.#ctx.addresses.allocate();
+    const hex = this.uid.replace(/-/g, "");
+    try {
+      this.#sandbox = await createSandbox(`${this.#ctx.layout.podNetnsPrefix}${hex.slice(0, 12)}`, `v${hex.slice(0, 12)}`, ip);
+    } catch (error) {
+      this.#ctx.addresses.release(ip);
+      throw error;
+    }
+    await Deno.writeTextFile(`${this.#dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost\n${ip}\t${this.#hostname()}\n`);
+    await this.#saveRecord();
+    this.#markDirty();
+    for (const runtime of this.#runtimes.filter((r) => r.init)) {
+      const succeeded = await this.#superviseInit(runtime);
+      if (!succeeded) return;
+    }
+    this.#initialized = true;
+    this.#markDirty();
+    await Promise.all(this.#runtimes.filter((r) => !r.init).map((r) => this.#supervise(r)));
+  }
+
+  /** Runs an init container until it succeeds; false when the pod will not get further. */
+  async #superviseInit(runtime: ContainerRuntime): Promise<boolean> {
+    let backoffMs = 0;
+    while (!this.#terminating) {
+      const outcome = await this.#runOnce(runtime);
+      if (this.#terminating) return false;
+      if (outcome === "retry") continue;
+      if (outcome.exitCode === 0) return true;
+      if (this.#pod.spec?.restartPolicy === "Never") return false;
+      backoffMs = await this.#backOff(runtime, backoffMs, outcome.ranMs);
+    }
+    return false;
+  }
+
+  /** Keeps a container running as its restart policy says. */
+  async #supervise(runtime: ContainerRuntime): Promise<void> {
+    let backoffMs = 0;
+    while (!this.#terminating) {
+      const outcome = await this.#runOnce(runtime);
+      if (this.#terminating) return;
+      if (outcome === "retry") continue;
+      const policy = this.#pod.spec?.restartPolicy ?? "Always";
+      if (policy === "Never" || (policy === "OnFailure" && outcome.exitCode === 0)) return;
+      backoffMs = await this.#backOff(runtime, backoffMs, outcome.ranMs);
+    }
+  }
+
+  /** Waits before a restart (doubling, capped; none after a stable run) and counts it. */
+  async #backOff(runtime: ContainerRuntime, previousMs: number, ranMs: number): Promise<number> {
+    const backoffMs = ranMs >= stableRunMs ? 0 : Math.min(Math.max(previousMs * 2, 1000), restartBackoffCapMs);
+    if (backoffMs > 0) {
+      runtime.state = {
+        waiting: {
+          reason: "CrashLoopBackOff",
+          message: `back-off ${backoffMs / 1000}s restarting failed container=${runtime.spec.name} pod=${this.#name}_${this.#namespace}(${this.uid})`,
+        },
+      };
+      this.#markDirty();
+      this.#event("Warning", "BackOff", `Back-off restarting failed container ${runtime.spec.name}`);
+      await delay(backoffMs, this.#stop.signal).catch(() => {});
+    }
+    runtime.restartCount++;
+    return backoffMs;
+  }
+
+  /**
+   * Starts the container once and waits for it to exit. "retry" means it could
+   * not start yet (missing ConfigMap, unknown image...); the state says why.
+   */
+  async #runOnce(runtime: ContainerRuntime): Promise<"retry" | { exitCode: number; ranMs: number }> {
+    const container = runtime.spec;
+    const kind = classifyImage(container.image ?? "");
+    if (!kind) {
+      const firstTime = runtime.state.waiting?.reason !== "ErrImagePull" &&
+        runtime.state.waiting?.reason !== "ImagePullBackOff";
+      runtime.state = {
+        waiting: {
+          reason: firstTime ? "ErrImagePull" : "ImagePullBackOff",
+          message: `image "${container.image}" cannot be run by the local node agent: it runs redis, valkey and redis-operator images only`,
+        },
+      };
+      this.#markDirty();
+      if (firstTime) this.#event("Warning", "Failed", `Failed to pull image "${container.image}": not runnable here`);
+      await delay(firstTime ? 1000 : 10_000, this.#stop.signal).catch(() => {});
+      return "retry";
+    }
+    let launch;
+    try {
+      launch = await this.#prepare(runtime, kind);
+    } catch (error) {
+      if (!(error instanceof MissingReferenceError)) throw error;
+      if (runtime.state.waiting?.message !== error.message) {
+        this.#event("Warning", "Failed", `Error: ${error.message}`);
+      }
+      runtime.state = { waiting: { reason: "CreateContainerConfigError", message: error.message } };
+      this.#markDirty();
+      await delay(2000, this.#stop.signal).catch(() => {});
+      return "retry";
+    }
+    if (this.#terminating) return "retry";
+    const startedAt = new Date();
+    const child = launchContainer(launch);
+    runtime.child = child;
+    runtime.containerID = `node-agent://${this.uid.slice(0, 8)}-${container.name}-${runtime.restartCount}`;
+    runtime.state = { running: { startedAt: startedAt.toISOString() } };
+    runtime.started = false;
+    runtime.ready = false;
+    await this.#saveRecord();
+    this.#markDirty();
+    this.#event("Normal", "Started", `Started container ${container.name}`);
+
+    const probes = new AbortController();
+    const stopProbes = () => probes.abort();
+    this.#stop.signal.addEventListener("abort", stopProbes);
+    if (!runtime.init) {
+      probeContainer(container, {
+        pid: child.pid,
+        podIP: this.#sandbox!.ip,
+        env: launch.env,
+        portByName: (name) => container.ports?.find((p) => p.name === name)?.containerPort,
+      }, {
+        started: () => {
+          runtime.started = true;
+          this.#markDirty();
+        },
+        ready: (ready) => {
+          runtime.ready = ready;
+          this.#markDirty();
+        },
+        unhealthy: (probeKind, message) => {
+          this.#event("Normal", "Killing", `Container ${container.name} failed ${probeKind.toLowerCase()} probe, will be restarted`);
+          this.#ctx.log("container unhealthy", { pod: this.#name, container: container.name, message });
+          this.#signal(runtime, "SIGTERM");
+          const grace = this.#pod.spec?.terminationGracePeriodSeconds ?? 30;
+          delay(grace * 1000, probes.signal).then(() => this.#signal(runtime, "SIGKILL"), () => {});
+        },
+        failed: (probeKind, message) => {
+          this.#event("Warning", "Unhealthy", `${probeKind} probe failed: ${message}`);
+        },
+      }, probes.signal).catch((error) => this.#ctx.log("probe loop failed", { pod: this.#name, error: String(error) }));
+    }
+    const status = await child.status;
+    probes.abort();
+    this.#stop.signal.removeEventListener("abort", stopProbes);
+    runtime.child = undefined;
+    const finishedAt = new Date();
+    const exitCode = status.signal ? 128 + signalNumber(status.signal) : status.code;
+    const terminated = {
+      exitCode,
+      reason: exitCode === 0 ? "Completed" : "Error",
+      startedAt: startedAt.toISOString(),
+      finishedAt: finishedAt.toISOString(),
+      ...(runtime.containerID ? { containerID: runtime.containerID } : {}),
+      ...(status.signal ? { signal: signalNumber(status.signal) } : {}),
+    };
+    runtime.lastState = { terminated };
+    runtime.state = { terminated };
+    runtime.ready = false;
+    this.#markDirty();
+    return { exitCode, ranMs: finishedAt.getTime() - startedAt.getTime() };
+  }
+
+  /** Volumes, environment, command and mounts for the next start of `runtime`. */
+  async #prepare(runtime: ContainerRuntime, kind: "redis" | "operator") {
+    const container = runtime.spec;
+    const sandbox = this.#sandbox!;
+    const addresses = { podIP: sandbox.ip, hostIP: network.gateway };
+    // Volumes are written again before every start, so a restarted container
+    // sees the current ConfigMaps and Secrets (and a fresh token).
+    const volumes = await materializeVolumes(this.#ctx.client, this.#pod, this.#dir, addresses);
+    const env = await resolveEnv(this.#ctx.client, this.#pod, container, addresses);
+    const mounts = this.#mounts(container, volumes);
+    let command: string[];
+    if (kind === "operator") {
+      env.DENO_DIR = this.#ctx.denoDir;
+      env.DENO_NO_UPDATE_CHECK = "1";
+      env.HOME ??= "/tmp";
+      mounts.push({ source: this.#ctx.layout.repoDir, target: this.#ctx.layout.repoDir, readOnly: true });
+      mounts.push({ source: this.#ctx.denoDir, target: this.#ctx.denoDir, readOnly: false });
+      if (!this.#ctx.denoPath.startsWith("/usr/")) {
+        const dir = this.#ctx.denoPath.slice(0, this.#ctx.denoPath.lastIndexOf("/"));
+        mounts.push({ source: dir, target: dir, readOnly: true });
+      }
+      command = buildOperatorCommand(container, env, this.#ctx.denoPath, `${this.#ctx.layout.repoDir}/main.ts`);
+    } else {
+      command = buildRedisCommand(container, env);
+    }
+    const security = { ...this.#pod.spec?.securityContext, ...container.securityContext };
+    const uid = security.runAsUser ?? 0;
+    if (security.runAsNonRoot && uid === 0) {
+      throw new MissingReferenceError("container has runAsNonRoot and image will run as root");
+    }
+    const rootfs = `${this.#dir}/rootfs-${container.name}`;
+    await Deno.mkdir(rootfs, { recursive: true });
+    const groups = [this.#pod.spec?.securityContext?.fsGroup, ...this.#pod.spec?.securityContext?.supplementalGroups ?? []]
+      .filter((g) => g !== undefined);
+    return {
+      netns: sandbox.netns,
+      rootfs,
+      hostname: this.#hostname(),
+      workingDir: container.workingDir ?? (kind === "operator" ? this.#ctx.layout.repoDir : "/data"),
+      user: `${uid}:${security.runAsGroup ?? 0}`,
+      groups: groups.join(","),
+      readOnlyRoot: security.readOnlyRootFilesystem ?? false,
+      mounts,
+      command,
+      env,
+      logFile: `${this.#logPrefix}_${container.name}.log`,
+    };
+  }
+
+  #mounts(container: Container, volumes: VolumePaths): Mount[] {
+    const mounts: Mount[] = [{ source: `${this.#dir}/hosts`, target: "/etc/hosts", readOnly: true }];
+    for (const mount of container.volumeMounts ?? []) {
+      const source = volumes.get(mount.name);
+      if (source === undefined) throw new MissingReferenceError(`volume "${mount.name}" is not defined in the pod`);
+      mounts.push({
+        source: mount.subPath ? `${source}/${mount.subPath}` : source,
+        target: mount.mountPath,
+        readOnly: mount.readOnly ?? false,
+      });
+    }
+    return mounts;
+  }
+
+  #hostname(): string {
+    return this.#pod.spec?.hostname ?? this.#name;
+  }
+
+  #signal(runtime: ContainerRuntime, signal: Deno.Signal): void {
+    try {
+      runtime.child?.kill(signal);
+    } catch { /* it already exited */ }
+  }
+
+  async #saveRecord(): Promise<void> {
+    if (!this.#sandbox) return;
+    const containers: Record<string, number> = {};
+    for (const runtime of this.#runtimes) if (runtime.child) containers[runtime.spec.name] = runtime.child.pid;
+    await writePodRecord(this.#dir, {
+      namespace: this.#namespace,
+      name: this.#name,
+      uid: this.uid,
+      netns: this.#sandbox.netns,
+      hostVeth: this.#sandbox.hostVeth,
+      ip: this.#sandbox.ip,
+      containers,
+    }).catch(() => {});
+  }
+
+  /** Schedules a status patch; patches in flight are never overlapped and changes are coalesced. */
+  #markDirty(): void {
+    this.#statusDirty = true;
+    this.#statusFlush ??= this.#flushStatus().finally(() => this.#statusFlush = undefined);
+  }
+
+  async #flushStatus(): Promise<void> {
+    await delay(20);
+    while (this.#statusDirty) {
+      this.#statusDirty = false;
+      const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
+      const snapshot = (r: ContainerRuntime): ContainerSnapshot => ({
+        name: r.spec.name,
+        image: r.spec.image ?? "",
+        restartCount: r.restartCount,
+        state: r.state,
+        ready: r.ready,
+        started: r.started,
+        ...(r.lastState ? { lastState: r.lastState } : {}),
+        ...(r.containerID ? { containerID: r.containerID } : {}),
+      });
+      const status = buildPodStatus({
+        sandboxReady: this.#sandbox !== undefined && !this.#terminating,
+        ...(this.#sandbox ? { podIP: this.#sandbox.ip } : {}),
+        hostIP: network.gateway,
+        startTime: this.#startTime.replace(/\.\d+Z$/, "Z"),
+        initialized: this.#initialized,
+        initContainers: this.#runtimes.filter((r) => r.init).map(snapshot),
+        containers: this.#runtimes.filter((r) => !r.init).map(snapshot),
+        restartPolicy: this.#pod.spec?.restartPolicy ?? "Always",
+      }, this.#conditions, now);
+      try {
+        await this.#ctx.client.request({
+          method: "PATCH",
+          path: `/api/v1/namespaces/${this.#namespace}/pods/${this.#name}/status`,
+          contentType: "application/strategic-merge-patch+json",
+          body: { metadata: { uid: this.uid }, status },
+        });
+        this.#conditions = status.conditions;
+      } catch (error) {
+        if (isNotFound(error)) return;
+        this.#ctx.log("pod status patch failed", { namespace: this.#namespace, pod: this.#name, error: String(error) });
+        this.#statusDirty = true;
+        await delay(1000);
+      }
+    }
+  }
+
+  #event(type: "Normal" | "Warning", reason: string, message: string): void {
+    recordEvent(this.#ctx.client, "node-agent", {
+      apiVersion: "v1",
+      kind: "Pod",
+      namespace: this.#namespace,
+      name: this.#name,
+      uid: this.uid,
+    }, { type, reason, message }).then((error) => {
+      if (error) this.#ctx.log("event not recorded", { pod: this.#name, reason, error: String(error) });
+    });
+  }
+
+  async #teardown(): Promise<void> {
+    await this.#statusFlush;
+    if (this.#sandbox) {
+      await deleteSandbox(this.#sandbox);
+      this.#ctx.addresses.release(this.#sandbox.ip);
+    }
+    await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
+  }
+
+  async #deletePodObject(): Promise<void> {
+    try {
+      await this.#ctx.client.request({
+        method: "DELETE",
+        path: `/api/v1/namespaces/${this.#namespace}/pods/${this.#name}`,
+        body: { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0, preconditions: { uid: this.uid } },
+      });
+    } catch (error) {
+      if (!isNotFound(error) && !(error instanceof Error && /Precondition failed|409/.test(error.message))) {
+        this.#ctx.log("pod delete failed", { namespace: this.#namespace, pod: this.#name, error: String(error) });
+      }
+    }
+  }
+}
+
+function signalNumber(signal: Deno.Signal): number {
+  const numbers: Partial<Record<Deno.Signal, number>> = {
+    SIGHUP: 1,
+    SIGINT: 2,
+    SIGQUIT: 3,
+    SIGABRT: 6,
+    SIGKILL: 9,
+    SIGSEGV: 11,
+    SIGPIPE: 13,
+    SIGTERM: 15,
+  };
+  return numbers[signal] ?? 1;
+}

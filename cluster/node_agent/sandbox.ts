@@ -1,0 +1,85 @@
+/**
+ * A pod's network: its own namespace, joined to the cluster bridge by a veth
+ * pair, with one address from the pod range and a default route to the bridge.
+ *
+ * @module
+ */
+import { network } from "../lib/layout.ts";
+import { deleteNetns, ipIn } from "../lib/netns.ts";
+import { run } from "../lib/run.ts";
+
+/** The network of one pod. */
+export interface Sandbox {
+  readonly netns: string;
+  /** The host-side end, on the bridge; `link set down` cuts the pod off. */
+  readonly hostVeth: string;
+  readonly ip: string;
+}
+
+/**
+ * Hands out pod addresses, never the same one twice in a row, so a stale
+ * address in someone's cache does not silently reach a different pod.
+ */
+export class AddressAllocator {
+  #inUse = new Set<number>();
+  #next: number;
+  readonly #first: number;
+  readonly #last: number;
+
+  constructor(first = network.podRangeStart, prefixLength = network.prefixLength) {
+    this.#first = toNumber(first);
+    const base = toNumber(network.gateway) & ~((1 << (32 - prefixLength)) - 1);
+    this.#last = (base | ((1 << (32 - prefixLength)) - 2)) >>> 0;
+    this.#next = this.#first;
+  }
+
+  /** Returns a free address. */
+  allocate(): string {
+    for (let tries = this.#last - this.#first + 1; tries > 0; tries--) {
+      const candidate = this.#next;
+      this.#next = candidate >= this.#last ? this.#first : candidate + 1;
+      if ((candidate & 0xff) === 0 || (candidate & 0xff) === 0xff) continue;
+      if (!this.#inUse.has(candidate)) {
+        this.#inUse.add(candidate);
+        return toAddress(candidate);
+      }
+    }
+    throw new Error("No pod address left in the pod range");
+  }
+
+  /** Gives an address back. */
+  release(address: string): void {
+    this.#inUse.delete(toNumber(address));
+  }
+}
+
+function toNumber(address: string): number {
+  return address.split(".").reduce((n, octet) => (n << 8) + Number(octet), 0) >>> 0;
+}
+
+function toAddress(n: number): string {
+  return [24, 16, 8, 0].map((shift) => (n >>> shift) & 0xff).join(".");
+}
+
+/** Creates the pod's namespace and link; undoes what it did when a step fails. */
+export async function createSandbox(netns: string, hostVeth: string, ip: string): Promise<Sandbox> {
+  try {
+    await run(["ip", "netns", "add", netns]);
+    await ipIn(netns, "link", "set", "lo", "up");
+    await ipIn(undefined, "link", "add", hostVeth, "type", "veth", "peer", "name", "eth0", "netns", netns);
+    await ipIn(undefined, "link", "set", hostVeth, "master", network.bridge, "up");
+    await ipIn(netns, "addr", "add", `${ip}/${network.prefixLength}`, "dev", "eth0");
+    await ipIn(netns, "link", "set", "eth0", "up");
+    await ipIn(netns, "route", "add", "default", "via", network.gateway);
+    return { netns, hostVeth, ip };
+  } catch (error) {
+    await deleteSandbox({ netns, hostVeth, ip });
+    throw error;
+  }
+}
+
+/** Removes the pod's namespace and both ends of its link. */
+export async function deleteSandbox(sandbox: Sandbox): Promise<void> {
+  await run(["ip", "link", "delete", sandbox.hostVeth], { allowFailure: true });
+  await deleteNetns(sandbox.netns);
+}

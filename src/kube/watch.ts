@@ -1,0 +1,124 @@
+/**
+ * List-watch as an async generator: a full list, then watch events from that
+ * resource version, with bookmarks, a fresh list after 410 Gone and reconnects
+ * with capped exponential backoff.
+ *
+ * @module
+ */
+import { delay } from "../async/delay.ts";
+import { KubeApiError, type RestClient } from "./client.ts";
+
+/** The metadata every listed object carries. */
+export interface KubeObject {
+  apiVersion?: string;
+  kind?: string;
+  metadata?: {
+    name?: string | undefined;
+    namespace?: string | undefined;
+    uid?: string | undefined;
+    resourceVersion?: string | undefined;
+  };
+}
+
+/**
+ * What a list-watch yields. `LIST` carries the complete current set (after the
+ * first list and after every re-list), so a consumer replaces its cache; the
+ * other events change one object.
+ */
+export type WatchEvent<T> =
+  | { type: "LIST"; items: T[] }
+  | { type: "ADDED" | "MODIFIED" | "DELETED"; object: T };
+
+/** Options of {@linkcode listWatch}. */
+export interface ListWatchOptions {
+  readonly labelSelector?: string;
+  readonly fieldSelector?: string;
+  /** Stops the generator; it then returns without throwing. */
+  readonly signal: AbortSignal;
+  /** Called when a connection fails and is about to be retried. */
+  readonly onError?: (error: unknown) => void;
+}
+
+/**
+ * Lists and watches the collection at `path` until `signal` aborts.
+ *
+ * @example
+ * ```ts ignore
+ * for await (const event of listWatch(client, "/api/v1/pods", { signal })) {
+ *   if (event.type === "LIST") cache.replace(event.items);
+ * }
+ * ```
+ */
+export async function* listWatch<T extends KubeObject>(
+  client: RestClient,
+  path: string,
+  options: ListWatchOptions,
+): AsyncGenerator<WatchEvent<T>> {
+  const { signal } = options;
+  const selectors = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
+  let resourceVersion: string | undefined;
+  let backoffMs = 250;
+  while (!signal.aborted) {
+    try {
+      if (resourceVersion === undefined) {
+        const list = await client.request<{ items: T[]; metadata: { resourceVersion: string } }>(
+          { path, query: selectors, signal },
+        );
+        resourceVersion = list.metadata.resourceVersion;
+        yield { type: "LIST", items: list.items };
+      }
+      const body = await client.stream({
+        path,
+        query: {
+          ...selectors,
+          watch: true,
+          resourceVersion,
+          allowWatchBookmarks: true,
+          // The server ends the watch after this long; we simply reconnect.
+          timeoutSeconds: 240 + Math.floor(Math.random() * 60),
+        },
+        signal,
+      });
+      for await (const line of jsonLines(body)) {
+        const event = JSON.parse(line) as { type: string; object: T & { code?: number } };
+        if (event.type === "ERROR") {
+          throw new KubeApiError("WATCH", path, event.object.code ?? 500, event.object);
+        }
+        resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+        backoffMs = 250;
+        if (event.type === "BOOKMARK") continue;
+        yield event as WatchEvent<T>;
+      }
+    } catch (error) {
+      if (signal.aborted) return;
+      if (error instanceof KubeApiError && error.status === 410) {
+        // Our resource version was compacted away: start again from a fresh list.
+        resourceVersion = undefined;
+        continue;
+      }
+      options.onError?.(error);
+      try {
+        await delay(backoffMs, signal);
+      } catch {
+        return;
+      }
+      backoffMs = Math.min(backoffMs * 2, 30_000);
+    }
+  }
+}
+
+/** Splits a byte stream into its non-empty lines. */
+export async function* jsonLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+  const decoder = new TextDecoder();
+  let buffered = "";
+  for await (const chunk of stream) {
+    buffered += decoder.decode(chunk, { stream: true });
+    let newline: number;
+    while ((newline = buffered.indexOf("\n")) >= 0) {
+      const line = buffered.slice(0, newline).trim();
+      buffered = buffered.slice(newline + 1);
+      if (line) yield line;
+    }
+  }
+  if (buffered.trim()) yield buffered.trim();
+}
