@@ -1,0 +1,106 @@
+/**
+ * Helpers of the tests that run against the local cluster. They run inside the
+ * cluster's network namespace (`deno task cluster exec -- deno test ...`),
+ * never from the machine's own namespace, where the test range would leave
+ * through the default route.
+ *
+ * @module
+ */
+import { delay } from "../../src/async/delay.ts";
+import { KubeClient } from "../../src/kube/client.ts";
+import { loadClusterConfig } from "../../src/kube/config.ts";
+import { clusterLayout } from "../../cluster/lib/layout.ts";
+import { isInsideNetns } from "../../cluster/lib/netns.ts";
+
+/** The cluster under test (set by `cluster exec`). */
+export const layout = clusterLayout(Deno.env.get("ROP_CLUSTER") ?? "local");
+
+/** Fails unless this process may send to pod addresses. */
+export function assertInsideCluster(): void {
+  if (!isInsideNetns(layout.netns)) {
+    throw new Error(
+      `Cluster tests must run inside network namespace ${layout.netns}: use \`deno task test\` or \`deno task cluster exec -- deno test -A tests/cluster\``,
+    );
+  }
+}
+
+/** A client for the local cluster. */
+export async function clusterClient(): Promise<KubeClient> {
+  assertInsideCluster();
+  return new KubeClient(await loadClusterConfig());
+}
+
+/** Runs kubectl (on PATH inside `cluster exec`) and returns stdout; throws with stderr on failure. */
+export async function kubectl(args: string[], stdin?: string): Promise<string> {
+  const child = new Deno.Command("kubectl", {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  if (!output.success) {
+    throw new Error(`kubectl ${args.join(" ")} failed: ${decoder.decode(output.stderr)}`);
+  }
+  return decoder.decode(output.stdout);
+}
+
+/** Runs `deno task cluster fault ACTION NAMESPACE/POD`. */
+export async function fault(action: string, namespace: string, pod: string): Promise<void> {
+  const output = await new Deno.Command(Deno.execPath(), {
+    args: ["run", "-A", `${layout.repoDir}/cluster/cli.ts`, "fault", action, `${namespace}/${pod}`, `--name=${layout.name}`],
+    stdout: "piped",
+    stderr: "piped",
+  }).output();
+  if (!output.success) throw new Error(`fault ${action} failed: ${new TextDecoder().decode(output.stderr)}`);
+}
+
+/** Polls `probe` until it returns a value other than undefined; fails after `timeoutMs` saying what was awaited. */
+export async function waitFor<T>(
+  what: string,
+  probe: () => Promise<T | undefined>,
+  timeoutMs = 60_000,
+): Promise<T> {
+  const deadline = Date.now() + timeoutMs;
+  let lastError: unknown;
+  while (Date.now() < deadline) {
+    try {
+      const value = await probe();
+      if (value !== undefined) return value;
+    } catch (error) {
+      lastError = error;
+    }
+    await delay(250);
+  }
+  throw new Error(`Timed out after ${timeoutMs} ms waiting for ${what}`, { cause: lastError });
+}
+
+/** Creates a namespace with a unique name; the returned function deletes it. */
+export async function testNamespace(prefix: string): Promise<{ name: string; remove: () => Promise<void> }> {
+  const name = `${prefix}-${crypto.randomUUID().slice(0, 6)}`;
+  await kubectl(["create", "namespace", name]);
+  await waitFor("the default ServiceAccount", async () =>
+    (await kubectl(["-n", name, "get", "serviceaccount", "default", "-o", "name", "--ignore-not-found"])).trim() || undefined);
+  return { name, remove: () => kubectl(["delete", "namespace", name, "--wait=false"]).then(() => {}) };
+}
+
+/** Sends one Redis command with redis-cli to `host` and returns the reply. */
+export async function redisCli(host: string, ...command: string[]): Promise<string> {
+  const output = await new Deno.Command("redis-cli", {
+    args: ["-h", host, "-p", "6379", ...command],
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(3000),
+  }).output();
+  const text = new TextDecoder().decode(output.stdout).trim();
+  if (!output.success || text.startsWith("Could not connect")) {
+    throw new Error(`redis-cli -h ${host} ${command.join(" ")} failed: ${text} ${new TextDecoder().decode(output.stderr)}`);
+  }
+  return text;
+}
