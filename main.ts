@@ -30,18 +30,29 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 const config = await loadClusterConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
 const client = new KubeClient(config);
 let apiProblem: string | undefined = "the API server has not answered yet";
-const server = serveHealth(Number(flags["health-port"]), { notReadyReason: () => apiProblem }, stop.signal);
+const server = serveHealth(
+  Number(flags["health-port"]),
+  { notReadyReason: () => apiProblem },
+  stop.signal,
+);
 log.info("redis-operator starting", { server: config.server, namespace: config.namespace });
 
 // Readiness follows whether the API server answers us with our own credentials.
 while (!stop.signal.aborted) {
   try {
-    const version = await client.request<{ gitVersion: string }>({ path: "/version", signal: stop.signal });
-    if (apiProblem !== undefined) log.info("connected to the API server", { version: version.gitVersion });
+    const version = await client.request<{ gitVersion: string }>({
+      path: "/version",
+      signal: stop.signal,
+    });
+    if (apiProblem !== undefined) {
+      log.info("connected to the API server", { version: version.gitVersion });
+    }
     apiProblem = undefined;
   } catch (error) {
     if (stop.signal.aborted) break;
-    apiProblem = `the API server does not answer: ${error instanceof Error ? error.message : error}`;
+    apiProblem = `the API server does not answer: ${
+      error instanceof Error ? error.message : error
+    }`;
     log.warn("API server unreachable", { error: apiProblem });
   }
   await delay(5000, stop.signal).catch(() => {});

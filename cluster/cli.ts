@@ -2,14 +2,22 @@
  * `deno task cluster <command>`: a real Kubernetes control plane and a node
  * agent that runs pods as processes, all inside network namespaces of ours.
  *
- *   up | down | status | kubectl ARGS | exec -- CMD | fault ACTION NS/POD
+ *   up | demo | down | status | kubectl ARGS | exec -- CMD | fault ACTION NS/POD
  *
  * @module
  */
 import { buildComponents, type ComponentName, componentNames } from "./lib/control_plane.ts";
 import { logTail, runningPid, startDaemon } from "./lib/daemon.ts";
 import { type ClusterLayout, clusterLayout, network } from "./lib/layout.ts";
-import { deleteNetns, ipIn, isAlive, listNetns, netnsExists, netnsInode, pidsInNetns } from "./lib/netns.ts";
+import {
+  deleteNetns,
+  ipIn,
+  isAlive,
+  listNetns,
+  netnsExists,
+  netnsInode,
+  pidsInNetns,
+} from "./lib/netns.ts";
 import { ensurePki, writeKubeconfig } from "./lib/pki.ts";
 import { run } from "./lib/run.ts";
 import { readPodRecord } from "./node_agent/pod_record.ts";
@@ -18,6 +26,7 @@ import { waitForComponent } from "./lib/readiness.ts";
 const usage = `Usage: deno task cluster <command> [--name NAME]
 
   up                     build if needed, start the cluster, wait until the Node is Ready
+  demo                   up, then show what to try
   down                   stop every process, remove every namespace, interface and state
   status                 show components, nodes and pods
   kubectl ARGS...        the built kubectl against this cluster (also: deno task kubectl)
@@ -43,6 +52,10 @@ async function main(argv: string[]): Promise<number> {
   switch (command) {
     case "up":
       await up(layout);
+      return 0;
+    case "demo":
+      await up(layout);
+      printDemoHints(layout);
       return 0;
     case "down":
       await down(layout);
@@ -81,7 +94,9 @@ async function requireTools(): Promise<void> {
   }
   if (missing.length) {
     throw new UserError(
-      `Missing programs: ${missing.join(", ")}: install them (Debian: apt-get install iproute2 openssl util-linux redis-server)`,
+      `Missing programs: ${
+        missing.join(", ")
+      }: install them (Debian: apt-get install iproute2 openssl util-linux redis-server)`,
     );
   }
 }
@@ -105,13 +120,27 @@ async function up(layout: ClusterLayout): Promise<void> {
   const bin = await binDir(true);
   // Pods run without a network route out, so every module the operator and the
   // node agent import must be in the Deno cache before they start.
-  await run([Deno.execPath(), "cache", `${layout.repoDir}/main.ts`, `${layout.repoDir}/cluster/node_agent/main.ts`]);
+  await run([
+    Deno.execPath(),
+    "cache",
+    `${layout.repoDir}/main.ts`,
+    `${layout.repoDir}/cluster/node_agent/main.ts`,
+  ]);
   await createClusterNetwork(layout);
   const pki = await ensurePki(layout.pkiDir);
   await writeKubeconfig(layout.kubeconfig, layout.apiServerUrl, pki, layout.name);
   const started = Date.now();
   const code = await new Deno.Command("nsenter", {
-    args: [`--net=/run/netns/${layout.netns}`, "--", Deno.execPath(), "run", "-A", import.meta.filename!, "__start", `--name=${layout.name}`],
+    args: [
+      `--net=/run/netns/${layout.netns}`,
+      "--",
+      Deno.execPath(),
+      "run",
+      "-A",
+      import.meta.filename!,
+      "__start",
+      `--name=${layout.name}`,
+    ],
     env: { BIN_DIR: bin },
     stdin: "null",
   }).spawn().status;
@@ -121,13 +150,32 @@ async function up(layout: ClusterLayout): Promise<void> {
   console.log(`  KUBECONFIG=${layout.kubeconfig} inside network namespace ${layout.netns}`);
 }
 
+function printDemoHints(layout: ClusterLayout): void {
+  const flag = layout.name === "local" ? "" : ` --name ${layout.name}`;
+  console.log(`
+Try next:
+  deno task kubectl get nodes -o wide
+  deno task kubectl apply -f tests/fixtures/redis_statefulset.yaml
+  deno task kubectl get pods -o wide -w
+  deno task cluster exec${flag} -- redis-cli -h <pod IP> ping
+  deno task cluster fault${flag} kill default/redis-0
+  deno task cluster down${flag}`);
+}
+
 async function createClusterNetwork(layout: ClusterLayout): Promise<void> {
   if (await netnsExists(layout.netns)) return;
   await run(["ip", "netns", "add", layout.netns]);
   try {
     await ipIn(layout.netns, "link", "set", "lo", "up");
     await ipIn(layout.netns, "link", "add", network.bridge, "type", "bridge");
-    await ipIn(layout.netns, "addr", "add", `${network.gateway}/${network.prefixLength}`, "dev", network.bridge);
+    await ipIn(
+      layout.netns,
+      "addr",
+      "add",
+      `${network.gateway}/${network.prefixLength}`,
+      "dev",
+      network.bridge,
+    );
     await ipIn(layout.netns, "link", "set", network.bridge, "up");
   } catch (error) {
     await deleteNetns(layout.netns);
@@ -149,7 +197,9 @@ async function startInside(layout: ClusterLayout): Promise<void> {
     }
     await waitForComponent(layout, name, () => {
       if (runningPid(layout.pidDir, name) === undefined) {
-        throw new UserError(`${name} exited during start-up; its log ends with:\n${logTail(layout.logDir, name)}`);
+        throw new UserError(
+          `${name} exited during start-up; its log ends with:\n${logTail(layout.logDir, name)}`,
+        );
       }
     });
   }
@@ -220,11 +270,20 @@ async function status(layout: ClusterLayout): Promise<number> {
     console.log(`${name.padEnd(24)} ${pid === undefined ? "not running" : `running (pid ${pid})`}`);
   }
   if (!healthy) {
-    console.log(`\nCluster ${layout.name} is half-started: run \`deno task cluster up\` to start what is missing, or \`down\` to clean up.`);
+    console.log(
+      `\nCluster ${layout.name} is half-started: run \`deno task cluster up\` to start what is missing, or \`down\` to clean up.`,
+    );
     return 1;
   }
   console.log();
-  return await execInside(layout, [`${await binDir(false)}/kubectl`, "get", "nodes,pods", "-A", "-o", "wide"]);
+  return await execInside(layout, [
+    `${await binDir(false)}/kubectl`,
+    "get",
+    "nodes,pods",
+    "-A",
+    "-o",
+    "wide",
+  ]);
 }
 
 /** Runs a command in the cluster's network namespace with KUBECONFIG and kubectl on PATH. */
@@ -249,10 +308,16 @@ async function execInside(layout: ClusterLayout, command: string[]): Promise<num
 async function fault(layout: ClusterLayout, action?: string, target?: string): Promise<void> {
   requireRoot();
   const [namespace, pod] = target?.split("/") ?? [];
-  if (!action || !namespace || !pod) throw new UserError("Usage: fault <kill|stop|cont|isolate|heal> <namespace>/<pod>");
+  if (!action || !namespace || !pod) {
+    throw new UserError("Usage: fault <kill|stop|cont|isolate|heal> <namespace>/<pod>");
+  }
   const record = await readPodRecord(layout.podsDir, namespace, pod);
   if (!record) throw new UserError(`No pod ${namespace}/${pod} runs on cluster ${layout.name}`);
-  const signals: Record<string, Deno.Signal> = { kill: "SIGKILL", stop: "SIGSTOP", cont: "SIGCONT" };
+  const signals: Record<string, Deno.Signal> = {
+    kill: "SIGKILL",
+    stop: "SIGSTOP",
+    cont: "SIGCONT",
+  };
   const signal = signals[action];
   if (signal) {
     const pids = Object.values(record.containers).filter(isAlive);
@@ -260,7 +325,11 @@ async function fault(layout: ClusterLayout, action?: string, target?: string): P
     console.log(`${action}: sent ${signal} to ${pids.length} process(es) of ${target}`);
   } else if (action === "isolate" || action === "heal") {
     await ipIn(layout.netns, "link", "set", record.hostVeth, action === "isolate" ? "down" : "up");
-    console.log(`${action}: ${target} (${record.ip}) is ${action === "isolate" ? "cut off" : "reachable again"}`);
+    console.log(
+      `${action}: ${target} (${record.ip}) is ${
+        action === "isolate" ? "cut off" : "reachable again"
+      }`,
+    );
   } else {
     throw new UserError(`Unknown fault: ${action}: use kill, stop, cont, isolate or heal`);
   }

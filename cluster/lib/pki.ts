@@ -68,7 +68,15 @@ export async function ensurePki(dir: string): Promise<PkiFiles> {
   }
   if (!await exists(files.serviceAccountKey)) {
     await run(["openssl", "genrsa", "-out", files.serviceAccountKey, "2048"]);
-    await run(["openssl", "rsa", "-in", files.serviceAccountKey, "-pubout", "-out", files.serviceAccountPub]);
+    await run([
+      "openssl",
+      "rsa",
+      "-in",
+      files.serviceAccountKey,
+      "-pubout",
+      "-out",
+      files.serviceAccountPub,
+    ]);
   }
   return files;
 }

@@ -66,7 +66,9 @@ export async function waitForComponent(
         } catch (error) {
           lastError = error;
         }
-        if (Date.now() > deadline) throw new Error(`Timed out waiting for ${what}`, { cause: lastError });
+        if (Date.now() > deadline) {
+          throw new Error(`Timed out waiting for ${what}`, { cause: lastError });
+        }
         await delay(100);
       }
       console.log(`ready: ${what}`);

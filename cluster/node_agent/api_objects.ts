@@ -27,7 +27,10 @@ export async function readConfigMapData(
   namespace: string,
   name: string,
 ): Promise<Record<string, Uint8Array> | undefined> {
-  const cm = await getOptional<ConfigMap>(client, `/api/v1/namespaces/${namespace}/configmaps/${name}`);
+  const cm = await getOptional<ConfigMap>(
+    client,
+    `/api/v1/namespaces/${namespace}/configmaps/${name}`,
+  );
   if (!cm) return undefined;
   const data: Record<string, Uint8Array> = {};
   for (const [k, v] of Object.entries(cm.data ?? {})) data[k] = new TextEncoder().encode(v);
@@ -41,11 +44,16 @@ export async function readSecretData(
   namespace: string,
   name: string,
 ): Promise<Record<string, Uint8Array> | undefined> {
-  const secret = await getOptional<Secret>(client, `/api/v1/namespaces/${namespace}/secrets/${name}`);
+  const secret = await getOptional<Secret>(
+    client,
+    `/api/v1/namespaces/${namespace}/secrets/${name}`,
+  );
   if (!secret) return undefined;
   const data: Record<string, Uint8Array> = {};
   for (const [k, v] of Object.entries(secret.data ?? {})) data[k] = decodeBase64(v);
-  for (const [k, v] of Object.entries(secret.stringData ?? {})) data[k] = new TextEncoder().encode(v);
+  for (const [k, v] of Object.entries(secret.stringData ?? {})) {
+    data[k] = new TextEncoder().encode(v);
+  }
   return data;
 }
 
@@ -64,7 +72,10 @@ export async function resolveClaimPath(
   if (!volumeName || claim.status?.phase !== "Bound") {
     return { waiting: `persistentvolumeclaim "${claimName}" is not bound yet` };
   }
-  const volume = await getOptional<PersistentVolume>(client, `/api/v1/persistentvolumes/${volumeName}`);
+  const volume = await getOptional<PersistentVolume>(
+    client,
+    `/api/v1/persistentvolumes/${volumeName}`,
+  );
   const path = volume?.spec?.hostPath?.path ?? volume?.spec?.local?.path;
   if (!path) return { waiting: `persistentvolume "${volumeName}" has no host path` };
   return { path };

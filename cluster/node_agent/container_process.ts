@@ -97,7 +97,10 @@ export async function execInContainer(
   try {
     const result = await child.output();
     const decoder = new TextDecoder();
-    return { code: result.code, output: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+    return {
+      code: result.code,
+      output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
+    };
   } finally {
     clearTimeout(timer);
   }

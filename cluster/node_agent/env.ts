@@ -54,7 +54,9 @@ export async function resolveEnv(
       const name = source.configMapRef?.name ?? source.secretRef?.name;
       throw new MissingReferenceError(`${what} "${name}" not found`);
     }
-    for (const [key, value] of Object.entries(data ?? {})) env[prefix + key] = decoder.decode(value);
+    for (const [key, value] of Object.entries(data ?? {})) {
+      env[prefix + key] = decoder.decode(value);
+    }
   }
   for (const variable of container.env ?? []) {
     const value = await resolveVariable(client, pod, variable, addresses, env);
@@ -85,7 +87,9 @@ async function resolveVariable(
       if (keyRef.optional) return undefined;
       const what = from.secretKeyRef ? "secret" : "configmap";
       throw new MissingReferenceError(
-        data ? `couldn't find key ${keyRef.key} in ${what} ${namespace}/${keyRef.name}` : `${what} "${keyRef.name}" not found`,
+        data
+          ? `couldn't find key ${keyRef.key} in ${what} ${namespace}/${keyRef.name}`
+          : `${what} "${keyRef.name}" not found`,
       );
     }
     return new TextDecoder().decode(value);
@@ -98,7 +102,9 @@ export function podField(pod: Pod, ref: ObjectFieldSelector, addresses: PodAddre
   const path = ref.fieldPath;
   const labelOrAnnotation = path.match(/^metadata\.(labels|annotations)\['(.+)'\]$/);
   if (labelOrAnnotation) {
-    const map = labelOrAnnotation[1] === "labels" ? pod.metadata?.labels : pod.metadata?.annotations;
+    const map = labelOrAnnotation[1] === "labels"
+      ? pod.metadata?.labels
+      : pod.metadata?.annotations;
     return map?.[labelOrAnnotation[2]!] ?? "";
   }
   switch (path) {

@@ -14,7 +14,11 @@ const leaseRenewMs = 10_000;
 const statusRefreshMs = 60_000;
 
 /** Creates the Node if it does not exist and reports its status once. */
-export async function registerNode(client: RestClient, nodeName: string, version: string): Promise<void> {
+export async function registerNode(
+  client: RestClient,
+  nodeName: string,
+  version: string,
+): Promise<void> {
   try {
     await client.request({
       method: "POST",
@@ -89,7 +93,11 @@ async function renewLease(client: RestClient, nodeName: string): Promise<void> {
   }
 }
 
-async function patchNodeStatus(client: RestClient, nodeName: string, version: string): Promise<void> {
+async function patchNodeStatus(
+  client: RestClient,
+  nodeName: string,
+  version: string,
+): Promise<void> {
   const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   const condition = (type: string, status: string, reason: string, message: string) => ({
     type,
@@ -109,12 +117,30 @@ async function patchNodeStatus(client: RestClient, nodeName: string, version: st
     body: {
       status: {
         conditions: [
-          condition("MemoryPressure", "False", "KubeletHasSufficientMemory", "node agent has sufficient memory available"),
-          condition("DiskPressure", "False", "KubeletHasNoDiskPressure", "node agent has no disk pressure"),
-          condition("PIDPressure", "False", "KubeletHasSufficientPID", "node agent has sufficient PID available"),
+          condition(
+            "MemoryPressure",
+            "False",
+            "KubeletHasSufficientMemory",
+            "node agent has sufficient memory available",
+          ),
+          condition(
+            "DiskPressure",
+            "False",
+            "KubeletHasNoDiskPressure",
+            "node agent has no disk pressure",
+          ),
+          condition(
+            "PIDPressure",
+            "False",
+            "KubeletHasSufficientPID",
+            "node agent has sufficient PID available",
+          ),
           condition("Ready", "True", "KubeletReady", "node agent is posting ready status"),
         ],
-        addresses: [{ type: "InternalIP", address: network.gateway }, { type: "Hostname", address: nodeName }],
+        addresses: [{ type: "InternalIP", address: network.gateway }, {
+          type: "Hostname",
+          address: nodeName,
+        }],
         capacity: resources,
         allocatable: resources,
         daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },

@@ -44,7 +44,8 @@ export function buildPodStatus(
   previous: readonly PodCondition[] | undefined,
   now: string,
 ): PodStatus {
-  const containersReady = snapshot.containers.length > 0 && snapshot.containers.every((c) => c.ready);
+  const containersReady = snapshot.containers.length > 0 &&
+    snapshot.containers.every((c) => c.ready);
   const wanted: Array<[string, boolean]> = [
     ["PodReadyToStartContainers", snapshot.sandboxReady],
     ["Initialized", snapshot.initialized],
@@ -58,7 +59,9 @@ export function buildPodStatus(
       type,
       status,
       lastProbeTime: null as unknown as string,
-      lastTransitionTime: before?.status === status && before.lastTransitionTime ? before.lastTransitionTime : now,
+      lastTransitionTime: before?.status === status && before.lastTransitionTime
+        ? before.lastTransitionTime
+        : now,
     };
     if (!ok && (type === "ContainersReady" || type === "Ready")) {
       const notReady = snapshot.containers.filter((c) => !c.ready).map((c) => c.name);
@@ -67,8 +70,12 @@ export function buildPodStatus(
     }
     if (!ok && type === "Initialized") {
       condition.reason = "ContainersNotInitialized";
-      const pending = snapshot.initContainers.filter((c) => !c.state.terminated || c.state.terminated.exitCode !== 0);
-      condition.message = `containers with incomplete status: [${pending.map((c) => c.name).join(" ")}]`;
+      const pending = snapshot.initContainers.filter((c) =>
+        !c.state.terminated || c.state.terminated.exitCode !== 0
+      );
+      condition.message = `containers with incomplete status: [${
+        pending.map((c) => c.name).join(" ")
+      }]`;
     }
     return condition;
   });
@@ -95,9 +102,13 @@ export function podPhase(snapshot: PodSnapshot): string {
   const failedInit = snapshot.initContainers.some((c) =>
     c.state.terminated && c.state.terminated.exitCode !== 0
   );
-  if (!snapshot.initialized) return failedInit && snapshot.restartPolicy === "Never" ? "Failed" : "Pending";
+  if (!snapshot.initialized) {
+    return failedInit && snapshot.restartPolicy === "Never" ? "Failed" : "Pending";
+  }
   const containers = snapshot.containers;
-  const everStarted = containers.some((c) => c.state.running || c.state.terminated || c.lastState?.terminated);
+  const everStarted = containers.some((c) =>
+    c.state.running || c.state.terminated || c.lastState?.terminated
+  );
   if (!everStarted) return "Pending";
   if (snapshot.restartPolicy !== "Always" && containers.every((c) => c.state.terminated)) {
     return containers.every((c) => c.state.terminated?.exitCode === 0) ? "Succeeded" : "Failed";

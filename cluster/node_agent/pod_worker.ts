@@ -14,7 +14,7 @@ import { type ClusterLayout, network } from "../lib/layout.ts";
 import { launchContainer, type Mount } from "./container_process.ts";
 import { MissingReferenceError, resolveEnv } from "./env.ts";
 import { buildOperatorCommand, buildRedisCommand, classifyImage } from "./images.ts";
-import { writePodRecord, podDirName } from "./pod_record.ts";
+import { podDirName, writePodRecord } from "./pod_record.ts";
 import { buildPodStatus, type ContainerSnapshot } from "./pod_status.ts";
 import { probeContainer } from "./probe_loop.ts";
 import { type AddressAllocator, createSandbox, deleteSandbox, type Sandbox } from "./sandbox.ts";
@@ -102,7 +102,11 @@ export class PodWorker {
   /** Starts running the pod in the background. */
   start(): void {
     this.#running = this.#run().catch((error) => {
-      this.#ctx.log("pod worker failed", { namespace: this.#namespace, pod: this.#name, error: String(error) });
+      this.#ctx.log("pod worker failed", {
+        namespace: this.#namespace,
+        pod: this.#name,
+        error: String(error),
+      });
     });
   }
 
@@ -127,7 +131,11 @@ export class PodWorker {
     this.#stop.abort(new Error("pod is terminating"));
     const running = this.#runtimes.filter((r) => r.child);
     if (running.length) {
-      this.#event("Normal", "Killing", `Stopping containers ${running.map((r) => r.spec.name).join(", ")}`);
+      this.#event(
+        "Normal",
+        "Killing",
+        `Stopping containers ${running.map((r) => r.spec.name).join(", ")}`,
+      );
     }
     for (const runtime of running) this.#signal(runtime, "SIGTERM");
     const exited = Promise.all(running.map((r) => r.child!.status));
@@ -147,12 +155,19 @@ export class PodWorker {
     const ip = this.#ctx.addresses.allocate();
     const hex = this.uid.replace(/-/g, "");
     try {
-      this.#sandbox = await createSandbox(`${this.#ctx.layout.podNetnsPrefix}${hex.slice(0, 12)}`, `v${hex.slice(0, 12)}`, ip);
+      this.#sandbox = await createSandbox(
+        `${this.#ctx.layout.podNetnsPrefix}${hex.slice(0, 12)}`,
+        `v${hex.slice(0, 12)}`,
+        ip,
+      );
     } catch (error) {
       this.#ctx.addresses.release(ip);
       throw error;
     }
-    await Deno.writeTextFile(`${this.#dir}/hosts`, `127.0.0.1\tlocalhost\n::1\tlocalhost\n${ip}\t${this.#hostname()}\n`);
+    await Deno.writeTextFile(
+      `${this.#dir}/hosts`,
+      `127.0.0.1\tlocalhost\n::1\tlocalhost\n${ip}\t${this.#hostname()}\n`,
+    );
     await this.#saveRecord();
     this.#markDirty();
     for (const runtime of this.#runtimes.filter((r) => r.init)) {
@@ -193,16 +208,24 @@ export class PodWorker {
 
   /** Waits before a restart (doubling, capped; none after a stable run) and counts it. */
   async #backOff(runtime: ContainerRuntime, previousMs: number, ranMs: number): Promise<number> {
-    const backoffMs = ranMs >= stableRunMs ? 0 : Math.min(Math.max(previousMs * 2, 1000), restartBackoffCapMs);
+    const backoffMs = ranMs >= stableRunMs
+      ? 0
+      : Math.min(Math.max(previousMs * 2, 1000), restartBackoffCapMs);
     if (backoffMs > 0) {
       runtime.state = {
         waiting: {
           reason: "CrashLoopBackOff",
-          message: `back-off ${backoffMs / 1000}s restarting failed container=${runtime.spec.name} pod=${this.#name}_${this.#namespace}(${this.uid})`,
+          message: `back-off ${
+            backoffMs / 1000
+          }s restarting failed container=${runtime.spec.name} pod=${this.#name}_${this.#namespace}(${this.uid})`,
         },
       };
       this.#markDirty();
-      this.#event("Warning", "BackOff", `Back-off restarting failed container ${runtime.spec.name}`);
+      this.#event(
+        "Warning",
+        "BackOff",
+        `Back-off restarting failed container ${runtime.spec.name}`,
+      );
       await delay(backoffMs, this.#stop.signal).catch(() => {});
     }
     runtime.restartCount++;
@@ -213,7 +236,9 @@ export class PodWorker {
    * Starts the container once and waits for it to exit. "retry" means it could
    * not start yet (missing ConfigMap, unknown image...); the state says why.
    */
-  async #runOnce(runtime: ContainerRuntime): Promise<"retry" | { exitCode: number; ranMs: number }> {
+  async #runOnce(
+    runtime: ContainerRuntime,
+  ): Promise<"retry" | { exitCode: number; ranMs: number }> {
     const container = runtime.spec;
     const kind = classifyImage(container.image ?? "");
     if (!kind) {
@@ -222,11 +247,18 @@ export class PodWorker {
       runtime.state = {
         waiting: {
           reason: firstTime ? "ErrImagePull" : "ImagePullBackOff",
-          message: `image "${container.image}" cannot be run by the local node agent: it runs redis, valkey and redis-operator images only`,
+          message:
+            `image "${container.image}" cannot be run by the local node agent: it runs redis, valkey and redis-operator images only`,
         },
       };
       this.#markDirty();
-      if (firstTime) this.#event("Warning", "Failed", `Failed to pull image "${container.image}": not runnable here`);
+      if (firstTime) {
+        this.#event(
+          "Warning",
+          "Failed",
+          `Failed to pull image "${container.image}": not runnable here`,
+        );
+      }
       await delay(firstTime ? 1000 : 10_000, this.#stop.signal).catch(() => {});
       return "retry";
     }
@@ -247,7 +279,9 @@ export class PodWorker {
     const startedAt = new Date();
     const child = launchContainer(launch);
     runtime.child = child;
-    runtime.containerID = `node-agent://${this.uid.slice(0, 8)}-${container.name}-${runtime.restartCount}`;
+    runtime.containerID = `node-agent://${
+      this.uid.slice(0, 8)
+    }-${container.name}-${runtime.restartCount}`;
     runtime.state = { running: { startedAt: startedAt.toISOString() } };
     runtime.started = false;
     runtime.ready = false;
@@ -274,8 +308,16 @@ export class PodWorker {
           this.#markDirty();
         },
         unhealthy: (probeKind, message) => {
-          this.#event("Normal", "Killing", `Container ${container.name} failed ${probeKind.toLowerCase()} probe, will be restarted`);
-          this.#ctx.log("container unhealthy", { pod: this.#name, container: container.name, message });
+          this.#event(
+            "Normal",
+            "Killing",
+            `Container ${container.name} failed ${probeKind.toLowerCase()} probe, will be restarted`,
+          );
+          this.#ctx.log("container unhealthy", {
+            pod: this.#name,
+            container: container.name,
+            message,
+          });
           this.#signal(runtime, "SIGTERM");
           const grace = this.#pod.spec?.terminationGracePeriodSeconds ?? 30;
           delay(grace * 1000, probes.signal).then(() => this.#signal(runtime, "SIGKILL"), () => {});
@@ -283,7 +325,9 @@ export class PodWorker {
         failed: (probeKind, message) => {
           this.#event("Warning", "Unhealthy", `${probeKind} probe failed: ${message}`);
         },
-      }, probes.signal).catch((error) => this.#ctx.log("probe loop failed", { pod: this.#name, error: String(error) }));
+      }, probes.signal).catch((error) =>
+        this.#ctx.log("probe loop failed", { pod: this.#name, error: String(error) })
+      );
     }
     const status = await child.status;
     probes.abort();
@@ -321,13 +365,22 @@ export class PodWorker {
       env.DENO_DIR = this.#ctx.denoDir;
       env.DENO_NO_UPDATE_CHECK = "1";
       env.HOME ??= "/tmp";
-      mounts.push({ source: this.#ctx.layout.repoDir, target: this.#ctx.layout.repoDir, readOnly: true });
+      mounts.push({
+        source: this.#ctx.layout.repoDir,
+        target: this.#ctx.layout.repoDir,
+        readOnly: true,
+      });
       mounts.push({ source: this.#ctx.denoDir, target: this.#ctx.denoDir, readOnly: false });
       if (!this.#ctx.denoPath.startsWith("/usr/")) {
         const dir = this.#ctx.denoPath.slice(0, this.#ctx.denoPath.lastIndexOf("/"));
         mounts.push({ source: dir, target: dir, readOnly: true });
       }
-      command = buildOperatorCommand(container, env, this.#ctx.denoPath, `${this.#ctx.layout.repoDir}/main.ts`);
+      command = buildOperatorCommand(
+        container,
+        env,
+        this.#ctx.denoPath,
+        `${this.#ctx.layout.repoDir}/main.ts`,
+      );
     } else {
       command = buildRedisCommand(container, env);
     }
@@ -338,13 +391,17 @@ export class PodWorker {
     }
     const rootfs = `${this.#dir}/rootfs-${container.name}`;
     await Deno.mkdir(rootfs, { recursive: true });
-    const groups = [this.#pod.spec?.securityContext?.fsGroup, ...this.#pod.spec?.securityContext?.supplementalGroups ?? []]
+    const groups = [
+      this.#pod.spec?.securityContext?.fsGroup,
+      ...this.#pod.spec?.securityContext?.supplementalGroups ?? [],
+    ]
       .filter((g) => g !== undefined);
     return {
       netns: sandbox.netns,
       rootfs,
       hostname: this.#hostname(),
-      workingDir: container.workingDir ?? (kind === "operator" ? this.#ctx.layout.repoDir : "/data"),
+      workingDir: container.workingDir ??
+        (kind === "operator" ? this.#ctx.layout.repoDir : "/data"),
       user: `${uid}:${security.runAsGroup ?? 0}`,
       groups: groups.join(","),
       readOnlyRoot: security.readOnlyRootFilesystem ?? false,
@@ -356,10 +413,16 @@ export class PodWorker {
   }
 
   #mounts(container: Container, volumes: VolumePaths): Mount[] {
-    const mounts: Mount[] = [{ source: `${this.#dir}/hosts`, target: "/etc/hosts", readOnly: true }];
+    const mounts: Mount[] = [{
+      source: `${this.#dir}/hosts`,
+      target: "/etc/hosts",
+      readOnly: true,
+    }];
     for (const mount of container.volumeMounts ?? []) {
       const source = volumes.get(mount.name);
-      if (source === undefined) throw new MissingReferenceError(`volume "${mount.name}" is not defined in the pod`);
+      if (source === undefined) {
+        throw new MissingReferenceError(`volume "${mount.name}" is not defined in the pod`);
+      }
       mounts.push({
         source: mount.subPath ? `${source}/${mount.subPath}` : source,
         target: mount.mountPath,
@@ -382,7 +445,9 @@ export class PodWorker {
   async #saveRecord(): Promise<void> {
     if (!this.#sandbox) return;
     const containers: Record<string, number> = {};
-    for (const runtime of this.#runtimes) if (runtime.child) containers[runtime.spec.name] = runtime.child.pid;
+    for (const runtime of this.#runtimes) {
+      if (runtime.child) containers[runtime.spec.name] = runtime.child.pid;
+    }
     await writePodRecord(this.#dir, {
       namespace: this.#namespace,
       name: this.#name,
@@ -415,16 +480,20 @@ export class PodWorker {
         ...(r.lastState ? { lastState: r.lastState } : {}),
         ...(r.containerID ? { containerID: r.containerID } : {}),
       });
-      const status = buildPodStatus({
-        sandboxReady: this.#sandbox !== undefined && !this.#terminating,
-        ...(this.#sandbox ? { podIP: this.#sandbox.ip } : {}),
-        hostIP: network.gateway,
-        startTime: this.#startTime.replace(/\.\d+Z$/, "Z"),
-        initialized: this.#initialized,
-        initContainers: this.#runtimes.filter((r) => r.init).map(snapshot),
-        containers: this.#runtimes.filter((r) => !r.init).map(snapshot),
-        restartPolicy: this.#pod.spec?.restartPolicy ?? "Always",
-      }, this.#conditions, now);
+      const status = buildPodStatus(
+        {
+          sandboxReady: this.#sandbox !== undefined && !this.#terminating,
+          ...(this.#sandbox ? { podIP: this.#sandbox.ip } : {}),
+          hostIP: network.gateway,
+          startTime: this.#startTime.replace(/\.\d+Z$/, "Z"),
+          initialized: this.#initialized,
+          initContainers: this.#runtimes.filter((r) => r.init).map(snapshot),
+          containers: this.#runtimes.filter((r) => !r.init).map(snapshot),
+          restartPolicy: this.#pod.spec?.restartPolicy ?? "Always",
+        },
+        this.#conditions,
+        now,
+      );
       try {
         await this.#ctx.client.request({
           method: "PATCH",
@@ -435,7 +504,11 @@ export class PodWorker {
         this.#conditions = status.conditions;
       } catch (error) {
         if (isNotFound(error)) return;
-        this.#ctx.log("pod status patch failed", { namespace: this.#namespace, pod: this.#name, error: String(error) });
+        this.#ctx.log("pod status patch failed", {
+          namespace: this.#namespace,
+          pod: this.#name,
+          error: String(error),
+        });
         this.#statusDirty = true;
         await delay(1000);
       }
@@ -450,7 +523,9 @@ export class PodWorker {
       name: this.#name,
       uid: this.uid,
     }, { type, reason, message }).then((error) => {
-      if (error) this.#ctx.log("event not recorded", { pod: this.#name, reason, error: String(error) });
+      if (error) {
+        this.#ctx.log("event not recorded", { pod: this.#name, reason, error: String(error) });
+      }
     });
   }
 
@@ -468,11 +543,23 @@ export class PodWorker {
       await this.#ctx.client.request({
         method: "DELETE",
         path: `/api/v1/namespaces/${this.#namespace}/pods/${this.#name}`,
-        body: { apiVersion: "v1", kind: "DeleteOptions", gracePeriodSeconds: 0, preconditions: { uid: this.uid } },
+        body: {
+          apiVersion: "v1",
+          kind: "DeleteOptions",
+          gracePeriodSeconds: 0,
+          preconditions: { uid: this.uid },
+        },
       });
     } catch (error) {
-      if (!isNotFound(error) && !(error instanceof Error && /Precondition failed|409/.test(error.message))) {
-        this.#ctx.log("pod delete failed", { namespace: this.#namespace, pod: this.#name, error: String(error) });
+      if (
+        !isNotFound(error) &&
+        !(error instanceof Error && /Precondition failed|409/.test(error.message))
+      ) {
+        this.#ctx.log("pod delete failed", {
+          namespace: this.#namespace,
+          pod: this.#name,
+          error: String(error),
+        });
       }
     }
   }

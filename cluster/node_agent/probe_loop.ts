@@ -6,7 +6,7 @@
  */
 import type { Container, Probe } from "kubernetes-types/core/v1.d.ts";
 import { delay } from "../../src/async/delay.ts";
-import { runProbe, type ProbeTarget } from "./probes.ts";
+import { type ProbeTarget, runProbe } from "./probes.ts";
 
 /** What the probe loop tells its container. */
 export interface ProbeListener {
@@ -29,8 +29,12 @@ export async function probeContainer(
 ): Promise<void> {
   try {
     if (container.startupProbe) {
-      const passed = await untilThreshold(container.startupProbe, target, signal, (message) =>
-        listener.failed("Startup", message));
+      const passed = await untilThreshold(
+        container.startupProbe,
+        target,
+        signal,
+        (message) => listener.failed("Startup", message),
+      );
       if (!passed.success) {
         listener.unhealthy("Startup", passed.message);
         return;

@@ -26,8 +26,16 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   try {
     if (probe.exec) {
-      const result = await execInContainer(target.pid, probe.exec.command ?? [], target.env, timeoutMs);
-      return { success: result.code === 0, message: result.output.trim() || `exit code ${result.code}` };
+      const result = await execInContainer(
+        target.pid,
+        probe.exec.command ?? [],
+        target.env,
+        timeoutMs,
+      );
+      return {
+        success: result.code === 0,
+        message: result.output.trim() || `exit code ${result.code}`,
+      };
     }
     if (probe.tcpSocket) {
       const port = resolvePort(probe.tcpSocket.port, target);
@@ -42,7 +50,9 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
       const port = resolvePort(probe.httpGet.port, target);
       const scheme = (probe.httpGet.scheme ?? "HTTP").toLowerCase();
       const host = probe.httpGet.host ?? target.podIP;
-      const headers = Object.fromEntries((probe.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value]));
+      const headers = Object.fromEntries(
+        (probe.httpGet.httpHeaders ?? []).map((h) => [h.name, h.value]),
+      );
       const response = await fetch(`${scheme}://${host}:${port}${probe.httpGet.path ?? "/"}`, {
         headers,
         signal: AbortSignal.timeout(timeoutMs),

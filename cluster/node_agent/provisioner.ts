@@ -51,11 +51,17 @@ export async function provisionClaims(
     try {
       await createVolume(client, claim, volumesDir, nodeName);
     } catch (error) {
-      if (!isConflict(error)) log("provisioning failed", { claim: claim.metadata?.name, error: String(error) });
+      if (!isConflict(error)) {
+        log("provisioning failed", { claim: claim.metadata?.name, error: String(error) });
+      }
     }
   };
-  for await (const event of listWatch<PersistentVolumeClaim>(client, "/api/v1/persistentvolumeclaims", { signal })) {
-    if (event.type === "LIST") for (const claim of event.items) await handle(claim);
+  for await (
+    const event of listWatch<PersistentVolumeClaim>(client, "/api/v1/persistentvolumeclaims", {
+      signal,
+    })
+  ) {
+    if (event.type === "LIST") { for (const claim of event.items) await handle(claim); }
     else if (event.type !== "DELETED") await handle(event.object);
   }
 }
@@ -67,18 +73,26 @@ export async function reclaimVolumes(
   log: (message: string, fields: Record<string, unknown>) => void,
 ): Promise<void> {
   const handle = async (volume: PersistentVolume) => {
-    const ours = volume.metadata?.annotations?.["pv.kubernetes.io/provisioned-by"] === provisionerName;
+    const ours =
+      volume.metadata?.annotations?.["pv.kubernetes.io/provisioned-by"] === provisionerName;
     if (!ours || volume.status?.phase !== "Released") return;
     if (volume.spec?.persistentVolumeReclaimPolicy !== "Delete") return;
     try {
-      if (volume.spec.hostPath?.path) await Deno.remove(volume.spec.hostPath.path, { recursive: true }).catch(() => {});
-      await client.request({ method: "DELETE", path: `/api/v1/persistentvolumes/${volume.metadata?.name}` });
+      if (volume.spec.hostPath?.path) {
+        await Deno.remove(volume.spec.hostPath.path, { recursive: true }).catch(() => {});
+      }
+      await client.request({
+        method: "DELETE",
+        path: `/api/v1/persistentvolumes/${volume.metadata?.name}`,
+      });
     } catch (error) {
       log("volume reclaim failed", { volume: volume.metadata?.name, error: String(error) });
     }
   };
-  for await (const event of listWatch<PersistentVolume>(client, "/api/v1/persistentvolumes", { signal })) {
-    if (event.type === "LIST") for (const volume of event.items) await handle(volume);
+  for await (
+    const event of listWatch<PersistentVolume>(client, "/api/v1/persistentvolumes", { signal })
+  ) {
+    if (event.type === "LIST") { for (const volume of event.items) await handle(volume); }
     else if (event.type !== "DELETED") await handle(event.object);
   }
 }
@@ -117,7 +131,11 @@ async function createVolume(
         nodeAffinity: {
           required: {
             nodeSelectorTerms: [{
-              matchExpressions: [{ key: "kubernetes.io/hostname", operator: "In", values: [nodeName] }],
+              matchExpressions: [{
+                key: "kubernetes.io/hostname",
+                operator: "In",
+                values: [nodeName],
+              }],
             }],
           },
         },

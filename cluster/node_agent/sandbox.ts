@@ -26,7 +26,7 @@ export class AddressAllocator {
   readonly #first: number;
   readonly #last: number;
 
-  constructor(first = network.podRangeStart, prefixLength = network.prefixLength) {
+  constructor(first: string = network.podRangeStart, prefixLength: number = network.prefixLength) {
     this.#first = toNumber(first);
     const base = toNumber(network.gateway) & ~((1 << (32 - prefixLength)) - 1);
     this.#last = (base | ((1 << (32 - prefixLength)) - 2)) >>> 0;
@@ -66,7 +66,19 @@ export async function createSandbox(netns: string, hostVeth: string, ip: string)
   try {
     await run(["ip", "netns", "add", netns]);
     await ipIn(netns, "link", "set", "lo", "up");
-    await ipIn(undefined, "link", "add", hostVeth, "type", "veth", "peer", "name", "eth0", "netns", netns);
+    await ipIn(
+      undefined,
+      "link",
+      "add",
+      hostVeth,
+      "type",
+      "veth",
+      "peer",
+      "name",
+      "eth0",
+      "netns",
+      netns,
+    );
     await ipIn(undefined, "link", "set", hostVeth, "master", network.bridge, "up");
     await ipIn(netns, "addr", "add", `${ip}/${network.prefixLength}`, "dev", "eth0");
     await ipIn(netns, "link", "set", "eth0", "up");

@@ -9,7 +9,7 @@
 import type { DownwardAPIVolumeFile, KeyToPath, Pod, Volume } from "kubernetes-types/core/v1.d.ts";
 import type { RestClient } from "../../src/kube/client.ts";
 import { readConfigMapData, readSecretData, resolveClaimPath } from "./api_objects.ts";
-import { MissingReferenceError, podField, type PodAddresses } from "./env.ts";
+import { MissingReferenceError, type PodAddresses, podField } from "./env.ts";
 
 /** Host folder of each volume, by volume name. */
 export type VolumePaths = Map<string, string>;
@@ -23,7 +23,10 @@ export async function materializeVolumes(
 ): Promise<VolumePaths> {
   const paths: VolumePaths = new Map();
   for (const volume of pod.spec?.volumes ?? []) {
-    paths.set(volume.name, await materializeVolume(client, pod, volume, `${podDir}/volumes/${volume.name}`, addresses));
+    paths.set(
+      volume.name,
+      await materializeVolume(client, pod, volume, `${podDir}/volumes/${volume.name}`, addresses),
+    );
   }
   const fsGroup = pod.spec?.securityContext?.fsGroup;
   if (fsGroup !== undefined) {
@@ -51,7 +54,11 @@ async function materializeVolume(
   }
   if (volume.hostPath) return volume.hostPath.path;
   if (volume.persistentVolumeClaim) {
-    const resolved = await resolveClaimPath(client, namespace, volume.persistentVolumeClaim.claimName);
+    const resolved = await resolveClaimPath(
+      client,
+      namespace,
+      volume.persistentVolumeClaim.claimName,
+    );
     if ("waiting" in resolved) throw new MissingReferenceError(resolved.waiting);
     await Deno.mkdir(resolved.path, { recursive: true, mode: 0o777 });
     return resolved.path;
@@ -64,24 +71,41 @@ async function materializeVolume(
       ? await readConfigMapData(client, namespace, name)
       : await readSecretData(client, namespace, name);
     if (!data && !source.optional) {
-      throw new MissingReferenceError(`${volume.configMap ? "configmap" : "secret"} "${name}" not found`);
+      throw new MissingReferenceError(
+        `${volume.configMap ? "configmap" : "secret"} "${name}" not found`,
+      );
     }
     addKeys(files, data ?? {}, source.items, source.defaultMode ?? 0o644);
   } else if (volume.downwardAPI) {
-    addDownward(files, pod, volume.downwardAPI.items ?? [], volume.downwardAPI.defaultMode ?? 0o644, addresses);
+    addDownward(
+      files,
+      pod,
+      volume.downwardAPI.items ?? [],
+      volume.downwardAPI.defaultMode ?? 0o644,
+      addresses,
+    );
   } else if (volume.projected) {
     const mode = volume.projected.defaultMode ?? 0o644;
     for (const source of volume.projected.sources ?? []) {
       if (source.serviceAccountToken) {
-        const token = await requestToken(client, pod, source.serviceAccountToken.audience, source.serviceAccountToken.expirationSeconds);
+        const token = await requestToken(
+          client,
+          pod,
+          source.serviceAccountToken.audience,
+          source.serviceAccountToken.expirationSeconds,
+        );
         files.set(source.serviceAccountToken.path, { data: new TextEncoder().encode(token), mode });
       } else if (source.configMap) {
         const data = await readConfigMapData(client, namespace, source.configMap.name!);
-        if (!data && !source.configMap.optional) throw new MissingReferenceError(`configmap "${source.configMap.name}" not found`);
+        if (!data && !source.configMap.optional) {
+          throw new MissingReferenceError(`configmap "${source.configMap.name}" not found`);
+        }
         addKeys(files, data ?? {}, source.configMap.items, mode);
       } else if (source.secret) {
         const data = await readSecretData(client, namespace, source.secret.name!);
-        if (!data && !source.secret.optional) throw new MissingReferenceError(`secret "${source.secret.name}" not found`);
+        if (!data && !source.secret.optional) {
+          throw new MissingReferenceError(`secret "${source.secret.name}" not found`);
+        }
         addKeys(files, data ?? {}, source.secret.items, mode);
       } else if (source.downwardAPI) {
         addDownward(files, pod, source.downwardAPI.items ?? [], mode, addresses);
@@ -89,7 +113,9 @@ async function materializeVolume(
     }
   } else {
     const kind = Object.keys(volume).find((k) => k !== "name") ?? "unknown";
-    throw new MissingReferenceError(`volume "${volume.name}": type ${kind} is not supported by the local node agent`);
+    throw new MissingReferenceError(
+      `volume "${volume.name}": type ${kind} is not supported by the local node agent`,
+    );
   }
   await writeFiles(dir, files);
   return dir;
@@ -102,7 +128,9 @@ function addKeys(
   defaultMode: number,
 ): void {
   if (!items?.length) {
-    for (const [key, value] of Object.entries(data)) files.set(key, { data: value, mode: defaultMode });
+    for (const [key, value] of Object.entries(data)) {
+      files.set(key, { data: value, mode: defaultMode });
+    }
     return;
   }
   for (const item of items) {
@@ -130,7 +158,9 @@ function addDownward(
 async function writeFiles(dir: string, files: Map<string, { data: Uint8Array; mode: number }>) {
   await Deno.mkdir(dir, { recursive: true });
   for (const [relative, { data, mode }] of files) {
-    if (relative.split("/").includes("..")) throw new MissingReferenceError(`invalid path: ${relative}`);
+    if (relative.split("/").includes("..")) {
+      throw new MissingReferenceError(`invalid path: ${relative}`);
+    }
     const path = `${dir}/${relative}`;
     await Deno.mkdir(path.slice(0, path.lastIndexOf("/")), { recursive: true });
     await Deno.writeFile(`${path}.tmp`, data, { mode });
@@ -157,7 +187,12 @@ async function requestToken(
       spec: {
         audiences: audience ? [audience] : [],
         expirationSeconds: expirationSeconds ?? 3607,
-        boundObjectRef: { apiVersion: "v1", kind: "Pod", name: pod.metadata?.name, uid: pod.metadata?.uid },
+        boundObjectRef: {
+          apiVersion: "v1",
+          kind: "Pod",
+          name: pod.metadata?.name,
+          uid: pod.metadata?.uid,
+        },
       },
     },
   });

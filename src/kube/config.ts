@@ -122,7 +122,8 @@ export async function resolveKubeconfig(
   const cluster = config.clusters?.find((c) => c.name === context.cluster)?.cluster;
   if (!cluster) throw new Error(`Kubeconfig has no cluster named: ${context.cluster}`);
   const user = config.users?.find((u) => u.name === context.user)?.user ?? {};
-  const read = (file: string) => Deno.readTextFile(file.startsWith("/") ? file : `${baseDir}/${file}`);
+  const read = (file: string) =>
+    Deno.readTextFile(file.startsWith("/") ? file : `${baseDir}/${file}`);
   const pem = async (data?: string, file?: string) =>
     data ? decodeBase64(data) : file ? await read(file) : undefined;
 
@@ -170,7 +171,11 @@ async function runExecPlugin(exec: ExecConfig): Promise<ExecCredentialStatus> {
     }),
   };
   for (const e of exec.env ?? []) env[e.name] = e.value;
-  const output = await new Deno.Command(exec.command, { args: exec.args ?? [], env, stderr: "piped" })
+  const output = await new Deno.Command(exec.command, {
+    args: exec.args ?? [],
+    env,
+    stderr: "piped",
+  })
     .output().catch((cause) => {
       throw new Error(`Kubeconfig exec plugin could not start: ${exec.command}`, { cause });
     });
@@ -186,7 +191,9 @@ async function runExecPlugin(exec: ExecConfig): Promise<ExecCredentialStatus> {
 function execTokenSource(exec: ExecConfig, first: ExecCredentialStatus): () => Promise<string> {
   let current = first;
   return async () => {
-    const expires = current.expirationTimestamp ? Date.parse(current.expirationTimestamp) : Infinity;
+    const expires = current.expirationTimestamp
+      ? Date.parse(current.expirationTimestamp)
+      : Infinity;
     if (Date.now() > expires - 60_000) current = await runExecPlugin(exec);
     return current.token ?? "";
   };

@@ -21,16 +21,24 @@ export interface HealthSources {
  * serveHealth(8080, { notReadyReason: () => undefined }, signal);
  * ```
  */
-export function serveHealth(port: number, sources: HealthSources, signal: AbortSignal): Deno.HttpServer {
+export function serveHealth(
+  port: number,
+  sources: HealthSources,
+  signal: AbortSignal,
+): Deno.HttpServer {
   return Deno.serve({ port, hostname: "0.0.0.0", signal, onListen: () => {} }, (request) => {
     const path = new URL(request.url).pathname;
     if (path === "/healthz" || path === "/livez") return new Response("ok\n");
     if (path === "/readyz") {
       const reason = sources.notReadyReason();
-      return reason === undefined ? new Response("ok\n") : new Response(`not ready: ${reason}\n`, { status: 503 });
+      return reason === undefined
+        ? new Response("ok\n")
+        : new Response(`not ready: ${reason}\n`, { status: 503 });
     }
     if (path === "/metrics" && sources.metrics) {
-      return new Response(sources.metrics(), { headers: { "content-type": "text/plain; version=0.0.4" } });
+      return new Response(sources.metrics(), {
+        headers: { "content-type": "text/plain; version=0.0.4" },
+      });
     }
     return new Response("not found\n", { status: 404 });
   });

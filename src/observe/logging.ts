@@ -3,10 +3,18 @@
  *
  * @module
  */
-import { configure, getConsoleSink, getLogger, jsonLinesFormatter, type Logger } from "@logtape/logtape";
+import {
+  configure,
+  getConsoleSink,
+  getLogger,
+  jsonLinesFormatter,
+  type Logger,
+} from "@logtape/logtape";
 
 /** Sends every record of the `redis-operator` category, at `level` and above, to stdout as JSON lines. */
-export async function configureLogging(level: "debug" | "info" | "warning" = "info"): Promise<void> {
+export async function configureLogging(
+  level: "debug" | "info" | "warning" = "info",
+): Promise<void> {
   await configure({
     sinks: { stdout: getConsoleSink({ formatter: jsonLinesFormatter }) },
     loggers: [

@@ -54,11 +54,21 @@ export async function kubectl(args: string[], stdin?: string): Promise<string> {
 /** Runs `deno task cluster fault ACTION NAMESPACE/POD`. */
 export async function fault(action: string, namespace: string, pod: string): Promise<void> {
   const output = await new Deno.Command(Deno.execPath(), {
-    args: ["run", "-A", `${layout.repoDir}/cluster/cli.ts`, "fault", action, `${namespace}/${pod}`, `--name=${layout.name}`],
+    args: [
+      "run",
+      "-A",
+      `${layout.repoDir}/cluster/cli.ts`,
+      "fault",
+      action,
+      `${namespace}/${pod}`,
+      `--name=${layout.name}`,
+    ],
     stdout: "piped",
     stderr: "piped",
   }).output();
-  if (!output.success) throw new Error(`fault ${action} failed: ${new TextDecoder().decode(output.stderr)}`);
+  if (!output.success) {
+    throw new Error(`fault ${action} failed: ${new TextDecoder().decode(output.stderr)}`);
+  }
 }
 
 /** Polls `probe` until it returns a value other than undefined; fails after `timeoutMs` saying what was awaited. */
@@ -82,12 +92,29 @@ export async function waitFor<T>(
 }
 
 /** Creates a namespace with a unique name; the returned function deletes it. */
-export async function testNamespace(prefix: string): Promise<{ name: string; remove: () => Promise<void> }> {
+export async function testNamespace(
+  prefix: string,
+): Promise<{ name: string; remove: () => Promise<void> }> {
   const name = `${prefix}-${crypto.randomUUID().slice(0, 6)}`;
   await kubectl(["create", "namespace", name]);
-  await waitFor("the default ServiceAccount", async () =>
-    (await kubectl(["-n", name, "get", "serviceaccount", "default", "-o", "name", "--ignore-not-found"])).trim() || undefined);
-  return { name, remove: () => kubectl(["delete", "namespace", name, "--wait=false"]).then(() => {}) };
+  await waitFor(
+    "the default ServiceAccount",
+    async () =>
+      (await kubectl([
+        "-n",
+        name,
+        "get",
+        "serviceaccount",
+        "default",
+        "-o",
+        "name",
+        "--ignore-not-found",
+      ])).trim() || undefined,
+  );
+  return {
+    name,
+    remove: () => kubectl(["delete", "namespace", name, "--wait=false"]).then(() => {}),
+  };
 }
 
 /** Sends one Redis command with redis-cli to `host` and returns the reply. */
@@ -100,7 +127,11 @@ export async function redisCli(host: string, ...command: string[]): Promise<stri
   }).output();
   const text = new TextDecoder().decode(output.stdout).trim();
   if (!output.success || text.startsWith("Could not connect")) {
-    throw new Error(`redis-cli -h ${host} ${command.join(" ")} failed: ${text} ${new TextDecoder().decode(output.stderr)}`);
+    throw new Error(
+      `redis-cli -h ${host} ${command.join(" ")} failed: ${text} ${
+        new TextDecoder().decode(output.stderr)
+      }`,
+    );
   }
   return text;
 }

@@ -4,14 +4,16 @@
  */
 import assert from "node:assert/strict";
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
-import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "./helpers.ts";
+import { clusterClient, redisCli, testNamespace, waitFor } from "./helpers.ts";
 
-const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+const isReady = (p: Pod) =>
+  p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
 
 Deno.test("pods on the local node", async (t) => {
   const client = await clusterClient();
   const ns = await testNamespace("pods");
-  const pod = (name: string) => client.request<Pod>({ path: `/api/v1/namespaces/${ns.name}/pods/${name}` });
+  const pod = (name: string) =>
+    client.request<Pod>({ path: `/api/v1/namespaces/${ns.name}/pods/${name}` });
   const create = (manifest: object) =>
     client.request({ method: "POST", path: `/api/v1/namespaces/${ns.name}/pods`, body: manifest });
   try {
@@ -22,79 +24,106 @@ Deno.test("pods on the local node", async (t) => {
         metadata: { name: "unrunnable" },
         spec: { containers: [{ name: "web", image: "nginx:1.27" }] },
       });
-      const waiting = await waitFor("a waiting reason", async () =>
-        (await pod("unrunnable")).status?.containerStatuses?.[0]?.state?.waiting);
+      const waiting = await waitFor(
+        "a waiting reason",
+        async () => (await pod("unrunnable")).status?.containerStatuses?.[0]?.state?.waiting,
+      );
       assert.match(waiting.reason ?? "", /^(ErrImagePull|ImagePullBackOff)$/);
       assert.match(waiting.message ?? "", /nginx:1\.27/);
       assert.equal((await pod("unrunnable")).status?.phase, "Pending");
     });
 
-    await t.step("the operator image runs main.ts in-cluster, non-root, with its service-account token", async () => {
-      await create({
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: "operator" },
-        spec: {
-          securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
-          containers: [{
-            name: "operator",
-            image: "ghcr.io/redis-operator/redis-operator:dev",
-            securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
-            // Ready only once main.ts has reached the API server with the pod's own token.
-            readinessProbe: { httpGet: { path: "/readyz", port: 8080 }, periodSeconds: 1 },
-          }],
-        },
-      });
-      const ready = await waitFor("the operator pod to become Ready", async () => {
-        const p = await pod("operator");
-        return isReady(p) ? p : undefined;
-      }, 60_000);
-      const response = await fetch(`http://${ready.status!.podIP}:8080/readyz`);
-      assert.equal(await response.text(), "ok\n");
-    });
+    await t.step(
+      "the operator image runs main.ts in-cluster, non-root, with its service-account token",
+      async () => {
+        await create({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "operator" },
+          spec: {
+            securityContext: { runAsNonRoot: true, runAsUser: 65532, runAsGroup: 65532 },
+            containers: [{
+              name: "operator",
+              image: "ghcr.io/redis-operator/redis-operator:dev",
+              securityContext: { readOnlyRootFilesystem: true, allowPrivilegeEscalation: false },
+              // Ready only once main.ts has reached the API server with the pod's own token.
+              readinessProbe: { httpGet: { path: "/readyz", port: 8080 }, periodSeconds: 1 },
+            }],
+          },
+        });
+        const ready = await waitFor("the operator pod to become Ready", async () => {
+          const p = await pod("operator");
+          return isReady(p) ? p : undefined;
+        }, 60_000);
+        const response = await fetch(`http://${ready.status!.podIP}:8080/readyz`);
+        assert.equal(await response.text(), "ok\n");
+      },
+    );
 
-    await t.step("init containers run first; env, downward API and $(VAR) expansion reach the process", async () => {
-      await client.request({
-        method: "POST",
-        path: `/api/v1/namespaces/${ns.name}/secrets`,
-        body: { apiVersion: "v1", kind: "Secret", metadata: { name: "auth" }, stringData: { password: "s3cret" } },
-      });
-      await create({
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: "envy", labels: { app: "envy" } },
-        spec: {
-          initContainers: [{
-            name: "prepare",
-            image: "redis:7.0",
-            command: ["sh", "-c", "echo \"requirepass $PASSWORD\" > /work/extra.conf"],
-            env: [{ name: "PASSWORD", valueFrom: { secretKeyRef: { name: "auth", key: "password" } } }],
-            volumeMounts: [{ name: "work", mountPath: "/work" }],
-          }],
-          containers: [{
-            name: "redis",
-            image: "valkey/valkey:8",
-            env: [
-              { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
-              { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
-            ],
-            command: ["valkey-server"],
-            args: ["/work/extra.conf", "--replica-announce-ip", "$(POD_IP)", "--bind", "0.0.0.0"],
-            volumeMounts: [{ name: "work", mountPath: "/work" }],
-            readinessProbe: { tcpSocket: { port: 6379 }, periodSeconds: 1 },
-          }],
-          volumes: [{ name: "work", emptyDir: {} }],
-        },
-      });
-      const ready = await waitFor("the pod with an init container to become Ready", async () => {
-        const p = await pod("envy");
-        return isReady(p) ? p : undefined;
-      });
-      assert.equal(ready.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 0);
-      const ip = ready.status!.podIP!;
-      assert.match(await redisCli(ip, "PING"), /NOAUTH/);
-      assert.equal(await redisCli(ip, "-a", "s3cret", "--no-auth-warning", "CONFIG", "GET", "replica-announce-ip"), `replica-announce-ip\n${ip}`);
-    });
+    await t.step(
+      "init containers run first; env, downward API and $(VAR) expansion reach the process",
+      async () => {
+        await client.request({
+          method: "POST",
+          path: `/api/v1/namespaces/${ns.name}/secrets`,
+          body: {
+            apiVersion: "v1",
+            kind: "Secret",
+            metadata: { name: "auth" },
+            stringData: { password: "s3cret" },
+          },
+        });
+        await create({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "envy", labels: { app: "envy" } },
+          spec: {
+            initContainers: [{
+              name: "prepare",
+              image: "redis:7.0",
+              command: ["sh", "-c", 'echo "requirepass $PASSWORD" > /work/extra.conf'],
+              env: [{
+                name: "PASSWORD",
+                valueFrom: { secretKeyRef: { name: "auth", key: "password" } },
+              }],
+              volumeMounts: [{ name: "work", mountPath: "/work" }],
+            }],
+            containers: [{
+              name: "redis",
+              image: "valkey/valkey:8",
+              env: [
+                { name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } },
+                { name: "POD_NAME", valueFrom: { fieldRef: { fieldPath: "metadata.name" } } },
+              ],
+              command: ["valkey-server"],
+              args: ["/work/extra.conf", "--replica-announce-ip", "$(POD_IP)", "--bind", "0.0.0.0"],
+              volumeMounts: [{ name: "work", mountPath: "/work" }],
+              readinessProbe: { tcpSocket: { port: 6379 }, periodSeconds: 1 },
+            }],
+            volumes: [{ name: "work", emptyDir: {} }],
+          },
+        });
+        const ready = await waitFor("the pod with an init container to become Ready", async () => {
+          const p = await pod("envy");
+          return isReady(p) ? p : undefined;
+        });
+        assert.equal(ready.status?.initContainerStatuses?.[0]?.state?.terminated?.exitCode, 0);
+        const ip = ready.status!.podIP!;
+        assert.match(await redisCli(ip, "PING"), /NOAUTH/);
+        assert.equal(
+          await redisCli(
+            ip,
+            "-a",
+            "s3cret",
+            "--no-auth-warning",
+            "CONFIG",
+            "GET",
+            "replica-announce-ip",
+          ),
+          `replica-announce-ip\n${ip}`,
+        );
+      },
+    );
   } finally {
     await ns.remove();
     client.close();

@@ -8,15 +8,22 @@ import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
 import { clusterClient, fault, kubectl, redisCli, testNamespace, waitFor } from "./helpers.ts";
 
-const fixture = await Deno.readTextFile(new URL("../fixtures/redis_statefulset.yaml", import.meta.url));
+const fixture = await Deno.readTextFile(
+  new URL("../fixtures/redis_statefulset.yaml", import.meta.url),
+);
 
 Deno.test("a StatefulSet of three Redis pods runs like on a real node", async (t) => {
   const client = await clusterClient();
   const ns = await testNamespace("sts");
   const pods = (selector = "app=redis-fixture") =>
-    client.request<{ items: Pod[] }>({ path: `/api/v1/namespaces/${ns.name}/pods`, query: { labelSelector: selector } });
-  const pod = (name: string) => client.request<Pod>({ path: `/api/v1/namespaces/${ns.name}/pods/${name}` });
-  const isReady = (p: Pod) => p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+    client.request<{ items: Pod[] }>({
+      path: `/api/v1/namespaces/${ns.name}/pods`,
+      query: { labelSelector: selector },
+    });
+  const pod = (name: string) =>
+    client.request<Pod>({ path: `/api/v1/namespaces/${ns.name}/pods/${name}` });
+  const isReady = (p: Pod) =>
+    p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
   try {
     await kubectl(["-n", ns.name, "apply", "-f", "-"], fixture);
 
@@ -50,7 +57,9 @@ Deno.test("a StatefulSet of three Redis pods runs like on a real node", async (t
           path: `/apis/discovery.k8s.io/v1/namespaces/${ns.name}/endpointslices`,
           query: { labelSelector: "kubernetes.io/service-name=redis-headless" },
         });
-        const addresses = slices.items.flatMap((s) => s.endpoints.filter((e) => e.conditions?.ready))
+        const addresses = slices.items.flatMap((s) =>
+          s.endpoints.filter((e) => e.conditions?.ready)
+        )
           .flatMap((e) => e.addresses);
         return addresses.length === 3 ? addresses : undefined;
       });
@@ -88,18 +97,21 @@ Deno.test("a StatefulSet of three Redis pods runs like on a real node", async (t
       assert.equal(await redisCli(ip, "PING"), "PONG");
     });
 
-    await t.step("a deleted pod comes back with the same name and keeps its volume's data", async () => {
-      const old = await pod("redis-1");
-      assert.equal(await redisCli(old.status!.podIP!, "SET", "survivor", "yes"), "OK");
-      // appendonly is on: the write is in the AOF on the pod's PersistentVolume.
-      await kubectl(["-n", ns.name, "delete", "pod", "redis-1", "--wait=true"]);
-      const fresh = await waitFor("redis-1 to come back Ready", async () => {
-        const p = await pod("redis-1").catch(() => undefined);
-        return p && p.metadata?.uid !== old.metadata?.uid && isReady(p) ? p : undefined;
-      }, 90_000);
-      assert.equal(fresh.metadata?.name, "redis-1");
-      assert.equal(await redisCli(fresh.status!.podIP!, "GET", "survivor"), "yes");
-    });
+    await t.step(
+      "a deleted pod comes back with the same name and keeps its volume's data",
+      async () => {
+        const old = await pod("redis-1");
+        assert.equal(await redisCli(old.status!.podIP!, "SET", "survivor", "yes"), "OK");
+        // appendonly is on: the write is in the AOF on the pod's PersistentVolume.
+        await kubectl(["-n", ns.name, "delete", "pod", "redis-1", "--wait=true"]);
+        const fresh = await waitFor("redis-1 to come back Ready", async () => {
+          const p = await pod("redis-1").catch(() => undefined);
+          return p && p.metadata?.uid !== old.metadata?.uid && isReady(p) ? p : undefined;
+        }, 90_000);
+        assert.equal(fresh.metadata?.name, "redis-1");
+        assert.equal(await redisCli(fresh.status!.podIP!, "GET", "survivor"), "yes");
+      },
+    );
   } finally {
     await ns.remove();
     client.close();

@@ -20,16 +20,23 @@ async function cluster(...args: string[]): Promise<{ code: number; output: strin
     stderr: "piped",
   }).output();
   const decoder = new TextDecoder();
-  return { code: result.code, output: decoder.decode(result.stdout) + decoder.decode(result.stderr) };
+  return {
+    code: result.code,
+    output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
+  };
 }
 
 async function rootLinks(): Promise<string[]> {
-  const output = await new Deno.Command("ip", { args: ["-o", "link", "show"], stdout: "piped" }).output();
-  return new TextDecoder().decode(output.stdout).split("\n").map((l) => l.split(":")[1]?.trim() ?? "")
+  const output = await new Deno.Command("ip", { args: ["-o", "link", "show"], stdout: "piped" })
+    .output();
+  return new TextDecoder().decode(output.stdout).split("\n").map((l) =>
+    l.split(":")[1]?.trim() ?? ""
+  )
     .filter(Boolean).sort();
 }
 
-const ours = (names: string[]) => names.filter((n) => n === layout.netns || n.startsWith(layout.podNetnsPrefix));
+const ours = (names: string[]) =>
+  names.filter((n) => n === layout.netns || n.startsWith(layout.podNetnsPrefix));
 
 Deno.test("cluster down after up leaves nothing behind; up repairs a half-started cluster", async (t) => {
   const linksBefore = await rootLinks();
@@ -38,10 +45,19 @@ Deno.test("cluster down after up leaves nothing behind; up repairs a half-starte
       const up = await cluster("up");
       assert.equal(up.code, 0, up.output);
       for (const name of componentNames) assert.ok(runningPid(layout.pidDir, name), `${name} runs`);
-      const pod = await cluster("exec", "--", "sh", "-c",
-        "kubectl run lonely --image=redis:7.0 && kubectl wait --for=condition=Ready pod/lonely --timeout=60s");
+      const pod = await cluster(
+        "exec",
+        "--",
+        "sh",
+        "-c",
+        "kubectl run lonely --image=redis:7.0 && kubectl wait --for=condition=Ready pod/lonely --timeout=60s",
+      );
       assert.equal(pod.code, 0, pod.output);
-      assert.equal(ours(await listNetns()).length, 2, "the cluster namespace and one pod namespace");
+      assert.equal(
+        ours(await listNetns()).length,
+        2,
+        "the cluster namespace and one pod namespace",
+      );
     });
 
     await t.step("up is idempotent and restarts a component that died", async () => {
@@ -56,17 +72,26 @@ Deno.test("cluster down after up leaves nothing behind; up repairs a half-starte
       assert.doesNotMatch(up.output, /started etcd/, "running components are left alone");
     });
 
-    await t.step("down stops every process and removes namespaces, interfaces and state", async () => {
-      const inodes = new Set(ours(await listNetns()).map(netnsInode).filter((i): i is number => i !== undefined));
-      const pids = pidsInNetns(inodes);
-      assert.ok(pids.length >= componentNames.length + 1, `processes found: ${pids.length}`);
-      const down = await cluster("down");
-      assert.equal(down.code, 0, down.output);
-      assert.deepEqual(pids.filter(isAlive), [], "no process survives");
-      assert.deepEqual(ours(await listNetns()), [], "no network namespace survives");
-      assert.deepEqual(await rootLinks(), linksBefore, "no interface is left in the machine's namespace");
-      await assert.rejects(Deno.stat(layout.stateDir), Deno.errors.NotFound);
-    });
+    await t.step(
+      "down stops every process and removes namespaces, interfaces and state",
+      async () => {
+        const inodes = new Set(
+          ours(await listNetns()).map(netnsInode).filter((i): i is number => i !== undefined),
+        );
+        const pids = pidsInNetns(inodes);
+        assert.ok(pids.length >= componentNames.length + 1, `processes found: ${pids.length}`);
+        const down = await cluster("down");
+        assert.equal(down.code, 0, down.output);
+        assert.deepEqual(pids.filter(isAlive), [], "no process survives");
+        assert.deepEqual(ours(await listNetns()), [], "no network namespace survives");
+        assert.deepEqual(
+          await rootLinks(),
+          linksBefore,
+          "no interface is left in the machine's namespace",
+        );
+        await assert.rejects(Deno.stat(layout.stateDir), Deno.errors.NotFound);
+      },
+    );
   } finally {
     await cluster("down");
   }

@@ -1,0 +1,88 @@
+import assert from "node:assert/strict";
+import {
+  buildPodStatus,
+  type ContainerSnapshot,
+  podPhase,
+  type PodSnapshot,
+} from "./pod_status.ts";
+
+const running: ContainerSnapshot = {
+  name: "redis",
+  image: "redis:7.0",
+  restartCount: 0,
+  state: { running: { startedAt: "2026-01-01T00:00:01Z" } },
+  ready: true,
+  started: true,
+};
+const base: PodSnapshot = {
+  sandboxReady: true,
+  podIP: "198.18.1.7",
+  hostIP: "198.18.0.1",
+  startTime: "2026-01-01T00:00:00Z",
+  initialized: true,
+  initContainers: [],
+  containers: [running],
+  restartPolicy: "Always",
+};
+
+Deno.test("buildPodStatus() reports a running, ready pod as a kubelet would", () => {
+  const status = buildPodStatus(base, undefined, "2026-01-01T00:00:05Z");
+  assert.equal(status.phase, "Running");
+  assert.equal(status.podIP, "198.18.1.7");
+  assert.deepEqual(status.podIPs, [{ ip: "198.18.1.7" }]);
+  assert.deepEqual(status.hostIPs, [{ ip: "198.18.0.1" }]);
+  const conditions = Object.fromEntries(status.conditions!.map((c) => [c.type, c.status]));
+  assert.deepEqual(conditions, {
+    PodReadyToStartContainers: "True",
+    Initialized: "True",
+    ContainersReady: "True",
+    Ready: "True",
+  });
+  assert.equal(status.containerStatuses?.[0]?.ready, true);
+});
+
+Deno.test("buildPodStatus() keeps a condition's transition time until its status changes", () => {
+  const first = buildPodStatus(base, undefined, "2026-01-01T00:00:05Z");
+  const same = buildPodStatus(base, first.conditions, "2026-01-01T00:01:00Z");
+  assert.equal(
+    same.conditions?.find((c) => c.type === "Ready")?.lastTransitionTime,
+    "2026-01-01T00:00:05Z",
+  );
+  const unready = buildPodStatus(
+    { ...base, containers: [{ ...running, ready: false }] },
+    first.conditions,
+    "2026-01-01T00:02:00Z",
+  );
+  const ready = unready.conditions?.find((c) => c.type === "Ready");
+  assert.equal(ready?.status, "False");
+  assert.equal(ready?.lastTransitionTime, "2026-01-01T00:02:00Z");
+  assert.equal(ready?.reason, "ContainersNotReady");
+  assert.match(ready?.message ?? "", /\[redis\]/);
+  assert.equal(
+    unready.conditions?.find((c) => c.type === "Initialized")?.lastTransitionTime,
+    "2026-01-01T00:00:05Z",
+  );
+});
+
+Deno.test("podPhase() is Pending before init, then follows the restart policy", () => {
+  const waiting: ContainerSnapshot = {
+    ...running,
+    ready: false,
+    state: { waiting: { reason: "ErrImagePull" } },
+  };
+  assert.equal(podPhase({ ...base, initialized: false }), "Pending");
+  assert.equal(podPhase({ ...base, containers: [waiting] }), "Pending");
+  const exited = (exitCode: number): ContainerSnapshot => ({
+    ...running,
+    ready: false,
+    state: { terminated: { exitCode, startedAt: "x", finishedAt: "y" } },
+  });
+  assert.equal(podPhase({ ...base, containers: [exited(1)] }), "Running", "Always restarts it");
+  assert.equal(podPhase({ ...base, restartPolicy: "Never", containers: [exited(0)] }), "Succeeded");
+  assert.equal(podPhase({ ...base, restartPolicy: "Never", containers: [exited(2)] }), "Failed");
+  const failedInit = { ...exited(1), name: "init" };
+  assert.equal(
+    podPhase({ ...base, initialized: false, restartPolicy: "Never", initContainers: [failedInit] }),
+    "Failed",
+  );
+});

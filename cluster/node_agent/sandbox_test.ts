@@ -1,0 +1,24 @@
+import assert from "node:assert/strict";
+import { AddressAllocator } from "./sandbox.ts";
+
+Deno.test("AddressAllocator hands out distinct pod addresses and does not reuse a released one at once", () => {
+  const allocator = new AddressAllocator("198.18.1.1", 16);
+  const first = allocator.allocate();
+  const second = allocator.allocate();
+  assert.equal(first, "198.18.1.1");
+  assert.equal(second, "198.18.1.2");
+  allocator.release(first);
+  assert.equal(allocator.allocate(), "198.18.1.3");
+});
+
+Deno.test("AddressAllocator skips .0 and .255 addresses and wraps around to released ones", () => {
+  const allocator = new AddressAllocator("198.18.255.253", 16);
+  assert.equal(allocator.allocate(), "198.18.255.253");
+  assert.equal(allocator.allocate(), "198.18.255.254");
+  allocator.release("198.18.255.253");
+  assert.equal(
+    allocator.allocate(),
+    "198.18.255.253",
+    "wraps to the first address once the range is used up",
+  );
+});

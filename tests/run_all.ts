@@ -1,0 +1,66 @@
+/**
+ * `deno task test`: every test of the project, in the namespaces each needs.
+ *
+ *  1. unit tests and real-redis tests, in the machine's own namespace (they use loopback only);
+ *  2. the cluster lifecycle test, which brings a cluster of its own up and down;
+ *  3. `cluster up --name test`, then the cluster tests inside that cluster's
+ *     network namespace, where pod addresses are reachable and nothing leaves;
+ *  4. `cluster down --name test` (skip with `--keep`).
+ *
+ * Any further arguments are passed to every `deno test` (e.g. `--filter kill`).
+ *
+ * @module
+ */
+const repo = new URL("..", import.meta.url).pathname;
+const deno = Deno.execPath();
+const keep = Deno.args.includes("--keep");
+const extra = Deno.args.filter((a) => a !== "--keep");
+const cluster = "test";
+
+async function step(title: string, args: string[]): Promise<boolean> {
+  console.log(`\n=== ${title}`);
+  const started = performance.now();
+  const status = await new Deno.Command(args[0]!, { args: args.slice(1), cwd: repo }).spawn()
+    .status;
+  console.log(
+    `=== ${title}: ${status.success ? "passed" : "FAILED"} (${
+      ((performance.now() - started) / 1000).toFixed(1)
+    } s)`,
+  );
+  return status.success;
+}
+
+const cli = [deno, "run", "-A", "cluster/cli.ts"];
+const results: Array<[string, boolean]> = [];
+const run = async (title: string, args: string[]) => {
+  const ok = await step(title, args);
+  results.push([title, ok]);
+  return ok;
+};
+
+await run("unit and real-redis tests", [
+  deno,
+  "test",
+  "-A",
+  "--ignore=tests/cluster,tests/lifecycle,tests/e2e",
+  ...extra,
+]);
+await run("cluster lifecycle test", [deno, "test", "-A", "tests/lifecycle/", ...extra]);
+if (await run("cluster up", [...cli, "up", `--name=${cluster}`])) {
+  await run("cluster tests", [
+    ...cli,
+    "exec",
+    `--name=${cluster}`,
+    "--",
+    deno,
+    "test",
+    "-A",
+    "tests/cluster/",
+    ...extra,
+  ]);
+}
+if (!keep) await step("cluster down", [...cli, "down", `--name=${cluster}`]);
+
+console.log("\nSummary:");
+for (const [title, ok] of results) console.log(`  ${ok ? "passed" : "FAILED"}  ${title}`);
+Deno.exit(results.every(([, ok]) => ok) ? 0 : 1);
