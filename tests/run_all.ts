@@ -1,6 +1,7 @@
 /**
  * `deno task test`: every test of the project, in the namespaces each needs.
  *
+ *  0. `generated/` matches `deno task generate`;
  *  1. unit tests and real-redis tests, in the machine's own namespace (they use loopback only);
  *  2. the cluster lifecycle test, which brings a cluster of its own up and down;
  *  3. `cluster up --name test`, then the cluster tests inside that cluster's
@@ -38,6 +39,7 @@ const run = async (title: string, args: string[]) => {
   return ok;
 };
 
+await run("generated/ is up to date", [deno, "run", "-A", "tools/generate.ts", "--check"]);
 await run("unit and real-redis tests", [
   deno,
   "test",

@@ -3,27 +3,10 @@
  *
  * @module
  */
+import type { KubeRequest, RestClient } from "../../generated/contract.ts";
 import type { ClusterConfig } from "./config.ts";
 
-/** One HTTP request to the API server. */
-export interface KubeRequest {
-  readonly method?: "GET" | "POST" | "PUT" | "PATCH" | "DELETE";
-  /** Path below the server URL, e.g. `/api/v1/namespaces/default/pods`. */
-  readonly path: string;
-  readonly query?: Record<string, string | number | boolean | undefined>;
-  readonly body?: unknown;
-  /** Content type of the body; JSON unless a patch type is given. */
-  readonly contentType?: string;
-  readonly signal?: AbortSignal;
-}
-
-/** The contract everything above the transport is written against, so it can be tested without a server. */
-export interface RestClient {
-  /** Sends a request and returns the decoded JSON body; throws {@linkcode KubeApiError} for non-2xx answers. */
-  request<T = unknown>(request: KubeRequest): Promise<T>;
-  /** Sends a GET and returns the streaming response body, for watches. */
-  stream(request: KubeRequest): Promise<ReadableStream<Uint8Array>>;
-}
+export type { KubeRequest, RestClient } from "../../generated/contract.ts";
 
 /** An error status returned by the API server; callers branch on `status` and `reason`. */
 export class KubeApiError extends Error {
