@@ -1,0 +1,52 @@
+/**
+ * Condition types, reasons and Event reasons of the Redis resource, and the
+ * pure update of a condition list.
+ *
+ * @module
+ */
+import type { RedisStatus } from "./redis.ts";
+
+/** Condition types. */
+export const ConditionType = {
+  /** One master, every other ready instance its replica, all objects in place. */
+  Ready: "Ready",
+  /** The operator is changing something: creating objects, reconfiguring replication, failing over. */
+  Progressing: "Progressing",
+  /** Something needs a person: a missing Secret, a Redis that refuses a command. */
+  Degraded: "Degraded",
+} as const;
+
+/** Reasons of conditions and Events: CamelCase, stable, for people and alerts. */
+export const Reason = {
+  Healthy: "ReplicationHealthy",
+  Creating: "Creating",
+  WaitingForInstances: "WaitingForInstances",
+  Reconfiguring: "Reconfiguring",
+  MasterElected: "MasterElected",
+  MasterChanged: "MasterChanged",
+  Failover: "Failover",
+  ReplicaReattached: "ReplicaReattached",
+  SecretNotFound: "SecretNotFound",
+  SecretKeyNotFound: "SecretKeyNotFound",
+  ApplyFailed: "ApplyFailed",
+  RedisCommandFailed: "RedisCommandFailed",
+  AsExpected: "AsExpected",
+} as const;
+
+/** One condition of the status. */
+export type Condition = NonNullable<RedisStatus["conditions"]>[number];
+
+/**
+ * Sets `condition` in `conditions`, keeping `lastTransitionTime` when the status
+ * did not change, and returns a new list (types in a stable order).
+ */
+export function setCondition(
+  conditions: readonly Condition[] | undefined,
+  condition: Omit<Condition, "lastTransitionTime">,
+  now: string,
+): Condition[] {
+  const previous = conditions?.find((c) => c.type === condition.type);
+  const lastTransitionTime = previous && previous.status === condition.status ? previous.lastTransitionTime : now;
+  const others = (conditions ?? []).filter((c) => c.type !== condition.type);
+  return [...others, { ...condition, lastTransitionTime }].sort((a, b) => a.type.localeCompare(b.type));
+}

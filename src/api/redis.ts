@@ -1,0 +1,86 @@
+/**
+ * The Redis resource: its generated types, identity, object names and labels.
+ *
+ * @module
+ */
+import type { Redis } from "../../generated/redis-operator.dev@v1alpha1/mod.ts";
+
+export type { Redis, RedisSpec, RedisStatus } from "../../generated/redis-operator.dev@v1alpha1/mod.ts";
+export { RedisApi } from "../../generated/redis-operator.dev@v1alpha1/mod.ts";
+
+/** API group and version of the resource. */
+export const apiVersion = "redis-operator.dev/v1alpha1";
+
+/** The field manager of every server-side apply the operator makes. */
+export const fieldManager = "redis-operator";
+
+/** Default Redis image; Debian's redis-server 7.0 in the local cluster. */
+export const defaultRedisImage = "redis:7.0";
+
+/** The port every Redis instance listens on. */
+export const redisPort = 6379;
+
+/** Names of everything the operator creates for one Redis, following the seed operator. */
+export interface ObjectNames {
+  /** StatefulSet, ConfigMap, Secret, PodDisruptionBudget and the Service for all pods. */
+  readonly base: string;
+  readonly headless: string;
+  readonly master: string;
+  readonly replica: string;
+}
+
+/**
+ * Object names for a Redis called `name`.
+ *
+ * @example
+ * ```ts
+ * console.assert(objectNames("cache").master === "redis-cache-master");
+ * ```
+ */
+export function objectNames(name: string): ObjectNames {
+  const base = `redis-${name}`;
+  return { base, headless: `${base}-headless`, master: `${base}-master`, replica: `${base}-replica` };
+}
+
+/** Label keys the operator sets. `redis` and `role` are the seed's, so its selectors keep working. */
+export const labels = {
+  instance: "redis",
+  role: "role",
+  name: "app.kubernetes.io/name",
+  partOf: "app.kubernetes.io/instance",
+  managedBy: "app.kubernetes.io/managed-by",
+} as const;
+
+/** The two values of the `role` label. */
+export type Role = "master" | "replica";
+
+/** Labels that select the pods of one Redis; also the StatefulSet selector, so they never change. */
+export function selectorLabels(redis: Redis): Record<string, string> {
+  return { [labels.instance]: redis.metadata?.name ?? "", [labels.managedBy]: fieldManager };
+}
+
+/** Labels of every object the operator creates for one Redis. */
+export function commonLabels(redis: Redis): Record<string, string> {
+  return {
+    ...selectorLabels(redis),
+    [labels.name]: "redis",
+    [labels.partOf]: redis.metadata?.name ?? "",
+  };
+}
+
+/** The ownerReference that makes Kubernetes delete an object with its Redis. */
+export function ownerReference(redis: Redis) {
+  return {
+    apiVersion,
+    kind: "Redis",
+    name: redis.metadata?.name ?? "",
+    uid: redis.metadata?.uid ?? "",
+    controller: true,
+    blockOwnerDeletion: true,
+  };
+}
+
+/** The `namespace/name` key of a Redis. */
+export function redisKey(redis: Redis): string {
+  return `${redis.metadata?.namespace}/${redis.metadata?.name}`;
+}

@@ -1,0 +1,169 @@
+/**
+ * Which instance should be the master and what must change so every other
+ * instance replicates from it. Pure: the result is a plan, carried out by
+ * the reconciler.
+ *
+ * The seed operator's algorithm, made correct: instances are the ready pods
+ * whose INFO could be read; nothing is reconfigured with fewer than two; a
+ * healthy set is left alone; a lost master is replaced by the best replica
+ * (lowest non-zero priority, then highest offset, never an empty instance when
+ * one with data exists); a set of masters is initialised around the one with
+ * data; two masters are resolved in favour of the one the status names.
+ *
+ * @module
+ */
+import type { ReplicationInfo } from "../redis/info.ts";
+
+/** What the reconciler observed about one pod of the StatefulSet. */
+export interface InstanceObservation {
+  readonly pod: string;
+  readonly ordinal: number;
+  readonly ip: string;
+  /** The pod is Running and Ready. */
+  readonly ready: boolean;
+  /** INFO replication, when it could be read. */
+  readonly info?: ReplicationInfo;
+  /** Why INFO could not be read. */
+  readonly error?: string;
+}
+
+/** An instance that takes part in replication: ready, with INFO. */
+export type Instance = InstanceObservation & { readonly info: ReplicationInfo };
+
+/** What the status says the operator decided before. */
+export interface RecordedMaster {
+  readonly pod?: string;
+  readonly ip?: string;
+}
+
+/** Why a master is (re)chosen. */
+export type PromotionReason =
+  /** Every instance is a master: a new replication. */
+  | "Initialize"
+  /** The master is gone; a replica takes over. */
+  | "Failover"
+  /** More than one master has replicas: one must go. */
+  | "ResolveMasters";
+
+/** The outcome of {@linkcode decideReplication}. */
+export type ReplicationPlan =
+  | { readonly kind: "Wait"; readonly message: string }
+  | { readonly kind: "Healthy"; readonly master: Instance; readonly replicas: readonly Instance[] }
+  | {
+    readonly kind: "Reattach";
+    readonly master: Instance;
+    /** Instances to point at the master (`REPLICAOF master`). */
+    readonly reattach: readonly Instance[];
+  }
+  | {
+    readonly kind: "Promote";
+    readonly reason: PromotionReason;
+    readonly master: Instance;
+    /** True when the new master is a replica now (`REPLICAOF NO ONE`). */
+    readonly promote: boolean;
+    readonly reattach: readonly Instance[];
+  };
+
+/** Fewer instances than this are never reconfigured (a master-replica pair). */
+export const minimumFailoverSize = 2;
+
+/** Decides what replication should look like, from observations alone. */
+export function decideReplication(
+  observations: readonly InstanceObservation[],
+  recorded: RecordedMaster,
+): ReplicationPlan {
+  const instances = observations.filter((o): o is Instance => o.ready && o.info !== undefined);
+  if (instances.length < minimumFailoverSize) {
+    return {
+      kind: "Wait",
+      message: `${instances.length} of ${observations.length} instances ready: replication is reconfigured from ${minimumFailoverSize} on`,
+    };
+  }
+  const replicatesFrom = (replica: Instance, master: Instance) =>
+    replica.info.role === "replica" && replica.info.masterHost === master.ip;
+  const linkedReplicas = (master: Instance) =>
+    instances.filter((i) => i !== master && replicatesFrom(i, master) && i.info.masterLinkUp);
+  const masters = instances.filter((i) => i.info.role === "master");
+  const activeMasters = masters.filter((m) => linkedReplicas(m).length > 0);
+  const isRecorded = (i: Instance) => i.pod === recorded.pod && i.ip === recorded.ip;
+
+  const around = (master: Instance): ReplicationPlan => {
+    const reattach = instances.filter((i) => i !== master && !replicatesFrom(i, master));
+    if (reattach.length === 0) {
+      return { kind: "Healthy", master, replicas: instances.filter((i) => i !== master) };
+    }
+    return { kind: "Reattach", master, reattach };
+  };
+
+  if (activeMasters.length === 1) return around(activeMasters[0]!);
+  if (activeMasters.length > 1) {
+    const master = [...activeMasters].sort((a, b) =>
+      Number(isRecorded(b)) - Number(isRecorded(a)) ||
+      b.info.offset - a.info.offset ||
+      linkedReplicas(b).length - linkedReplicas(a).length ||
+      a.ordinal - b.ordinal
+    )[0]!;
+    return promotion("ResolveMasters", master, instances);
+  }
+  // No master has a linked replica. The master we promoted last may simply not
+  // have its replicas back yet: keep it rather than fail over again.
+  const recordedMaster = masters.find(isRecorded);
+  if (recordedMaster) return around(recordedMaster);
+
+  const replicas = instances.filter((i) => i.info.role === "replica");
+  if (replicas.length === 0) {
+    // Every instance is a master: a new replication, or one whose pods all restarted.
+    return promotion("Initialize", bestCandidate(masters)!, instances);
+  }
+  const candidate = bestCandidate(instances.filter((i) =>
+    (i.info.role === "master" || i.info.priority !== 0) && !i.info.syncInProgress
+  ));
+  if (!candidate) {
+    return { kind: "Wait", message: "the master is lost and no replica can be promoted (all have priority 0 or are syncing)" };
+  }
+  return promotion("Failover", candidate, instances);
+}
+
+function promotion(reason: PromotionReason, master: Instance, instances: readonly Instance[]): ReplicationPlan {
+  return {
+    kind: "Promote",
+    reason,
+    master,
+    promote: master.info.role === "replica",
+    reattach: instances.filter((i) =>
+      i !== master && !(i.info.role === "replica" && i.info.masterHost === master.ip)
+    ),
+  };
+}
+
+/**
+ * Ranks candidates for master: instances holding data before empty ones (an
+ * empty instance must never become the master others copy), then the lowest
+ * replica priority, the highest offset, the lowest ordinal.
+ */
+export function rankCandidates(candidates: readonly Instance[]): Instance[] {
+  const priority = (i: Instance) => i.info.role === "master" ? 100 : i.info.priority ?? 100;
+  const hasData = (i: Instance) => i.info.offset > 0 ? 1 : 0;
+  return [...candidates].sort((a, b) =>
+    hasData(b) - hasData(a) ||
+    priority(a) - priority(b) ||
+    b.info.offset - a.info.offset ||
+    a.ordinal - b.ordinal
+  );
+}
+
+function bestCandidate(candidates: readonly Instance[]): Instance | undefined {
+  return rankCandidates(candidates)[0];
+}
+
+/** Instances in the replication once the plan holds: the master and the replicas linked to it. */
+export function connectedInstances(plan: ReplicationPlan): number {
+  switch (plan.kind) {
+    case "Wait":
+      return 0;
+    case "Healthy":
+      return 1 + plan.replicas.filter((r) => r.info.masterLinkUp).length;
+    default:
+      return 1;
+  }
+}

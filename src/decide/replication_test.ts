@@ -1,0 +1,146 @@
+import assert from "node:assert/strict";
+import { parseReplicationInfo } from "../redis/info.ts";
+import { decideReplication, type InstanceObservation, rankCandidates, type Instance } from "./replication.ts";
+
+const ip = (n: number) => `198.18.1.${n + 10}`;
+
+function master(ordinal: number, offset = 100, replid = "a".repeat(40)): InstanceObservation {
+  return observe(ordinal, `role:master\nconnected_slaves:0\nmaster_replid:${replid}\nmaster_repl_offset:${offset}\n`);
+}
+
+function replica(
+  ordinal: number,
+  of: number | string,
+  opts: { up?: boolean; offset?: number; priority?: number; syncing?: boolean } = {},
+): InstanceObservation {
+  const host = typeof of === "number" ? ip(of) : of;
+  return observe(
+    ordinal,
+    [
+      "role:slave",
+      `master_host:${host}`,
+      "master_port:6379",
+      `master_link_status:${opts.up ?? true ? "up" : "down"}`,
+      `master_sync_in_progress:${opts.syncing ? 1 : 0}`,
+      `slave_repl_offset:${opts.offset ?? 100}`,
+      `slave_priority:${opts.priority ?? 100}`,
+      `master_replid:${"a".repeat(40)}`,
+      `master_repl_offset:${opts.offset ?? 100}`,
+    ].join("\n"),
+  );
+}
+
+function observe(ordinal: number, info: string): InstanceObservation {
+  return { pod: `redis-x-${ordinal}`, ordinal, ip: ip(ordinal), ready: true, info: parseReplicationInfo(info) };
+}
+
+const pods = (plan: { reattach?: readonly Instance[] }) => (plan.reattach ?? []).map((i) => i.pod).sort();
+
+Deno.test("decideReplication() leaves a healthy replication alone", () => {
+  const plan = decideReplication([master(0), replica(1, 0), replica(2, 0)], { pod: "redis-x-0", ip: ip(0) });
+  assert.equal(plan.kind, "Healthy");
+  assert.equal(plan.kind === "Healthy" && plan.master.pod, "redis-x-0");
+});
+
+Deno.test("decideReplication() does nothing with fewer than two instances", () => {
+  const notReady = { ...replica(1, 0), ready: false };
+  const noInfo: InstanceObservation = { pod: "redis-x-2", ordinal: 2, ip: ip(2), ready: true, error: "timeout" };
+  const plan = decideReplication([master(0), notReady, noInfo], {});
+  assert.equal(plan.kind, "Wait");
+  assert.match(plan.kind === "Wait" ? plan.message : "", /1 of 3 instances ready/);
+});
+
+Deno.test("decideReplication() initialises a set of masters around the one holding data", () => {
+  const plan = decideReplication([master(0, 0), master(1, 500), master(2, 0)], {});
+  assert.equal(plan.kind, "Promote");
+  if (plan.kind !== "Promote") return;
+  assert.equal(plan.reason, "Initialize");
+  assert.equal(plan.master.pod, "redis-x-1");
+  assert.equal(plan.promote, false);
+  assert.deepEqual(pods(plan), ["redis-x-0", "redis-x-2"]);
+});
+
+Deno.test("decideReplication() initialises empty masters around the lowest ordinal", () => {
+  const plan = decideReplication([master(2, 0), master(0, 0), master(1, 0)], {});
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-0");
+});
+
+Deno.test("decideReplication() promotes the replica with the highest offset when the master is lost", () => {
+  const plan = decideReplication([
+    replica(1, 0, { up: false, offset: 90 }),
+    replica(2, 0, { up: false, offset: 120 }),
+    replica(3, 0, { up: false, offset: 110 }),
+  ], { pod: "redis-x-0", ip: ip(0) });
+  assert.equal(plan.kind, "Promote");
+  if (plan.kind !== "Promote") return;
+  assert.equal(plan.reason, "Failover");
+  assert.equal(plan.master.pod, "redis-x-2");
+  assert.equal(plan.promote, true);
+  assert.deepEqual(pods(plan), ["redis-x-1", "redis-x-3"]);
+});
+
+Deno.test("decideReplication() prefers the lowest non-zero priority, and never promotes priority 0", () => {
+  const plan = decideReplication([
+    replica(1, 0, { up: false, offset: 300, priority: 0 }),
+    replica(2, 0, { up: false, offset: 100, priority: 50 }),
+    replica(3, 0, { up: false, offset: 200, priority: 100 }),
+  ], {});
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-2");
+  assert.ok(plan.kind === "Promote" && pods(plan).includes("redis-x-1"), "priority 0 is still repointed");
+});
+
+Deno.test("decideReplication() never promotes an empty instance over one with data (a restarted master)", () => {
+  // redis-x-0 was the master, restarted empty and waits as a replica of nobody (start script).
+  const plan = decideReplication([
+    replica(0, "127.0.0.1", { up: false, offset: 0 }),
+    replica(1, 0, { up: false, offset: 40 }),
+    replica(2, 0, { up: false, offset: 0, syncing: true }),
+  ], { pod: "redis-x-0", ip: ip(0) });
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-1");
+});
+
+Deno.test("decideReplication() keeps the recorded master while its replicas reconnect", () => {
+  const plan = decideReplication([master(1, 200), replica(0, 1, { up: false, offset: 0 }), master(2, 0)], {
+    pod: "redis-x-1",
+    ip: ip(1),
+  });
+  assert.equal(plan.kind, "Reattach");
+  assert.equal(plan.kind === "Reattach" && plan.master.pod, "redis-x-1");
+  assert.deepEqual(pods(plan), ["redis-x-2"]);
+});
+
+Deno.test("decideReplication() points stray instances at the master with replicas", () => {
+  const plan = decideReplication([master(0), replica(1, 0), master(2, 0), replica(3, "198.18.9.9", { up: false })], {});
+  assert.equal(plan.kind, "Reattach");
+  assert.deepEqual(pods(plan), ["redis-x-2", "redis-x-3"]);
+});
+
+Deno.test("decideReplication() resolves two masters with replicas in favour of the recorded one", () => {
+  const observations = [master(0, 500), replica(1, 0), master(2, 100), replica(3, 2)];
+  const recorded = decideReplication(observations, { pod: "redis-x-2", ip: ip(2) });
+  assert.equal(recorded.kind === "Promote" && recorded.reason, "ResolveMasters");
+  assert.equal(recorded.kind === "Promote" && recorded.master.pod, "redis-x-2");
+  assert.deepEqual(pods(recorded as { reattach?: readonly Instance[] }), ["redis-x-0", "redis-x-1"]);
+  const unrecorded = decideReplication(observations, {});
+  assert.equal(unrecorded.kind === "Promote" && unrecorded.master.pod, "redis-x-0", "else the longer history");
+});
+
+Deno.test("rankCandidates() orders by data, priority, offset and ordinal", () => {
+  const ranked = rankCandidates([
+    replica(4, 0, { offset: 0 }),
+    replica(3, 0, { offset: 50 }),
+    replica(2, 0, { offset: 70 }),
+    replica(1, 0, { offset: 70 }),
+  ] as Instance[]);
+  assert.deepEqual(ranked.map((i) => i.ordinal), [1, 2, 3, 4]);
+});
+
+Deno.test("decideReplication() works with IPv6 pod addresses", () => {
+  const v6 = (o: InstanceObservation, address: string): InstanceObservation => ({ ...o, ip: address });
+  const m = v6(master(0), "fd00::10");
+  const r = v6(replica(1, "fd00::10"), "fd00::11");
+  const stray = v6(master(2, 0), "fd00::12");
+  const plan = decideReplication([m, r, stray], {});
+  assert.equal(plan.kind === "Reattach" && plan.master.ip, "fd00::10");
+});
+

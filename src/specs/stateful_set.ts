@@ -1,0 +1,122 @@
+/**
+ * The StatefulSet of one Redis: the pods, their Redis container (and an
+ * optional exporter sidecar), probes, volumes and scheduling settings.
+ *
+ * @module
+ */
+import type { StatefulSet } from "kubernetes-types/apps/v1.d.ts";
+import type { Container, EnvVar, PersistentVolumeClaim, Volume } from "kubernetes-types/core/v1.d.ts";
+import {
+  commonLabels,
+  defaultRedisImage,
+  objectNames,
+  ownerReference,
+  type Redis,
+  redisPort,
+  selectorLabels,
+} from "../api/redis.ts";
+import { configDir, renderRedisConf, runDir, startScript } from "./config_map.ts";
+import { passwordKey } from "./secret.ts";
+
+/** Annotation holding a hash of redis.conf and the start script: a change rolls the pods. */
+export const configHashAnnotation = "redis-operator.dev/config-hash";
+
+/** Builds the StatefulSet. */
+export function buildStatefulSet(redis: Redis): StatefulSet {
+  const name = redis.metadata?.name ?? "";
+  const names = objectNames(name);
+  const spec = redis.spec ?? {};
+  const env: EnvVar[] = [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }];
+  if (spec.password) {
+    const fromSecret = { valueFrom: { secretKeyRef: { name: names.base, key: passwordKey } } };
+    // REDISCLI_AUTH lets the probes' redis-cli authenticate without the password on its command line.
+    env.push({ name: "REDIS_PASSWORD", ...fromSecret }, { name: "REDISCLI_AUTH", ...fromSecret });
+  }
+  const ping = { exec: { command: ["redis-cli", "-p", String(redisPort), "ping"] } };
+  const redisContainer: Container = {
+    name: "redis",
+    image: spec.redis?.image || defaultRedisImage,
+    command: ["sh", `${configDir}/start.sh`],
+    env,
+    ports: [{ name: "redis", containerPort: redisPort, protocol: "TCP" }],
+    readinessProbe: { ...ping, initialDelaySeconds: spec.redis?.initialDelaySeconds ?? 0, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },
+    livenessProbe: { ...ping, initialDelaySeconds: spec.redis?.initialDelaySeconds ?? 5, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 2 },
+    volumeMounts: [
+      { name: "config", mountPath: configDir, readOnly: true },
+      { name: "run", mountPath: runDir },
+      { name: "data", mountPath: "/data" },
+    ],
+    ...(spec.redis?.resources ? { resources: spec.redis.resources } : {}),
+    ...(spec.redis?.securityContext ? { securityContext: spec.redis.securityContext } : {}),
+  };
+  const containers: Container[] = [redisContainer];
+  if (spec.exporter?.image) {
+    containers.push({
+      name: "exporter",
+      image: spec.exporter.image,
+      env: [
+        { name: "REDIS_ADDR", value: `redis://127.0.0.1:${redisPort}` },
+        ...env.filter((e) => e.name === "REDIS_PASSWORD"),
+      ],
+      ports: [{ name: "metrics", containerPort: 9121, protocol: "TCP" }],
+      ...(spec.exporter.resources ? { resources: spec.exporter.resources } : {}),
+      ...(spec.exporter.securityContext ? { securityContext: spec.exporter.securityContext } : {}),
+    });
+  }
+  const volumes: Volume[] = [
+    { name: "config", configMap: { name: names.base } },
+    { name: "run", emptyDir: { medium: "Memory" } },
+    ...(spec.dataVolumeClaimTemplate ? [] : [{ name: "data", emptyDir: {} }]),
+    ...(spec.volumes ?? []),
+  ];
+  const claimTemplates: PersistentVolumeClaim[] = spec.dataVolumeClaimTemplate
+    ? [{ ...spec.dataVolumeClaimTemplate, metadata: { ...spec.dataVolumeClaimTemplate.metadata, name: "data" } }]
+    : [];
+  return {
+    apiVersion: "apps/v1",
+    kind: "StatefulSet",
+    metadata: {
+      name: names.base,
+      namespace: redis.metadata?.namespace ?? "",
+      labels: commonLabels(redis),
+      ownerReferences: [ownerReference(redis)],
+    },
+    spec: {
+      replicas: spec.replicas ?? 3,
+      serviceName: names.headless,
+      // Pods start and stop together: the operator, not the StatefulSet, orders replication.
+      podManagementPolicy: "Parallel",
+      selector: { matchLabels: selectorLabels(redis) },
+      template: {
+        metadata: {
+          labels: commonLabels(redis),
+          annotations: { ...spec.annotations, [configHashAnnotation]: configHash(redis) },
+        },
+        spec: {
+          containers,
+          volumes,
+          terminationGracePeriodSeconds: 30,
+          ...(spec.initContainers?.length ? { initContainers: spec.initContainers } : {}),
+          ...(spec.securityContext ? { securityContext: spec.securityContext } : {}),
+          ...(spec.affinity ? { affinity: spec.affinity } : {}),
+          ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
+          ...(spec.tolerations ? { tolerations: spec.tolerations } : {}),
+          ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
+          ...(spec.imagePullSecrets ? { imagePullSecrets: spec.imagePullSecrets } : {}),
+          ...(spec.priorityClassName ? { priorityClassName: spec.priorityClassName } : {}),
+        },
+      },
+      ...(claimTemplates.length ? { volumeClaimTemplates: claimTemplates } : {}),
+    },
+  };
+}
+
+/** A short, stable hash (FNV-1a) of what the pods read at start. */
+export function configHash(redis: Redis): string {
+  let hash = 0x811c9dc5;
+  for (const char of renderRedisConf(redis) + startScript) {
+    hash ^= char.charCodeAt(0);
+    hash = Math.imul(hash, 0x01000193) >>> 0;
+  }
+  return hash.toString(16).padStart(8, "0");
+}
