@@ -1,0 +1,49 @@
+/**
+ * Real redis-server processes on loopback for tests (never the test range).
+ *
+ * @module
+ */
+
+/** A running redis-server. */
+export interface RedisServer {
+  readonly port: number;
+  readonly process: Deno.ChildProcess;
+  stop(): Promise<void>;
+}
+
+let nextPort = 17000 + Math.floor(Math.random() * 2000);
+
+/** Starts redis-server on 127.0.0.1 with persistence off; extra args are config directives. */
+export async function startRedisServer(...args: string[]): Promise<RedisServer> {
+  const port = nextPort++;
+  const dir = await Deno.makeTempDir({ prefix: "redis-test-" });
+  const process = new Deno.Command("redis-server", {
+    args: [
+      "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
+      "--dir", dir, "--repl-diskless-sync-delay", "0", "--replica-announce-ip", "127.0.0.1", ...args,
+    ],
+    stdout: "null",
+    stderr: "null",
+  }).spawn();
+  const deadline = Date.now() + 5000;
+  while (true) {
+    try {
+      (await Deno.connect({ hostname: "127.0.0.1", port })).close();
+      break;
+    } catch (error) {
+      if (Date.now() > deadline) throw error;
+      await new Promise((r) => setTimeout(r, 20));
+    }
+  }
+  return {
+    port,
+    process,
+    stop: async () => {
+      try {
+        process.kill("SIGKILL");
+      } catch { /* gone */ }
+      await process.status;
+      await Deno.remove(dir, { recursive: true }).catch(() => {});
+    },
+  };
+}
