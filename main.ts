@@ -1,15 +1,19 @@
 /**
  * The redis-operator entry point. Wiring only: reads flags and environment,
- * turns SIGTERM into an AbortController.
+ * turns SIGTERM into an AbortController, runs the controller while elected.
  *
  * @module
  */
 import { parseArgs } from "node:util";
-import { delay } from "./src/async/delay.ts";
+import { runController } from "./src/controller/controller.ts";
 import { KubeClient } from "./src/kube/client.ts";
 import { loadClusterConfig } from "./src/kube/config.ts";
+import { leadWhileElected } from "./src/kube/leader_election.ts";
+import { fieldManager } from "./src/api/redis.ts";
 import { serveHealth } from "./src/observe/health_server.ts";
 import { configureLogging, operatorLogger } from "./src/observe/logging.ts";
+import { OperatorMetrics } from "./src/observe/metrics.ts";
+import { connectRedis } from "./src/redis/client.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -17,6 +21,11 @@ const { values: flags } = parseArgs({
     "health-port": { type: "string", default: Deno.env.get("HEALTH_PORT") ?? "8080" },
     kubeconfig: { type: "string" },
     "log-level": { type: "string", default: Deno.env.get("LOG_LEVEL") ?? "info" },
+    "leader-elect": { type: "boolean", default: true },
+    "no-leader-elect": { type: "boolean", default: false },
+    "lease-namespace": { type: "string", default: Deno.env.get("POD_NAMESPACE") },
+    "lease-name": { type: "string", default: "redis-operator" },
+    concurrency: { type: "string", default: "8" },
   },
 });
 
@@ -29,33 +38,53 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 
 const config = await loadClusterConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
 const client = new KubeClient(config);
-let apiProblem: string | undefined = "the API server has not answered yet";
-const server = serveHealth(
-  Number(flags["health-port"]),
-  { notReadyReason: () => apiProblem },
-  stop.signal,
-);
-log.info("redis-operator starting", { server: config.server, namespace: config.namespace });
+const metrics = new OperatorMetrics();
+const identity = Deno.env.get("POD_NAME") ??
+  `${Deno.hostname()}-${crypto.randomUUID().slice(0, 8)}`;
+let state = "starting";
+const server = serveHealth(Number(flags["health-port"]), {
+  // Followers are ready too: readiness says the process works, not that it leads.
+  notReadyReason: () => state === "starting" ? "not started" : undefined,
+  metrics: () => metrics.render(),
+}, stop.signal);
+log.info("redis-operator starting", { server: config.server, identity });
 
-// Readiness follows whether the API server answers us with our own credentials.
-while (!stop.signal.aborted) {
-  try {
-    const version = await client.request<{ gitVersion: string }>({
-      path: "/version",
-      signal: stop.signal,
-    });
-    if (apiProblem !== undefined) {
-      log.info("connected to the API server", { version: version.gitVersion });
-    }
-    apiProblem = undefined;
-  } catch (error) {
-    if (stop.signal.aborted) break;
-    apiProblem = `the API server does not answer: ${
-      error instanceof Error ? error.message : error
-    }`;
-    log.warn("API server unreachable", { error: apiProblem });
+const controller = (signal: AbortSignal) =>
+  runController({
+    client,
+    connect: connectRedis,
+    metrics,
+    log: operatorLogger("controller"),
+    concurrency: Number(flags.concurrency),
+    signal,
+  });
+
+if (flags["no-leader-elect"]) {
+  state = "leading";
+  metrics.leader.set({}, 1);
+  await controller(stop.signal);
+} else {
+  state = "following";
+  const outcome = await leadWhileElected(client, {
+    namespace: flags["lease-namespace"] ?? config.namespace,
+    name: flags["lease-name"],
+    identity,
+    leaseDurationMs: 15_000,
+    renewIntervalMs: 5_000,
+    retryIntervalMs: 2_000,
+    fieldManager,
+    signal: stop.signal,
+    onLeadershipChange: (leading) => {
+      metrics.leader.set({}, leading ? 1 : 0);
+      log.info(leading ? "became the leader" : "no longer the leader", { identity });
+    },
+    onError: (error) => log.warn("leader election error", { error: String(error) }),
+  }, controller);
+  if (outcome === "lost") {
+    // A leader that lost its lease must not act again with state from its term: start afresh.
+    log.error("leadership lost: exiting so a fresh process follows", { identity });
+    Deno.exit(1);
   }
-  await delay(5000, stop.signal).catch(() => {});
 }
 await server.finished;
 client.close();

@@ -46,7 +46,11 @@ export function setCondition(
   now: string,
 ): Condition[] {
   const previous = conditions?.find((c) => c.type === condition.type);
-  const lastTransitionTime = previous && previous.status === condition.status ? previous.lastTransitionTime : now;
+  const lastTransitionTime = previous && previous.status === condition.status
+    ? previous.lastTransitionTime
+    : now;
   const others = (conditions ?? []).filter((c) => c.type !== condition.type);
-  return [...others, { ...condition, lastTransitionTime }].sort((a, b) => a.type.localeCompare(b.type));
+  return [...others, { ...condition, lastTransitionTime }].sort((a, b) =>
+    a.type.localeCompare(b.type)
+  );
 }

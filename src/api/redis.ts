@@ -5,7 +5,11 @@
  */
 import type { Redis } from "../../generated/redis-operator.dev@v1alpha1/mod.ts";
 
-export type { Redis, RedisSpec, RedisStatus } from "../../generated/redis-operator.dev@v1alpha1/mod.ts";
+export type {
+  Redis,
+  RedisSpec,
+  RedisStatus,
+} from "../../generated/redis-operator.dev@v1alpha1/mod.ts";
 export { RedisApi } from "../../generated/redis-operator.dev@v1alpha1/mod.ts";
 
 /** API group and version of the resource. */
@@ -39,7 +43,12 @@ export interface ObjectNames {
  */
 export function objectNames(name: string): ObjectNames {
   const base = `redis-${name}`;
-  return { base, headless: `${base}-headless`, master: `${base}-master`, replica: `${base}-replica` };
+  return {
+    base,
+    headless: `${base}-headless`,
+    master: `${base}-master`,
+    replica: `${base}-replica`,
+  };
 }
 
 /** Label keys the operator sets. `redis` and `role` are the seed's, so its selectors keep working. */

@@ -71,7 +71,12 @@ Deno.test("WorkQueue retries failures with growing back-off and forgets them aft
     times.push(Date.now());
     if (times.length < 3) return Promise.reject(new Error("boom"));
     return Promise.resolve({});
-  }, { concurrency: 1, signal: stop.signal, baseBackoffMs: 20, onError: (_k, _e, ms) => retries.push(ms) });
+  }, {
+    concurrency: 1,
+    signal: stop.signal,
+    baseBackoffMs: 20,
+    onError: (_k, _e, ms) => retries.push(ms),
+  });
   queue.add("x");
   while (times.length < 3) await delay(5);
   assert.deepEqual(retries, [20, 40]);

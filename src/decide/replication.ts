@@ -76,7 +76,8 @@ export function decideReplication(
   if (instances.length < minimumFailoverSize) {
     return {
       kind: "Wait",
-      message: `${instances.length} of ${observations.length} instances ready: replication is reconfigured from ${minimumFailoverSize} on`,
+      message:
+        `${instances.length} of ${observations.length} instances ready: replication is reconfigured from ${minimumFailoverSize} on`,
     };
   }
   const replicatesFrom = (replica: Instance, master: Instance) =>
@@ -115,16 +116,26 @@ export function decideReplication(
     // Every instance is a master: a new replication, or one whose pods all restarted.
     return promotion("Initialize", bestCandidate(masters)!, instances);
   }
-  const candidate = bestCandidate(instances.filter((i) =>
-    (i.info.role === "master" || i.info.priority !== 0) && !i.info.syncInProgress
-  ));
+  const candidate = bestCandidate(
+    instances.filter((i) =>
+      (i.info.role === "master" || i.info.priority !== 0) && !i.info.syncInProgress
+    ),
+  );
   if (!candidate) {
-    return { kind: "Wait", message: "the master is lost and no replica can be promoted (all have priority 0 or are syncing)" };
+    return {
+      kind: "Wait",
+      message:
+        "the master is lost and no replica can be promoted (all have priority 0 or are syncing)",
+    };
   }
   return promotion("Failover", candidate, instances);
 }
 
-function promotion(reason: PromotionReason, master: Instance, instances: readonly Instance[]): ReplicationPlan {
+function promotion(
+  reason: PromotionReason,
+  master: Instance,
+  instances: readonly Instance[],
+): ReplicationPlan {
   return {
     kind: "Promote",
     reason,

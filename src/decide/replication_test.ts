@@ -1,11 +1,19 @@
 import assert from "node:assert/strict";
 import { parseReplicationInfo } from "../redis/info.ts";
-import { decideReplication, type InstanceObservation, rankCandidates, type Instance } from "./replication.ts";
+import {
+  decideReplication,
+  type Instance,
+  type InstanceObservation,
+  rankCandidates,
+} from "./replication.ts";
 
 const ip = (n: number) => `198.18.1.${n + 10}`;
 
 function master(ordinal: number, offset = 100, replid = "a".repeat(40)): InstanceObservation {
-  return observe(ordinal, `role:master\nconnected_slaves:0\nmaster_replid:${replid}\nmaster_repl_offset:${offset}\n`);
+  return observe(
+    ordinal,
+    `role:master\nconnected_slaves:0\nmaster_replid:${replid}\nmaster_repl_offset:${offset}\n`,
+  );
 }
 
 function replica(
@@ -31,20 +39,36 @@ function replica(
 }
 
 function observe(ordinal: number, info: string): InstanceObservation {
-  return { pod: `redis-x-${ordinal}`, ordinal, ip: ip(ordinal), ready: true, info: parseReplicationInfo(info) };
+  return {
+    pod: `redis-x-${ordinal}`,
+    ordinal,
+    ip: ip(ordinal),
+    ready: true,
+    info: parseReplicationInfo(info),
+  };
 }
 
-const pods = (plan: { reattach?: readonly Instance[] }) => (plan.reattach ?? []).map((i) => i.pod).sort();
+const pods = (plan: { reattach?: readonly Instance[] }) =>
+  (plan.reattach ?? []).map((i) => i.pod).sort();
 
 Deno.test("decideReplication() leaves a healthy replication alone", () => {
-  const plan = decideReplication([master(0), replica(1, 0), replica(2, 0)], { pod: "redis-x-0", ip: ip(0) });
+  const plan = decideReplication([master(0), replica(1, 0), replica(2, 0)], {
+    pod: "redis-x-0",
+    ip: ip(0),
+  });
   assert.equal(plan.kind, "Healthy");
   assert.equal(plan.kind === "Healthy" && plan.master.pod, "redis-x-0");
 });
 
 Deno.test("decideReplication() does nothing with fewer than two instances", () => {
   const notReady = { ...replica(1, 0), ready: false };
-  const noInfo: InstanceObservation = { pod: "redis-x-2", ordinal: 2, ip: ip(2), ready: true, error: "timeout" };
+  const noInfo: InstanceObservation = {
+    pod: "redis-x-2",
+    ordinal: 2,
+    ip: ip(2),
+    ready: true,
+    error: "timeout",
+  };
   const plan = decideReplication([master(0), notReady, noInfo], {});
   assert.equal(plan.kind, "Wait");
   assert.match(plan.kind === "Wait" ? plan.message : "", /1 of 3 instances ready/);
@@ -86,7 +110,10 @@ Deno.test("decideReplication() prefers the lowest non-zero priority, and never p
     replica(3, 0, { up: false, offset: 200, priority: 100 }),
   ], {});
   assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-2");
-  assert.ok(plan.kind === "Promote" && pods(plan).includes("redis-x-1"), "priority 0 is still repointed");
+  assert.ok(
+    plan.kind === "Promote" && pods(plan).includes("redis-x-1"),
+    "priority 0 is still repointed",
+  );
 });
 
 Deno.test("decideReplication() never promotes an empty instance over one with data (a restarted master)", () => {
@@ -100,7 +127,11 @@ Deno.test("decideReplication() never promotes an empty instance over one with da
 });
 
 Deno.test("decideReplication() keeps the recorded master while its replicas reconnect", () => {
-  const plan = decideReplication([master(1, 200), replica(0, 1, { up: false, offset: 0 }), master(2, 0)], {
+  const plan = decideReplication([
+    master(1, 200),
+    replica(0, 1, { up: false, offset: 0 }),
+    master(2, 0),
+  ], {
     pod: "redis-x-1",
     ip: ip(1),
   });
@@ -110,7 +141,12 @@ Deno.test("decideReplication() keeps the recorded master while its replicas reco
 });
 
 Deno.test("decideReplication() points stray instances at the master with replicas", () => {
-  const plan = decideReplication([master(0), replica(1, 0), master(2, 0), replica(3, "198.18.9.9", { up: false })], {});
+  const plan = decideReplication([
+    master(0),
+    replica(1, 0),
+    master(2, 0),
+    replica(3, "198.18.9.9", { up: false }),
+  ], {});
   assert.equal(plan.kind, "Reattach");
   assert.deepEqual(pods(plan), ["redis-x-2", "redis-x-3"]);
 });
@@ -120,9 +156,16 @@ Deno.test("decideReplication() resolves two masters with replicas in favour of t
   const recorded = decideReplication(observations, { pod: "redis-x-2", ip: ip(2) });
   assert.equal(recorded.kind === "Promote" && recorded.reason, "ResolveMasters");
   assert.equal(recorded.kind === "Promote" && recorded.master.pod, "redis-x-2");
-  assert.deepEqual(pods(recorded as { reattach?: readonly Instance[] }), ["redis-x-0", "redis-x-1"]);
+  assert.deepEqual(pods(recorded as { reattach?: readonly Instance[] }), [
+    "redis-x-0",
+    "redis-x-1",
+  ]);
   const unrecorded = decideReplication(observations, {});
-  assert.equal(unrecorded.kind === "Promote" && unrecorded.master.pod, "redis-x-0", "else the longer history");
+  assert.equal(
+    unrecorded.kind === "Promote" && unrecorded.master.pod,
+    "redis-x-0",
+    "else the longer history",
+  );
 });
 
 Deno.test("rankCandidates() orders by data, priority, offset and ordinal", () => {
@@ -136,11 +179,13 @@ Deno.test("rankCandidates() orders by data, priority, offset and ordinal", () =>
 });
 
 Deno.test("decideReplication() works with IPv6 pod addresses", () => {
-  const v6 = (o: InstanceObservation, address: string): InstanceObservation => ({ ...o, ip: address });
+  const v6 = (o: InstanceObservation, address: string): InstanceObservation => ({
+    ...o,
+    ip: address,
+  });
   const m = v6(master(0), "fd00::10");
   const r = v6(replica(1, "fd00::10"), "fd00::11");
   const stray = v6(master(2, 0), "fd00::12");
   const plan = decideReplication([m, r, stray], {});
   assert.equal(plan.kind === "Reattach" && plan.master.ip, "fd00::10");
 });
-

@@ -53,30 +53,37 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
     await client.connect();
   } catch (cause) {
     client.disconnect();
-    throw new Error(`Cannot connect to Redis at ${hostPort(address.host, address.port)}`, { cause });
+    throw new Error(`Cannot connect to Redis at ${hostPort(address.host, address.port)}`, {
+      cause,
+    });
   }
   const where = hostPort(address.host, address.port);
   const wrap = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
     try {
       return await run();
     } catch (cause) {
-      throw new Error(`Redis at ${where} refused ${what}: ${cause instanceof Error ? cause.message : cause}`, { cause });
+      throw new Error(
+        `Redis at ${where} refused ${what}: ${cause instanceof Error ? cause.message : cause}`,
+        { cause },
+      );
     }
   };
   return {
     infoReplication: () => wrap("INFO replication", () => client.info("replication")),
-    replicaOf: (host, port) => wrap(`REPLICAOF ${host} ${port}`, async () => {
-      await client.call("REPLICAOF", host, String(port));
-    }),
-    promote: () => wrap("promotion", async () => {
-      const results = await client.multi()
-        .call("REPLICAOF", "NO", "ONE")
-        .call("CLIENT", "KILL", "TYPE", "normal")
-        .call("CLIENT", "KILL", "TYPE", "pubsub")
-        .exec();
-      const failed = results?.find(([error]: [Error | null, unknown]) => error);
-      if (!results || failed) throw failed?.[0] ?? new Error("transaction aborted");
-    }),
+    replicaOf: (host, port) =>
+      wrap(`REPLICAOF ${host} ${port}`, async () => {
+        await client.call("REPLICAOF", host, String(port));
+      }),
+    promote: () =>
+      wrap("promotion", async () => {
+        const results = await client.multi()
+          .call("REPLICAOF", "NO", "ONE")
+          .call("CLIENT", "KILL", "TYPE", "normal")
+          .call("CLIENT", "KILL", "TYPE", "pubsub")
+          .exec();
+        const failed = results?.find(([error]: [Error | null, unknown]) => error);
+        if (!results || failed) throw failed?.[0] ?? new Error("transaction aborted");
+      }),
     close: () => client.disconnect(),
   };
 }

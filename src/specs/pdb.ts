@@ -5,7 +5,13 @@
  * @module
  */
 import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.d.ts";
-import { commonLabels, objectNames, ownerReference, type Redis, selectorLabels } from "../api/redis.ts";
+import {
+  commonLabels,
+  objectNames,
+  ownerReference,
+  type Redis,
+  selectorLabels,
+} from "../api/redis.ts";
 
 /** Builds the PodDisruptionBudget. */
 export function buildPodDisruptionBudget(redis: Redis): PodDisruptionBudget {

@@ -5,12 +5,24 @@
  * @module
  */
 import type { Service } from "kubernetes-types/core/v1.d.ts";
-import { commonLabels, labels, objectNames, ownerReference, type Redis, redisPort, selectorLabels } from "../api/redis.ts";
+import {
+  commonLabels,
+  labels,
+  objectNames,
+  ownerReference,
+  type Redis,
+  redisPort,
+  selectorLabels,
+} from "../api/redis.ts";
 
 /** Builds the Services, in the order: all, headless, master, replica. */
 export function buildServices(redis: Redis): Service[] {
   const names = objectNames(redis.metadata?.name ?? "");
-  const service = (name: string, extraSelector: Record<string, string>, headless: boolean): Service => ({
+  const service = (
+    name: string,
+    extraSelector: Record<string, string>,
+    headless: boolean,
+  ): Service => ({
     apiVersion: "v1",
     kind: "Service",
     metadata: {

@@ -5,7 +5,12 @@
  * @module
  */
 import type { StatefulSet } from "kubernetes-types/apps/v1.d.ts";
-import type { Container, EnvVar, PersistentVolumeClaim, Volume } from "kubernetes-types/core/v1.d.ts";
+import type {
+  Container,
+  EnvVar,
+  PersistentVolumeClaim,
+  Volume,
+} from "kubernetes-types/core/v1.d.ts";
 import {
   commonLabels,
   defaultRedisImage,
@@ -26,7 +31,10 @@ export function buildStatefulSet(redis: Redis): StatefulSet {
   const name = redis.metadata?.name ?? "";
   const names = objectNames(name);
   const spec = redis.spec ?? {};
-  const env: EnvVar[] = [{ name: "POD_IP", valueFrom: { fieldRef: { fieldPath: "status.podIP" } } }];
+  const env: EnvVar[] = [{
+    name: "POD_IP",
+    valueFrom: { fieldRef: { fieldPath: "status.podIP" } },
+  }];
   if (spec.password) {
     const fromSecret = { valueFrom: { secretKeyRef: { name: names.base, key: passwordKey } } };
     // REDISCLI_AUTH lets the probes' redis-cli authenticate without the password on its command line.
@@ -39,8 +47,20 @@ export function buildStatefulSet(redis: Redis): StatefulSet {
     command: ["sh", `${configDir}/start.sh`],
     env,
     ports: [{ name: "redis", containerPort: redisPort, protocol: "TCP" }],
-    readinessProbe: { ...ping, initialDelaySeconds: spec.redis?.initialDelaySeconds ?? 0, periodSeconds: 2, failureThreshold: 2, timeoutSeconds: 1 },
-    livenessProbe: { ...ping, initialDelaySeconds: spec.redis?.initialDelaySeconds ?? 5, periodSeconds: 5, failureThreshold: 3, timeoutSeconds: 2 },
+    readinessProbe: {
+      ...ping,
+      initialDelaySeconds: spec.redis?.initialDelaySeconds ?? 0,
+      periodSeconds: 2,
+      failureThreshold: 2,
+      timeoutSeconds: 1,
+    },
+    livenessProbe: {
+      ...ping,
+      initialDelaySeconds: spec.redis?.initialDelaySeconds ?? 5,
+      periodSeconds: 5,
+      failureThreshold: 3,
+      timeoutSeconds: 2,
+    },
     volumeMounts: [
       { name: "config", mountPath: configDir, readOnly: true },
       { name: "run", mountPath: runDir },
@@ -70,7 +90,10 @@ export function buildStatefulSet(redis: Redis): StatefulSet {
     ...(spec.volumes ?? []),
   ];
   const claimTemplates: PersistentVolumeClaim[] = spec.dataVolumeClaimTemplate
-    ? [{ ...spec.dataVolumeClaimTemplate, metadata: { ...spec.dataVolumeClaimTemplate.metadata, name: "data" } }]
+    ? [{
+      ...spec.dataVolumeClaimTemplate,
+      metadata: { ...spec.dataVolumeClaimTemplate.metadata, name: "data" },
+    }]
     : [];
   return {
     apiVersion: "apps/v1",

@@ -19,7 +19,9 @@ Deno.test("replicaOf() and promote() reconfigure real Redis instances", async ()
   const nodeB = await connectRedis({ host: "127.0.0.1", port: b.port });
   try {
     await nodeB.replicaOf("127.0.0.1", a.port);
-    await until(async () => parseReplicationInfo(await nodeB.infoReplication()).masterLinkUp === true);
+    await until(async () =>
+      parseReplicationInfo(await nodeB.infoReplication()).masterLinkUp === true
+    );
     const masterInfo = parseReplicationInfo(await nodeA.infoReplication());
     assert.equal(masterInfo.connectedReplicas.length, 1);
     assert.equal(masterInfo.connectedReplicas[0]?.ip, "127.0.0.1");
@@ -52,6 +54,9 @@ Deno.test("connectRedis() authenticates, and a wrong password is a clear error",
 
 Deno.test("connectRedis() fails fast when nothing listens", async () => {
   const started = Date.now();
-  await assert.rejects(connectRedis({ host: "127.0.0.1", port: 1 }), /Cannot connect to Redis at 127\.0\.0\.1:1/);
+  await assert.rejects(
+    connectRedis({ host: "127.0.0.1", port: 1 }),
+    /Cannot connect to Redis at 127\.0\.0\.1:1/,
+  );
   assert.ok(Date.now() - started < 2000);
 });

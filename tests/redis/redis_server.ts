@@ -19,8 +19,21 @@ export async function startRedisServer(...args: string[]): Promise<RedisServer> 
   const dir = await Deno.makeTempDir({ prefix: "redis-test-" });
   const process = new Deno.Command("redis-server", {
     args: [
-      "--port", String(port), "--bind", "127.0.0.1", "--save", "", "--appendonly", "no",
-      "--dir", dir, "--repl-diskless-sync-delay", "0", "--replica-announce-ip", "127.0.0.1", ...args,
+      "--port",
+      String(port),
+      "--bind",
+      "127.0.0.1",
+      "--save",
+      "",
+      "--appendonly",
+      "no",
+      "--dir",
+      dir,
+      "--repl-diskless-sync-delay",
+      "0",
+      "--replica-announce-ip",
+      "127.0.0.1",
+      ...args,
     ],
     stdout: "null",
     stderr: "null",

@@ -1,0 +1,106 @@
+/**
+ * The controller: one shared watch per kind feeds a keyed queue; each Redis
+ * is reconciled by one pass at a time, different Redis resources in parallel.
+ * Pod and owned-object changes wake their Redis at once.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { StatefulSet } from "kubernetes-types/apps/v1.d.ts";
+import type { ConfigMap, Pod, Service } from "kubernetes-types/core/v1.d.ts";
+import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.d.ts";
+import { fieldManager, labels, type Redis } from "../api/redis.ts";
+import type { RestClient } from "../kube/client.ts";
+import { Informer } from "../kube/informer.ts";
+import type { KubeObject } from "../kube/watch.ts";
+import type { OperatorMetrics } from "../observe/metrics.ts";
+import type { RedisAddress, RedisNode } from "../redis/client.ts";
+import { buildApis, type Caches, type ReconcileDeps } from "./deps.ts";
+import { reconcileRedis } from "./reconcile.ts";
+import { WorkQueue } from "./work_queue.ts";
+
+/** Options of {@linkcode runController}. */
+export interface ControllerOptions {
+  readonly client: RestClient;
+  readonly connect: (address: RedisAddress) => Promise<RedisNode>;
+  readonly metrics: OperatorMetrics;
+  readonly log: Logger;
+  /** Redis resources reconciled at the same time. */
+  readonly concurrency: number;
+  readonly signal: AbortSignal;
+}
+
+/** Runs until `signal` aborts (leadership lost or shutdown). */
+export async function runController(options: ControllerOptions): Promise<void> {
+  const { client, signal, log } = options;
+  const apis = buildApis(client);
+  let queue: WorkQueue | undefined;
+  const wake = (object: KubeObject & { metadata?: { labels?: Record<string, string> } }) => {
+    const owner = object.metadata?.labels?.[labels.instance];
+    if (owner && object.metadata?.namespace) queue?.add(`${object.metadata.namespace}/${owner}`);
+  };
+  const owned = `${labels.managedBy}=${fieldManager}`;
+  const caches: Caches = {
+    redis: new Informer<Redis>(client, apis.redis.path(undefined), {
+      onChange: (redis) => queue?.add(`${redis.metadata?.namespace}/${redis.metadata?.name}`),
+    }),
+    pods: new Informer<Pod>(client, apis.pods.path(undefined), {
+      labelSelector: owned,
+      onChange: wake,
+    }),
+    configMaps: new Informer<ConfigMap>(client, apis.configMaps.path(undefined), {
+      labelSelector: owned,
+      onChange: wake,
+    }),
+    services: new Informer<Service>(client, apis.services.path(undefined), {
+      labelSelector: owned,
+      onChange: wake,
+    }),
+    statefulSets: new Informer<StatefulSet>(client, apis.statefulSets.path(undefined), {
+      labelSelector: owned,
+      onChange: wake,
+    }),
+    pdbs: new Informer<PodDisruptionBudget>(client, apis.pdbs.path(undefined), {
+      labelSelector: owned,
+      onChange: wake,
+    }),
+  };
+  const deps: ReconcileDeps = {
+    client,
+    apis,
+    caches,
+    connect: options.connect,
+    metrics: options.metrics,
+    log: log.getChild("reconcile"),
+    now: () => new Date(),
+  };
+  const watchErrors = (kind: string) => (error: unknown) =>
+    log.warn("watch failed, retrying", { kind, error: String(error) });
+  const watches = Object.entries(caches).map(([kind, informer]) =>
+    informer.run(signal, watchErrors(kind))
+  );
+  await Promise.all(Object.values(caches).map((informer) => informer.synced));
+  if (signal.aborted) return;
+  queue = new WorkQueue(async (key) => {
+    if (signal.aborted) return {};
+    try {
+      const result = await reconcileRedis(deps, key);
+      options.metrics.reconciles.inc({ result: "success" });
+      return result;
+    } catch (error) {
+      options.metrics.reconciles.inc({ result: "error" });
+      options.metrics.reconcileErrors.inc();
+      throw error;
+    }
+  }, {
+    concurrency: options.concurrency,
+    signal,
+    onError: (key, error, retryInMs) =>
+      log.warn("reconcile failed", { key, retryInMs, error: String(error) }),
+  });
+  for (const redis of caches.redis.all()) {
+    queue.add(`${redis.metadata?.namespace}/${redis.metadata?.name}`);
+  }
+  log.info("controller started", { redis: caches.redis.all().length });
+  await Promise.all(watches);
+}

@@ -1,0 +1,62 @@
+/**
+ * Everything a reconcile pass uses, gathered so passes stay plain functions.
+ *
+ * @module
+ */
+import type { Logger } from "@logtape/logtape";
+import type { StatefulSet } from "kubernetes-types/apps/v1.d.ts";
+import type { ConfigMap, Pod, Service } from "kubernetes-types/core/v1.d.ts";
+import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.d.ts";
+import { StatefulSetApi } from "../../generated/apps@v1/mod.ts";
+import { ConfigMapApi, PodApi, SecretApi, ServiceApi } from "../../generated/core@v1/mod.ts";
+import { PodDisruptionBudgetApi } from "../../generated/policy@v1/mod.ts";
+import { type Redis, RedisApi } from "../api/redis.ts";
+import type { RestClient } from "../kube/client.ts";
+import type { Informer } from "../kube/informer.ts";
+import type { OperatorMetrics } from "../observe/metrics.ts";
+import type { RedisAddress, RedisNode } from "../redis/client.ts";
+
+/** Typed API calls. */
+export interface Apis {
+  readonly redis: RedisApi;
+  readonly pods: PodApi;
+  readonly configMaps: ConfigMapApi;
+  readonly secrets: SecretApi;
+  readonly services: ServiceApi;
+  readonly statefulSets: StatefulSetApi;
+  readonly pdbs: PodDisruptionBudgetApi;
+}
+
+/** Builds the API classes over one client. */
+export function buildApis(client: RestClient): Apis {
+  return {
+    redis: new RedisApi(client),
+    pods: new PodApi(client),
+    configMaps: new ConfigMapApi(client),
+    secrets: new SecretApi(client),
+    services: new ServiceApi(client),
+    statefulSets: new StatefulSetApi(client),
+    pdbs: new PodDisruptionBudgetApi(client),
+  };
+}
+
+/** Watch-fed caches: a pass reads the cluster from memory. */
+export interface Caches {
+  readonly redis: Informer<Redis>;
+  readonly pods: Informer<Pod>;
+  readonly configMaps: Informer<ConfigMap>;
+  readonly services: Informer<Service>;
+  readonly statefulSets: Informer<StatefulSet>;
+  readonly pdbs: Informer<PodDisruptionBudget>;
+}
+
+/** What a reconcile pass needs. */
+export interface ReconcileDeps {
+  readonly client: RestClient;
+  readonly apis: Apis;
+  readonly caches: Caches;
+  readonly connect: (address: RedisAddress) => Promise<RedisNode>;
+  readonly metrics: OperatorMetrics;
+  readonly log: Logger;
+  readonly now: () => Date;
+}

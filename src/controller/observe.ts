@@ -1,0 +1,75 @@
+/**
+ * Observes the Redis pods of one resource: each pod as plain data, with its
+ * INFO replication read under a deadline. A pod that cannot be read is an
+ * observation with an error, not a failed pass.
+ *
+ * @module
+ */
+import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import { type Redis, redisPort, selectorLabels } from "../api/redis.ts";
+import type { InstanceObservation } from "../decide/replication.ts";
+import { parseReplicationInfo } from "../redis/info.ts";
+import type { RedisNode } from "../redis/client.ts";
+import type { ReconcileDeps } from "./deps.ts";
+
+/** An observation and, for reachable instances, the open connection to act through. */
+export interface ObservedInstance {
+  readonly observation: InstanceObservation;
+  readonly node?: RedisNode;
+  readonly pod: Pod;
+}
+
+/** Is the pod running, ready and not being deleted? */
+export function isPodReady(pod: Pod): boolean {
+  return !pod.metadata?.deletionTimestamp && pod.status?.phase === "Running" &&
+    Boolean(pod.status.podIP) &&
+    (pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
+}
+
+/** The pods of `redis`, from the cache, by ordinal. */
+export function redisPods(deps: ReconcileDeps, redis: Redis): Pod[] {
+  const selector = Object.entries(selectorLabels(redis));
+  return deps.caches.pods.list(
+    redis.metadata?.namespace ?? "",
+    (pod) => selector.every(([k, v]) => pod.metadata?.labels?.[k] === v),
+  ).sort((a, b) => ordinalOf(a) - ordinalOf(b));
+}
+
+/** The StatefulSet ordinal at the end of a pod name. */
+export function ordinalOf(pod: Pod): number {
+  return Number(pod.metadata?.name?.match(/-(\d+)$/)?.[1] ?? -1);
+}
+
+/** Reads every ready pod's INFO replication in parallel. The caller closes the connections. */
+export async function observeInstances(
+  deps: ReconcileDeps,
+  redis: Redis,
+  password: string | undefined,
+): Promise<ObservedInstance[]> {
+  return await Promise.all(
+    redisPods(deps, redis).map(async (pod): Promise<ObservedInstance> => {
+      const base = {
+        pod: pod.metadata?.name ?? "",
+        ordinal: ordinalOf(pod),
+        ip: pod.status?.podIP ?? "",
+      };
+      if (!isPodReady(pod)) return { pod, observation: { ...base, ready: false } };
+      let node: RedisNode | undefined;
+      try {
+        node = await deps.connect({ host: base.ip, port: redisPort, password });
+        const info = parseReplicationInfo(await node.infoReplication());
+        return { pod, node, observation: { ...base, ready: true, info } };
+      } catch (error) {
+        node?.close();
+        return {
+          pod,
+          observation: {
+            ...base,
+            ready: true,
+            error: error instanceof Error ? error.message : String(error),
+          },
+        };
+      }
+    }),
+  );
+}

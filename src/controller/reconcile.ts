@@ -1,0 +1,278 @@
+/**
+ * One reconcile pass for one Redis: observe (objects from the caches, INFO
+ * from every ready pod) → decide (pure) → act → record (status, labels,
+ * Events) → say when to look again. The one module that joins decisions and
+ * effects; it works from current state, never from the event that woke it.
+ *
+ * @module
+ */
+import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import { Reason } from "../api/conditions.ts";
+import { labels, type Redis, redisPort, type RedisStatus, type Role } from "../api/redis.ts";
+import { matchesDesired } from "../decide/drift.ts";
+import { decideReplication, type ReplicationPlan } from "../decide/replication.ts";
+import { buildStatus, type Problem } from "../decide/status.ts";
+import { isNotFound } from "../kube/client.ts";
+import { recordEvent } from "../kube/events.ts";
+import type { ReconcileDeps } from "./deps.ts";
+import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
+import { ApplyError, syncConfigMap, syncOwnedObjects } from "./sync_objects.ts";
+import type { WorkResult } from "./work_queue.ts";
+
+/** How soon to look again when everything is fine, and while work is under way. */
+const healthyRecheckMs = 5000;
+const busyRecheckMs = 1000;
+
+/** Reconciles the Redis `namespace/name`. */
+export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<WorkResult> {
+  const [namespace, name] = key.split("/") as [string, string];
+  const redis = deps.caches.redis.get(namespace, name);
+  if (!redis || redis.metadata?.deletionTimestamp) return {};
+  const log = deps.log.with({ namespace, name });
+
+  const password = await readPassword(deps, redis);
+  if (typeof password === "object") {
+    await report(deps, redis, { plan: undefined, observed: [], problem: password });
+    return { requeueAfterMs: 10_000 };
+  }
+
+  try {
+    const written = await syncOwnedObjects(deps, redis, password);
+    if (await syncConfigMap(deps, redis, redis.status?.masterIP ?? "")) written.push("ConfigMap");
+    if (written.length) log.info("objects applied", { objects: written });
+  } catch (error) {
+    if (!(error instanceof ApplyError)) throw error;
+    const problem = { reason: Reason.ApplyFailed, message: error.message };
+    await report(deps, redis, { plan: undefined, observed: [], problem });
+    throw error;
+  }
+
+  const observed = await observeInstances(deps, redis, password);
+  try {
+    const plan = decideReplication(observed.map((o) => o.observation), {
+      ...(redis.status?.master ? { pod: redis.status.master } : {}),
+      ...(redis.status?.masterIP ? { ip: redis.status.masterIP } : {}),
+    });
+    const { master, problem } = await carryOut(deps, redis, plan, observed);
+    if (master) {
+      await syncConfigMap(deps, redis, master.ip);
+      await labelPods(deps, redis, master.pod);
+    }
+    const status = await report(deps, redis, { plan, observed, master, problem });
+    const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
+    deps.metrics.connectedInstances.set({ namespace, name }, status.replicas ?? 0);
+    if (problem) {
+      log.warn("replication problem", { reason: problem.reason, message: problem.message });
+    }
+    return { requeueAfterMs: ready ? healthyRecheckMs : busyRecheckMs };
+  } finally {
+    for (const { node } of observed) node?.close();
+  }
+}
+
+/** The master after the pass, with the epoch of its election. */
+interface MasterRecord {
+  readonly pod: string;
+  readonly ip: string;
+  readonly epoch: number;
+}
+
+/** Carries out the plan; Redis refusing a command is a problem to report, not a crash. */
+async function carryOut(
+  deps: ReconcileDeps,
+  redis: Redis,
+  plan: ReplicationPlan,
+  observed: readonly ObservedInstance[],
+): Promise<{ master?: MasterRecord; problem?: Problem }> {
+  const status = redis.status ?? {};
+  const epoch = status.epoch ?? 0;
+  if (plan.kind === "Wait") {
+    const recorded = observed.find((o) =>
+      o.observation.pod === status.master && o.observation.info?.role === "master"
+    );
+    return recorded
+      ? { master: { pod: recorded.observation.pod, ip: recorded.observation.ip, epoch } }
+      : {};
+  }
+  const master = plan.master;
+  const nodeOf = (pod: string) => observed.find((o) => o.observation.pod === pod)?.node;
+  const failures: string[] = [];
+  const attempt = async (pod: string, what: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (error) {
+      failures.push(`${pod}: ${what}: ${error instanceof Error ? error.message : error}`);
+    }
+  };
+  let record: MasterRecord = { pod: master.pod, ip: master.ip, epoch };
+  const started = performance.now();
+  if (plan.kind === "Promote") {
+    const changed = master.pod !== status.master || master.ip !== status.masterIP;
+    if (changed) {
+      // The intent goes into the status first: an operator restarted from here
+      // on re-derives the same master instead of choosing another.
+      record = { ...record, epoch: epoch + 1 };
+      await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, {
+        status: { master: record.pod, masterIP: record.ip, epoch: record.epoch },
+      });
+    }
+    if (plan.promote) await attempt(master.pod, "promote", () => nodeOf(master.pod)!.promote());
+    if (failures.length) {
+      return {
+        master: { pod: status.master ?? "", ip: status.masterIP ?? "", epoch: record.epoch },
+        problem: redisProblem(failures),
+      };
+    }
+    await Promise.all(
+      plan.reattach.map((i) =>
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
+      ),
+    );
+    if (changed) {
+      deps.metrics.failovers.inc({ reason: plan.reason });
+      deps.metrics.failoverSeconds.observe((performance.now() - started) / 1000);
+      const previous = status.master ? `; the previous master was ${status.master}` : "";
+      await event(
+        deps,
+        redis,
+        plan.reason === "Initialize" ? "Normal" : "Warning",
+        Reason.MasterChanged,
+        `${master.pod} (${master.ip}) is the master, epoch ${record.epoch}: ${
+          describeReason(plan.reason)
+        }${previous}`,
+      );
+      deps.log.with({ namespace: redis.metadata?.namespace, name: redis.metadata?.name })
+        .info("master changed", { master: master.pod, reason: plan.reason, epoch: record.epoch });
+    }
+  } else if (plan.kind === "Reattach") {
+    await Promise.all(
+      plan.reattach.map((i) =>
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
+      ),
+    );
+    const pods = plan.reattach.map((i) => i.pod).join(", ");
+    await event(
+      deps,
+      redis,
+      "Normal",
+      Reason.ReplicaReattached,
+      `Pointed ${pods} at master ${master.pod}`,
+    );
+  }
+  return failures.length ? { master: record, problem: redisProblem(failures) } : { master: record };
+}
+
+function describeReason(reason: string): string {
+  switch (reason) {
+    case "Initialize":
+      return "elected among fresh instances";
+    case "Failover":
+      return "the master was lost and this replica had the most data";
+    default:
+      return "two masters had replicas; this one is kept";
+  }
+}
+
+function redisProblem(failures: string[]): Problem {
+  return {
+    reason: Reason.RedisCommandFailed,
+    message: `Redis refused a command: ${failures.join("; ")}`,
+  };
+}
+
+/** Sets role=master on the master pod and role=replica on every other pod. */
+async function labelPods(deps: ReconcileDeps, redis: Redis, masterPod: string): Promise<void> {
+  const patches = redisPods(deps, redis).map((pod: Pod) => {
+    const role: Role = pod.metadata?.name === masterPod ? "master" : "replica";
+    if (pod.metadata?.labels?.[labels.role] === role) return undefined;
+    return deps.apis.pods.patch(pod.metadata!.namespace!, pod.metadata!.name!, {
+      metadata: { labels: { [labels.role]: role } },
+    }).catch((error) => {
+      if (!isNotFound(error)) throw error;
+    });
+  });
+  await Promise.all(patches);
+}
+
+/** Reads the password from the user's Secret, or says what is wrong with it. */
+async function readPassword(
+  deps: ReconcileDeps,
+  redis: Redis,
+): Promise<string | undefined | Problem> {
+  const ref = redis.spec?.password?.secretKeyRef;
+  if (!ref) return undefined;
+  try {
+    const secret = await deps.apis.secrets.get(redis.metadata!.namespace!, ref.name);
+    const value = secret.data?.[ref.key];
+    if (value === undefined) {
+      return {
+        reason: Reason.SecretKeyNotFound,
+        message: `Secret ${ref.name} has no key ${ref.key} (spec.password.secretKeyRef)`,
+      };
+    }
+    return new TextDecoder().decode(Uint8Array.from(atob(value), (c) => c.charCodeAt(0)));
+  } catch (error) {
+    if (!isNotFound(error)) throw error;
+    return {
+      reason: Reason.SecretNotFound,
+      message: `Secret ${ref.name} not found (spec.password.secretKeyRef)`,
+    };
+  }
+}
+
+/** Writes the status when it changed; a new problem also becomes an Event. */
+async function report(
+  deps: ReconcileDeps,
+  redis: Redis,
+  input: {
+    plan: ReplicationPlan | undefined;
+    observed: readonly ObservedInstance[];
+    master?: MasterRecord | undefined;
+    problem?: Problem | undefined;
+  },
+): Promise<RedisStatus> {
+  const now = deps.now().toISOString().replace(/\.\d+Z$/, "Z");
+  const master = input.master ??
+    (redis.status?.master
+      ? {
+        pod: redis.status.master,
+        ip: redis.status.masterIP ?? "",
+        epoch: redis.status.epoch ?? 0,
+      }
+      : undefined);
+  const status = buildStatus({
+    redis,
+    plan: input.plan,
+    observations: input.observed.map((o) => o.observation),
+    master,
+    problem: input.problem,
+    now,
+  });
+  const previous = redis.status ?? {};
+  if (matchesDesired(status, previous) && matchesDesired(previous, status)) return status;
+  const hadProblem = previous.conditions?.find((c) => c.type === "Degraded");
+  if (
+    input.problem && (hadProblem?.status !== "True" || hadProblem.message !== input.problem.message)
+  ) {
+    await event(deps, redis, "Warning", input.problem.reason, input.problem.message);
+  }
+  await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, { status });
+  return status;
+}
+
+async function event(
+  deps: ReconcileDeps,
+  redis: Redis,
+  type: "Normal" | "Warning",
+  reason: string,
+  message: string,
+) {
+  const error = await recordEvent(deps.client, "redis-operator", {
+    apiVersion: "redis-operator.dev/v1alpha1",
+    kind: "Redis",
+    namespace: redis.metadata?.namespace ?? "",
+    name: redis.metadata?.name ?? "",
+    ...(redis.metadata?.uid ? { uid: redis.metadata.uid } : {}),
+  }, { type, reason, message });
+  if (error) deps.log.warn("event not recorded", { reason, error: String(error) });
+}

@@ -1,0 +1,109 @@
+/**
+ * The status a pass reports: master, connected instances and conditions.
+ * Pure: the clock comes in as `now`.
+ *
+ * @module
+ */
+import { ConditionType, Reason, setCondition } from "../api/conditions.ts";
+import { type Redis, type RedisStatus, selectorLabels } from "../api/redis.ts";
+import type { InstanceObservation, ReplicationPlan } from "./replication.ts";
+
+/** A problem that needs a person; reported as Degraded. */
+export interface Problem {
+  readonly reason: string;
+  readonly message: string;
+}
+
+/** What a pass knows when it reports. */
+export interface StatusInput {
+  readonly redis: Redis;
+  readonly plan: ReplicationPlan | undefined;
+  readonly observations: readonly InstanceObservation[];
+  readonly master?:
+    | { readonly pod: string; readonly ip: string; readonly epoch: number }
+    | undefined;
+  readonly problem?: Problem | undefined;
+  readonly now: string;
+}
+
+/** Master plus the instances that replicate from it with the link up. */
+export function countConnected(
+  observations: readonly InstanceObservation[],
+  masterIP: string | undefined,
+): number {
+  if (!masterIP) return 0;
+  const master = observations.find((o) => o.ip === masterIP && o.info?.role === "master");
+  if (!master) return 0;
+  return 1 +
+    observations.filter((o) =>
+      o.info?.role === "replica" && o.info.masterHost === masterIP && o.info.masterLinkUp
+    ).length;
+}
+
+/** Builds the full status. */
+export function buildStatus(input: StatusInput): RedisStatus {
+  const { redis, plan, problem, now } = input;
+  const desired = redis.spec?.replicas ?? 3;
+  const connected = countConnected(input.observations, input.master?.ip);
+  const generation = redis.metadata?.generation;
+  const healthy = plan?.kind === "Healthy" && connected === desired && !problem;
+  const progress = describeProgress(plan, connected, desired);
+  let conditions = redis.status?.conditions;
+  const at = (type: string, status: "True" | "False", reason: string, message: string) =>
+    conditions = setCondition(conditions, {
+      type,
+      status,
+      reason,
+      message,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    }, now);
+  at(
+    ConditionType.Ready,
+    healthy ? "True" : "False",
+    healthy ? Reason.Healthy : problem?.reason ?? progress.reason,
+    healthy
+      ? `master ${input.master?.pod} with ${connected - 1} connected replicas`
+      : problem?.message ?? progress.message,
+  );
+  at(
+    ConditionType.Progressing,
+    healthy ? "False" : "True",
+    healthy ? Reason.AsExpected : progress.reason,
+    healthy ? "nothing to do" : progress.message,
+  );
+  at(
+    ConditionType.Degraded,
+    problem ? "True" : "False",
+    problem?.reason ?? Reason.AsExpected,
+    problem?.message ?? "no problems",
+  );
+  return {
+    ...(input.master
+      ? { master: input.master.pod, masterIP: input.master.ip, epoch: input.master.epoch }
+      : {}),
+    replicas: connected,
+    selector: Object.entries(selectorLabels(redis)).map(([k, v]) => `${k}=${v}`).join(","),
+    ...(generation === undefined ? {} : { observedGeneration: generation }),
+    conditions: conditions ?? [],
+  };
+}
+
+function describeProgress(plan: ReplicationPlan | undefined, connected: number, desired: number) {
+  switch (plan?.kind) {
+    case undefined:
+      return { reason: Reason.Creating, message: "creating the objects" };
+    case "Wait":
+      return { reason: Reason.WaitingForInstances, message: plan.message };
+    case "Promote":
+    case "Reattach":
+      return {
+        reason: Reason.Reconfiguring,
+        message: `pointing instances at master ${plan.master.pod}`,
+      };
+    case "Healthy":
+      return {
+        reason: Reason.WaitingForInstances,
+        message: `${connected} of ${desired} instances connected to master ${plan.master.pod}`,
+      };
+  }
+}

@@ -1,0 +1,119 @@
+/**
+ * Prometheus metrics of the operator, rendered in the text exposition format.
+ *
+ * @module
+ */
+
+type Labels = Record<string, string>;
+
+const labelText = (labels: Labels) => {
+  const entries = Object.entries(labels);
+  return entries.length
+    ? `{${entries.map(([k, v]) => `${k}="${v.replace(/["\\\n]/g, "_")}"`).join(",")}}`
+    : "";
+};
+
+/** A counter or gauge with labels. */
+class Series {
+  readonly #values = new Map<string, { labels: Labels; value: number }>();
+  constructor(readonly name: string, readonly help: string, readonly type: "counter" | "gauge") {}
+  /** Adds `by` (default 1). */
+  inc(labels: Labels = {}, by = 1): void {
+    const key = labelText(labels);
+    const entry = this.#values.get(key) ?? { labels, value: 0 };
+    entry.value += by;
+    this.#values.set(key, entry);
+  }
+  /** Sets the value (gauges). */
+  set(labels: Labels, value: number): void {
+    this.#values.set(labelText(labels), { labels, value });
+  }
+  /** The current value, for tests. */
+  get(labels: Labels = {}): number {
+    return this.#values.get(labelText(labels))?.value ?? 0;
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} ${this.type}`];
+    for (const { labels, value } of this.#values.values()) {
+      lines.push(`${this.name}${labelText(labels)} ${value}`);
+    }
+    return lines.join("\n");
+  }
+}
+
+/** A histogram with fixed buckets. */
+class Histogram {
+  readonly #counts: number[];
+  #sum = 0;
+  #count = 0;
+  constructor(readonly name: string, readonly help: string, readonly buckets: number[]) {
+    this.#counts = buckets.map(() => 0);
+  }
+  /** Records one observation. */
+  observe(value: number): void {
+    this.#sum += value;
+    this.#count++;
+    this.buckets.forEach((bound, i) => {
+      if (value <= bound) this.#counts[i]!++;
+    });
+  }
+  render(): string {
+    const lines = [`# HELP ${this.name} ${this.help}`, `# TYPE ${this.name} histogram`];
+    this.buckets.forEach((bound, i) =>
+      lines.push(`${this.name}_bucket{le="${bound}"} ${this.#counts[i]}`)
+    );
+    lines.push(
+      `${this.name}_bucket{le="+Inf"} ${this.#count}`,
+      `${this.name}_sum ${this.#sum}`,
+      `${this.name}_count ${this.#count}`,
+    );
+    return lines.join("\n");
+  }
+}
+
+/** Every metric the operator exports. */
+export class OperatorMetrics {
+  readonly reconciles = new Series(
+    "redis_operator_reconciles_total",
+    "Reconcile passes, by result.",
+    "counter",
+  );
+  readonly reconcileErrors = new Series(
+    "redis_operator_reconcile_errors_total",
+    "Reconcile passes that failed.",
+    "counter",
+  );
+  readonly failovers = new Series(
+    "redis_operator_failovers_total",
+    "Changes of master, by reason.",
+    "counter",
+  );
+  readonly failoverSeconds = new Histogram(
+    "redis_operator_failover_duration_seconds",
+    "Time from deciding a new master to every reachable replica pointing at it.",
+    [0.05, 0.1, 0.25, 0.5, 1, 2.5, 5, 10, 30],
+  );
+  readonly leader = new Series(
+    "redis_operator_leader",
+    "1 while this replica is the leader.",
+    "gauge",
+  );
+  readonly connectedInstances = new Series(
+    "redis_operator_connected_instances",
+    "Master plus linked replicas, per Redis.",
+    "gauge",
+  );
+
+  /** The text exposition of every metric. */
+  render(): string {
+    return [
+      this.reconciles,
+      this.reconcileErrors,
+      this.failovers,
+      this.failoverSeconds,
+      this.leader,
+      this.connectedInstances,
+    ]
+      .map((m) => m.render()).join("\n") + "\n";
+  }
+}
