@@ -34,15 +34,34 @@ export interface ControllerOptions {
 export async function runController(options: ControllerOptions): Promise<void> {
   const { client, signal, log } = options;
   const apis = buildApis(client);
-  let queue: WorkQueue | undefined;
+  // Keys may arrive while the caches fill; no pass runs before every cache has synced.
+  let markSynced = () => {};
+  const synced = new Promise<void>((resolve) => markSynced = resolve);
+  const queue = new WorkQueue(async (key) => {
+    await synced;
+    if (signal.aborted) return {};
+    try {
+      const result = await reconcileRedis(deps, key);
+      options.metrics.reconciles.inc({ result: "success" });
+      return result;
+    } catch (error) {
+      options.metrics.reconciles.inc({ result: "error" });
+      options.metrics.reconcileErrors.inc();
+      throw error;
+    }
+  }, {
+    concurrency: options.concurrency,
+    signal,
+    onError: (key, error, retryInMs) => log.warn("reconcile failed", { key, retryInMs, error: String(error) }),
+  });
   const wake = (object: KubeObject & { metadata?: { labels?: Record<string, string> } }) => {
     const owner = object.metadata?.labels?.[labels.instance];
-    if (owner && object.metadata?.namespace) queue?.add(`${object.metadata.namespace}/${owner}`);
+    if (owner && object.metadata?.namespace) queue.add(`${object.metadata.namespace}/${owner}`);
   };
   const owned = `${labels.managedBy}=${fieldManager}`;
   const caches: Caches = {
     redis: new Informer<Redis>(client, apis.redis.path(undefined), {
-      onChange: (redis) => queue?.add(`${redis.metadata?.namespace}/${redis.metadata?.name}`),
+      onChange: (redis) => queue.add(`${redis.metadata?.namespace}/${redis.metadata?.name}`),
     }),
     pods: new Informer<Pod>(client, apis.pods.path(undefined), {
       labelSelector: owned,
@@ -81,26 +100,8 @@ export async function runController(options: ControllerOptions): Promise<void> {
   );
   await Promise.all(Object.values(caches).map((informer) => informer.synced));
   if (signal.aborted) return;
-  queue = new WorkQueue(async (key) => {
-    if (signal.aborted) return {};
-    try {
-      const result = await reconcileRedis(deps, key);
-      options.metrics.reconciles.inc({ result: "success" });
-      return result;
-    } catch (error) {
-      options.metrics.reconciles.inc({ result: "error" });
-      options.metrics.reconcileErrors.inc();
-      throw error;
-    }
-  }, {
-    concurrency: options.concurrency,
-    signal,
-    onError: (key, error, retryInMs) =>
-      log.warn("reconcile failed", { key, retryInMs, error: String(error) }),
-  });
-  for (const redis of caches.redis.all()) {
-    queue.add(`${redis.metadata?.namespace}/${redis.metadata?.name}`);
-  }
+  // The first list already queued every Redis (each LIST entry is a change).
+  markSynced();
   log.info("controller started", { redis: caches.redis.all().length });
   await Promise.all(watches);
 }
