@@ -26,7 +26,7 @@ import { waitForComponent } from "./lib/readiness.ts";
 const usage = `Usage: deno task cluster <command> [--name NAME]
 
   up                     build if needed, start the cluster, wait until the Node is Ready
-  demo                   up, then show what to try
+  demo                   up, deploy the operator and the example Redis, show what to try
   down                   stop every process, remove every namespace, interface and state
   status                 show components, nodes and pods
   kubectl ARGS...        the built kubectl against this cluster (also: deno task kubectl)
@@ -55,7 +55,7 @@ async function main(argv: string[]): Promise<number> {
       return 0;
     case "demo":
       await up(layout);
-      printDemoHints(layout);
+      await demo(layout);
       return 0;
     case "down":
       await down(layout);
@@ -150,15 +150,29 @@ async function up(layout: ClusterLayout): Promise<void> {
   console.log(`  KUBECONFIG=${layout.kubeconfig} inside network namespace ${layout.netns}`);
 }
 
-function printDemoHints(layout: ClusterLayout): void {
+/** Deploys the operator from deploy/, applies the example and waits until it is Ready. */
+async function demo(layout: ClusterLayout): Promise<void> {
+  const kubectl = `${await binDir(false)}/kubectl`;
+  const step = async (what: string, args: string[]) => {
+    console.log(`\n$ kubectl ${args.join(" ")}`);
+    const code = await execInside(layout, [kubectl, ...args]);
+    if (code !== 0) throw new UserError(`The demo stopped: ${what} failed (see above)`);
+  };
+  await step("deploying the operator", ["apply", "-k", `${layout.repoDir}/deploy`]);
+  await step("waiting for the operator", ["-n", "redis-operator", "rollout", "status", "deployment/redis-operator", "--timeout=120s"]);
+  await step("applying the example", ["apply", "-f", `${layout.repoDir}/example/redis.yaml`]);
+  await step("waiting for the example", ["wait", "redis/example", "--for=condition=Ready", "--timeout=120s"]);
+  await step("showing it", ["get", "redis,pods", "-L", "role", "-o", "wide"]);
   const flag = layout.name === "local" ? "" : ` --name ${layout.name}`;
   console.log(`
-Try next:
-  deno task kubectl get nodes -o wide
-  deno task kubectl apply -f tests/fixtures/redis_statefulset.yaml
-  deno task kubectl get pods -o wide -w
-  deno task cluster exec${flag} -- redis-cli -h <pod IP> ping
-  deno task cluster fault${flag} kill default/redis-0
+The example Redis is up. Try next:
+  deno task kubectl get redis                                  # MASTER, REPLICAS, DESIRED, READY, AGE
+  deno task cluster exec${flag} -- sh -c 'redis-cli -h $(kubectl get redis example -o jsonpath={.status.masterIP}) set greeting hello'
+  deno task kubectl delete pod -l redis=example,role=master   # a replica takes over
+  deno task cluster exec${flag} -- sh -c 'redis-cli -h $(kubectl get redis example -o jsonpath={.status.masterIP}) get greeting'
+  deno task kubectl scale redis example --replicas 4
+  deno task cluster fault${flag} kill default/redis-example-1   # SIGKILL, also: stop, cont, isolate, heal
+  deno task kubectl get events --field-selector involvedObject.kind=Redis
   deno task cluster down${flag}`);
 }
 
