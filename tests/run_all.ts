@@ -4,7 +4,8 @@
  *  0. `generated/` matches `deno task generate`;
  *  1. unit tests and real-redis tests, in the machine's own namespace (they use loopback only);
  *  2. the cluster lifecycle test, which brings a cluster of its own up and down;
- *  3. `cluster up --name test`, then the cluster tests inside that cluster's
+ *  3. `cluster up --name test`, then the cluster and end-to-end tests (the
+ *     operator deployed from deploy/) inside that cluster's
  *     network namespace, where pod addresses are reachable and nothing leaves;
  *  4. `cluster down --name test` (skip with `--keep`).
  *
@@ -49,7 +50,7 @@ await run("unit and real-redis tests", [
 ]);
 await run("cluster lifecycle test", [deno, "test", "-A", "tests/lifecycle/", ...extra]);
 if (await run("cluster up", [...cli, "up", `--name=${cluster}`])) {
-  await run("cluster tests", [
+  await run("cluster and end-to-end tests", [
     ...cli,
     "exec",
     `--name=${cluster}`,
@@ -58,6 +59,7 @@ if (await run("cluster up", [...cli, "up", `--name=${cluster}`])) {
     "test",
     "-A",
     "tests/cluster/",
+    "tests/e2e/",
     ...extra,
   ]);
 }

@@ -53,8 +53,12 @@ export class KubeClient implements RestClient {
   /** Requests sent since construction, by method; lets tests prove a pass wrote nothing. */
   readonly requestCounts: Record<string, number> = {};
 
-  constructor(config: ClusterConfig) {
+  readonly #onRequest: ((method: string, path: string) => void) | undefined;
+
+  /** `onRequest` sees every request before it is sent (metrics count them). */
+  constructor(config: ClusterConfig, onRequest?: (method: string, path: string) => void) {
     this.config = config;
+    this.#onRequest = onRequest;
     const tls = config.clientCert && config.clientKey
       ? { cert: config.clientCert, key: config.clientKey }
       : undefined;
@@ -91,6 +95,7 @@ export class KubeClient implements RestClient {
   async #send(request: KubeRequest): Promise<Response> {
     const method = request.method ?? "GET";
     this.requestCounts[method] = (this.requestCounts[method] ?? 0) + 1;
+    this.#onRequest?.(method, request.path);
     const url = new URL(this.config.server + request.path);
     for (const [key, value] of Object.entries(request.query ?? {})) {
       if (value !== undefined) url.searchParams.set(key, String(value));

@@ -98,11 +98,23 @@ export class OperatorMetrics {
     "1 while this replica is the leader.",
     "gauge",
   );
+  readonly apiRequests = new Series("redis_operator_api_requests_total", "Requests to the Kubernetes API, by method and resource.", "counter");
   readonly connectedInstances = new Series(
     "redis_operator_connected_instances",
     "Master plus linked replicas, per Redis.",
     "gauge",
   );
+
+  /** Counts one API request; the resource is the collection name in the path (`pods`, `leases`...). */
+  countRequest(method: string, path: string): void {
+    const parts = path.split("?")[0]!.split("/").filter(Boolean);
+    const namespaced = parts.indexOf("namespaces");
+    const resource = namespaced >= 0 && parts.length > namespaced + 2
+      ? parts[namespaced + 2]!
+      : parts[parts[0] === "api" ? 2 : 3] ?? "other";
+    const subresource = parts.length > (namespaced >= 0 ? namespaced + 4 : 5) ? `/${parts.at(-1)}` : "";
+    this.apiRequests.inc({ method, resource: resource + subresource });
+  }
 
   /** The text exposition of every metric. */
   render(): string {
@@ -112,6 +124,7 @@ export class OperatorMetrics {
       this.failovers,
       this.failoverSeconds,
       this.leader,
+      this.apiRequests,
       this.connectedInstances,
     ]
       .map((m) => m.render()).join("\n") + "\n";

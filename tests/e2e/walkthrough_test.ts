@@ -1,0 +1,60 @@
+/**
+ * The seed README's walkthrough against the operator deployed from deploy/:
+ * apply, read the status, lose the master, scale up and down, delete.
+ */
+import assert from "node:assert/strict";
+import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "../cluster/helpers.ts";
+import { deployOperator, getRedis, waitForReady } from "./operator.ts";
+
+const example = await Deno.readTextFile(new URL("../../example/redis.yaml", import.meta.url));
+
+Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", async (t) => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("walk");
+  const k = (...args: string[]) => kubectl(["-n", ns.name, ...args]);
+  try {
+    await t.step("kubectl get redis shows the master and 3 of 3", async () => {
+      await kubectl(["-n", ns.name, "apply", "-f", "-"], example);
+      await waitForReady(client, ns.name, "example");
+      const table = await k("get", "redis", "example");
+      assert.match(table.split("\n")[0]!, /NAME\s+MASTER\s+REPLICAS\s+DESIRED\s+READY\s+AGE/);
+      assert.match(table.split("\n")[1]!, /^example\s+redis-example-\d\s+3\s+3\s+True\s+/);
+    });
+
+    await t.step("a key set on the master survives deleting the master pod", async () => {
+      const before = await waitForReady(client, ns.name, "example");
+      assert.equal(await redisCli(before.status!.masterIP!, "SET", "lol", "woot"), "OK");
+      await k("delete", "pod", "-l", "redis=example,role=master", "--wait=false");
+      const after = await waitFor("a new master", async () => {
+        const redis = await getRedis(client, ns.name, "example");
+        return redis.status?.master && redis.status.master !== before.status!.master ? redis : undefined;
+      });
+      assert.equal(await redisCli(after.status!.masterIP!, "GET", "lol"), "woot");
+      const ready = await waitForReady(client, ns.name, "example");
+      const masterPods = await k("get", "pods", "-l", "redis=example,role=master", "-o", "jsonpath={.items[*].metadata.name}");
+      assert.equal(masterPods, ready.status!.master, "exactly the master pod carries role=master");
+    });
+
+    await t.step("kubectl scale redis --replicas 4 gives 4 connected instances, and back to 3", async () => {
+      await k("scale", "redis", "example", "--replicas", "4");
+      const four = await waitForReady(client, ns.name, "example", 4);
+      assert.equal(four.spec?.replicas, 4);
+      assert.match(await k("get", "redis", "example", "--no-headers"), /^example\s+redis-example-\d\s+4\s+4\s+True/);
+      assert.equal(await redisCli(four.status!.masterIP!, "GET", "lol"), "woot");
+      await k("scale", "redis", "example", "--replicas", "3");
+      await waitForReady(client, ns.name, "example", 3);
+    });
+
+    await t.step("deleting the Redis removes everything it owned", async () => {
+      await k("delete", "redis", "example", "--wait=true");
+      await waitFor("the owned objects to be garbage collected", async () => {
+        const left = await k("get", "statefulsets,services,configmaps,poddisruptionbudgets,pods", "-l", "redis=example", "-o", "name");
+        return left.trim() === "" ? true : undefined;
+      }, 60_000);
+    });
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
