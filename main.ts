@@ -40,7 +40,9 @@ const config = await loadClusterConfig(flags.kubeconfig ? { kubeconfig: flags.ku
 const metrics = new OperatorMetrics();
 const client = new KubeClient(config, (method, path) => metrics.countRequest(method, path));
 // Unique per process: a restarted container is a new candidate, not the old leader resumed.
-const identity = `${Deno.env.get("POD_NAME") ?? Deno.hostname()}_${crypto.randomUUID().slice(0, 8)}`;
+const identity = `${Deno.env.get("POD_NAME") ?? Deno.hostname()}_${
+  crypto.randomUUID().slice(0, 8)
+}`;
 let state = "starting";
 const server = serveHealth(Number(flags["health-port"]), {
   // Followers are ready too: readiness says the process works, not that it leads.

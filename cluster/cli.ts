@@ -159,9 +159,21 @@ async function demo(layout: ClusterLayout): Promise<void> {
     if (code !== 0) throw new UserError(`The demo stopped: ${what} failed (see above)`);
   };
   await step("deploying the operator", ["apply", "-k", `${layout.repoDir}/deploy`]);
-  await step("waiting for the operator", ["-n", "redis-operator", "rollout", "status", "deployment/redis-operator", "--timeout=120s"]);
+  await step("waiting for the operator", [
+    "-n",
+    "redis-operator",
+    "rollout",
+    "status",
+    "deployment/redis-operator",
+    "--timeout=120s",
+  ]);
   await step("applying the example", ["apply", "-f", `${layout.repoDir}/example/redis.yaml`]);
-  await step("waiting for the example", ["wait", "redis/example", "--for=condition=Ready", "--timeout=120s"]);
+  await step("waiting for the example", [
+    "wait",
+    "redis/example",
+    "--for=condition=Ready",
+    "--timeout=120s",
+  ]);
   await step("showing it", ["get", "redis,pods", "-L", "role", "-o", "wide"]);
   const flag = layout.name === "local" ? "" : ` --name ${layout.name}`;
   console.log(`

@@ -52,7 +52,8 @@ export async function runController(options: ControllerOptions): Promise<void> {
   }, {
     concurrency: options.concurrency,
     signal,
-    onError: (key, error, retryInMs) => log.warn("reconcile failed", { key, retryInMs, error: String(error) }),
+    onError: (key, error, retryInMs) =>
+      log.warn("reconcile failed", { key, retryInMs, error: String(error) }),
   });
   const wake = (object: KubeObject & { metadata?: { labels?: Record<string, string> } }) => {
     const owner = object.metadata?.labels?.[labels.instance];

@@ -98,7 +98,11 @@ export class OperatorMetrics {
     "1 while this replica is the leader.",
     "gauge",
   );
-  readonly apiRequests = new Series("redis_operator_api_requests_total", "Requests to the Kubernetes API, by method and resource.", "counter");
+  readonly apiRequests = new Series(
+    "redis_operator_api_requests_total",
+    "Requests to the Kubernetes API, by method and resource.",
+    "counter",
+  );
   readonly connectedInstances = new Series(
     "redis_operator_connected_instances",
     "Master plus linked replicas, per Redis.",
@@ -112,7 +116,9 @@ export class OperatorMetrics {
     const resource = namespaced >= 0 && parts.length > namespaced + 2
       ? parts[namespaced + 2]!
       : parts[parts[0] === "api" ? 2 : 3] ?? "other";
-    const subresource = parts.length > (namespaced >= 0 ? namespaced + 4 : 5) ? `/${parts.at(-1)}` : "";
+    const subresource = parts.length > (namespaced >= 0 ? namespaced + 4 : 5)
+      ? `/${parts.at(-1)}`
+      : "";
     this.apiRequests.inc({ method, resource: resource + subresource });
   }
 

@@ -12,7 +12,10 @@ Deno.test("countRequest() labels requests by method and resource, subresources i
   assert.equal(metrics.apiRequests.get({ method: "PATCH", resource: "pods" }), 1);
   assert.equal(metrics.apiRequests.get({ method: "PATCH", resource: "redis/status" }), 1);
   assert.equal(metrics.apiRequests.get({ method: "GET", resource: "statefulsets" }), 1);
-  assert.match(metrics.render(), /redis_operator_api_requests_total\{method="GET",resource="pods"\} 1/);
+  assert.match(
+    metrics.render(),
+    /redis_operator_api_requests_total\{method="GET",resource="pods"\} 1/,
+  );
 });
 
 Deno.test("render() writes a histogram with cumulative buckets", () => {

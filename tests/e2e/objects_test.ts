@@ -5,7 +5,14 @@
  */
 import assert from "node:assert/strict";
 import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "../cluster/helpers.ts";
-import { deployOperator, getRedis, leaderPod, redisManifest, scrapeMetrics, waitForReady } from "./operator.ts";
+import {
+  deployOperator,
+  getRedis,
+  leaderPod,
+  redisManifest,
+  scrapeMetrics,
+  waitForReady,
+} from "./operator.ts";
 
 Deno.test("owned objects: created with owner references, repaired, left alone when in line", async (t) => {
   const client = await clusterClient();
@@ -14,7 +21,10 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
   const k = (...args: string[]) => kubectl(["-n", ns.name, ...args]);
   try {
     await k("create", "secret", "generic", "cache-auth", "--from-literal=pw=hunter2");
-    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("cache", { password: { secretKeyRef: { name: "cache-auth", key: "pw" } } }));
+    await kubectl(
+      ["-n", ns.name, "apply", "-f", "-"],
+      redisManifest("cache", { password: { secretKeyRef: { name: "cache-auth", key: "pw" } } }),
+    );
     const redis = await waitForReady(client, ns.name, "cache");
 
     await t.step("every object exists and is owned by the Redis", async () => {
@@ -29,41 +39,99 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
         "poddisruptionbudget.policy/redis-cache",
       ];
       for (const object of expected) {
-        const owners = JSON.parse(await k("get", object, "-o", "jsonpath={.metadata.ownerReferences}"));
-        assert.deepEqual(owners.map((o: { kind: string; uid: string; controller: boolean }) => [o.kind, o.uid, o.controller]), [["Redis", redis.metadata!.uid, true]], object);
+        const owners = JSON.parse(
+          await k("get", object, "-o", "jsonpath={.metadata.ownerReferences}"),
+        );
+        assert.deepEqual(
+          owners.map((
+            o: { kind: string; uid: string; controller: boolean },
+          ) => [o.kind, o.uid, o.controller]),
+          [["Redis", redis.metadata!.uid, true]],
+          object,
+        );
       }
       const config = await k("get", "configmap", "redis-cache", "-o", "json");
       assert.doesNotMatch(config, /hunter2/, "the password never goes into the ConfigMap");
       assert.match(await redisCli(redis.status!.masterIP!, "PING"), /NOAUTH/);
-      assert.equal(await redisCli(redis.status!.masterIP!, "-a", "hunter2", "--no-auth-warning", "PING"), "PONG");
-      assert.match(await k("get", "service", "redis-cache-master", "-o", "jsonpath={.spec.selector}"), /"role":"master"/);
+      assert.equal(
+        await redisCli(redis.status!.masterIP!, "-a", "hunter2", "--no-auth-warning", "PING"),
+        "PONG",
+      );
+      assert.match(
+        await k("get", "service", "redis-cache-master", "-o", "jsonpath={.spec.selector}"),
+        /"role":"master"/,
+      );
     });
 
     await t.step("a pass that finds nothing to change writes nothing", async () => {
       const leader = (await leaderPod(client))!;
       const writes = (metrics: Map<string, number>) =>
-        [...metrics].filter(([key]) => key.startsWith("redis_operator_api_requests_total") && !/method="GET"/.test(key) && !/resource="leases"/.test(key))
+        [...metrics].filter(([key]) =>
+          key.startsWith("redis_operator_api_requests_total") && !/method="GET"/.test(key) &&
+          !/resource="leases"/.test(key)
+        )
           .reduce((sum, [, value]) => sum + value, 0);
-      const passes = (metrics: Map<string, number>) => metrics.get('redis_operator_reconciles_total{result="success"}') ?? 0;
+      const passes = (metrics: Map<string, number>) =>
+        metrics.get('redis_operator_reconciles_total{result="success"}') ?? 0;
       const before = await scrapeMetrics(leader);
       await new Promise((r) => setTimeout(r, 12_000));
       const after = await scrapeMetrics(leader);
-      assert.ok(passes(after) - passes(before) >= 2, `passes ran: ${passes(after) - passes(before)}`);
+      assert.ok(
+        passes(after) - passes(before) >= 2,
+        `passes ran: ${passes(after) - passes(before)}`,
+      );
       assert.equal(writes(after) - writes(before), 0, "no create, patch, update or delete");
     });
 
     await t.step("an edited or deleted object is brought back", async () => {
-      await k("patch", "service", "redis-cache-master", "--type=merge", "-p", '{"spec":{"selector":{"role":"nobody"}}}');
+      await k(
+        "patch",
+        "service",
+        "redis-cache-master",
+        "--type=merge",
+        "-p",
+        '{"spec":{"selector":{"role":"nobody"}}}',
+      );
       await k("delete", "configmap", "redis-cache");
-      await k("patch", "poddisruptionbudget", "redis-cache", "--type=merge", "-p", '{"spec":{"maxUnavailable":3}}');
+      await k(
+        "patch",
+        "poddisruptionbudget",
+        "redis-cache",
+        "--type=merge",
+        "-p",
+        '{"spec":{"maxUnavailable":3}}',
+      );
       await waitFor("the repairs", async () => {
-        const selector = await k("get", "service", "redis-cache-master", "-o", "jsonpath={.spec.selector.role}");
-        const config = await k("get", "configmap", "redis-cache", "-o", "name", "--ignore-not-found");
-        const pdb = await k("get", "poddisruptionbudget", "redis-cache", "-o", "jsonpath={.spec.maxUnavailable}");
+        const selector = await k(
+          "get",
+          "service",
+          "redis-cache-master",
+          "-o",
+          "jsonpath={.spec.selector.role}",
+        );
+        const config = await k(
+          "get",
+          "configmap",
+          "redis-cache",
+          "-o",
+          "name",
+          "--ignore-not-found",
+        );
+        const pdb = await k(
+          "get",
+          "poddisruptionbudget",
+          "redis-cache",
+          "-o",
+          "jsonpath={.spec.maxUnavailable}",
+        );
         return selector === "master" && config.trim() && pdb === "1" ? true : undefined;
       }, 30_000);
       const masterIP = await k("get", "configmap", "redis-cache", "-o", "jsonpath={.data.master}");
-      assert.equal(masterIP, (await getRedis(client, ns.name, "cache")).status?.masterIP, "the master address is recorded again");
+      assert.equal(
+        masterIP,
+        (await getRedis(client, ns.name, "cache")).status?.masterIP,
+        "the master address is recorded again",
+      );
     });
   } finally {
     await ns.remove();
@@ -76,9 +144,15 @@ Deno.test("invalid resources are refused with a message a person understands", a
   await deployOperator(client);
   const ns = await testNamespace("invalid");
   const apply = (manifest: string) =>
-    kubectl(["-n", ns.name, "apply", "-f", "-"], manifest).then(() => "accepted", (error) => String(error));
+    kubectl(["-n", ns.name, "apply", "-f", "-"], manifest).then(
+      () => "accepted",
+      (error) => String(error),
+    );
   try {
-    assert.match(await apply(redisManifest("one", { replicas: 1 })), /spec\.replicas.*should be greater than or equal to 3/);
+    assert.match(
+      await apply(redisManifest("one", { replicas: 1 })),
+      /spec\.replicas.*should be greater than or equal to 3/,
+    );
     assert.match(
       await apply(redisManifest("forbidden", { config: { maxmemory: "1gb", Port: "7000" } })),
       /spec\.config must not set directives the operator manages: port, bind/,
@@ -87,8 +161,15 @@ Deno.test("invalid resources are refused with a message a person understands", a
       await apply(JSON.stringify({ ...JSON.parse(redisManifest("typo")), sepc: {} })),
       /unknown field "sepc"/,
     );
-    assert.match(await apply(redisManifest("typo2", { replcias: 3 })), /unknown field "spec\.replcias"/);
-    assert.equal(await kubectl(["-n", ns.name, "get", "redis", "-o", "name"]), "", "nothing was created");
+    assert.match(
+      await apply(redisManifest("typo2", { replcias: 3 })),
+      /unknown field "spec\.replcias"/,
+    );
+    assert.equal(
+      await kubectl(["-n", ns.name, "get", "redis", "-o", "name"]),
+      "",
+      "nothing was created",
+    );
   } finally {
     await ns.remove();
     client.close();
@@ -101,7 +182,10 @@ Deno.test("a missing password Secret becomes a Degraded condition and an Event, 
   const ns = await testNamespace("nosecret");
   const k = (...args: string[]) => kubectl(["-n", ns.name, ...args]);
   try {
-    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("locked", { password: { secretKeyRef: { name: "missing", key: "pw" } } }));
+    await kubectl(
+      ["-n", ns.name, "apply", "-f", "-"],
+      redisManifest("locked", { password: { secretKeyRef: { name: "missing", key: "pw" } } }),
+    );
     const degraded = await waitFor("the Degraded condition", async () => {
       const redis = await getRedis(client, ns.name, "locked");
       return redis.status?.conditions?.find((c) => c.type === "Degraded" && c.status === "True");
@@ -109,11 +193,22 @@ Deno.test("a missing password Secret becomes a Degraded condition and an Event, 
     assert.equal(degraded.reason, "SecretNotFound");
     assert.match(degraded.message, /Secret missing not found/);
     const events = await waitFor("a Warning Event", async () => {
-      const text = await k("get", "events", "--field-selector", "involvedObject.kind=Redis,reason=SecretNotFound", "-o", "jsonpath={.items[*].message}");
+      const text = await k(
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.kind=Redis,reason=SecretNotFound",
+        "-o",
+        "jsonpath={.items[*].message}",
+      );
       return text.includes("Secret missing not found") ? text : undefined;
     });
     assert.ok(events);
-    assert.equal(await k("get", "statefulset", "-o", "name"), "", "no pods run without their password");
+    assert.equal(
+      await k("get", "statefulset", "-o", "name"),
+      "",
+      "no pods run without their password",
+    );
     await k("create", "secret", "generic", "missing", "--from-literal=pw=s3cret");
     await waitForReady(client, ns.name, "locked");
   } finally {

@@ -12,7 +12,14 @@ import { kubectl, layout, waitFor } from "../cluster/helpers.ts";
 /** Applies deploy/ (idempotent) and waits until both operator replicas are ready and one leads. */
 export async function deployOperator(client: KubeClient): Promise<void> {
   await kubectl(["apply", "-k", `${layout.repoDir}/deploy`]);
-  await kubectl(["-n", "redis-operator", "rollout", "status", "deployment/redis-operator", "--timeout=120s"]);
+  await kubectl([
+    "-n",
+    "redis-operator",
+    "rollout",
+    "status",
+    "deployment/redis-operator",
+    "--timeout=120s",
+  ]);
   await waitFor("an operator leader", () => leaderPod(client));
 }
 
@@ -24,7 +31,8 @@ export async function leaderPod(client: KubeClient): Promise<Pod | undefined> {
   const holder = lease?.spec?.holderIdentity;
   if (!holder) return undefined;
   const podName = holder.includes("_") ? holder.slice(0, holder.lastIndexOf("_")) : holder;
-  return await client.request<Pod>({ path: `/api/v1/namespaces/redis-operator/pods/${podName}` }).catch(() => undefined);
+  return await client.request<Pod>({ path: `/api/v1/namespaces/redis-operator/pods/${podName}` })
+    .catch(() => undefined);
 }
 
 /** The Lease holder identity. */
@@ -49,15 +57,24 @@ export async function scrapeMetrics(pod: Pod): Promise<Map<string, number>> {
 
 /** Reads a Redis resource. */
 export function getRedis(client: KubeClient, namespace: string, name: string): Promise<Redis> {
-  return client.request<Redis>({ path: `/apis/redis-operator.dev/v1alpha1/namespaces/${namespace}/redis/${name}` });
+  return client.request<Redis>({
+    path: `/apis/redis-operator.dev/v1alpha1/namespaces/${namespace}/redis/${name}`,
+  });
 }
 
 /** Waits until the Redis is Ready with `replicas` connected instances; returns it. */
-export function waitForReady(client: KubeClient, namespace: string, name: string, replicas = 3, timeoutMs = 90_000): Promise<Redis> {
+export function waitForReady(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  replicas = 3,
+  timeoutMs = 90_000,
+): Promise<Redis> {
   return waitFor(`redis ${namespace}/${name} Ready with ${replicas} instances`, async () => {
     const redis = await getRedis(client, namespace, name);
     const ready = redis.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
-    return ready && redis.status?.replicas === replicas && redis.status.observedGeneration === redis.metadata?.generation
+    return ready && redis.status?.replicas === replicas &&
+        redis.status.observedGeneration === redis.metadata?.generation
       ? redis
       : undefined;
   }, timeoutMs);

@@ -28,28 +28,50 @@ Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", asy
       await k("delete", "pod", "-l", "redis=example,role=master", "--wait=false");
       const after = await waitFor("a new master", async () => {
         const redis = await getRedis(client, ns.name, "example");
-        return redis.status?.master && redis.status.master !== before.status!.master ? redis : undefined;
+        return redis.status?.master && redis.status.master !== before.status!.master
+          ? redis
+          : undefined;
       });
       assert.equal(await redisCli(after.status!.masterIP!, "GET", "lol"), "woot");
       const ready = await waitForReady(client, ns.name, "example");
-      const masterPods = await k("get", "pods", "-l", "redis=example,role=master", "-o", "jsonpath={.items[*].metadata.name}");
+      const masterPods = await k(
+        "get",
+        "pods",
+        "-l",
+        "redis=example,role=master",
+        "-o",
+        "jsonpath={.items[*].metadata.name}",
+      );
       assert.equal(masterPods, ready.status!.master, "exactly the master pod carries role=master");
     });
 
-    await t.step("kubectl scale redis --replicas 4 gives 4 connected instances, and back to 3", async () => {
-      await k("scale", "redis", "example", "--replicas", "4");
-      const four = await waitForReady(client, ns.name, "example", 4);
-      assert.equal(four.spec?.replicas, 4);
-      assert.match(await k("get", "redis", "example", "--no-headers"), /^example\s+redis-example-\d\s+4\s+4\s+True/);
-      assert.equal(await redisCli(four.status!.masterIP!, "GET", "lol"), "woot");
-      await k("scale", "redis", "example", "--replicas", "3");
-      await waitForReady(client, ns.name, "example", 3);
-    });
+    await t.step(
+      "kubectl scale redis --replicas 4 gives 4 connected instances, and back to 3",
+      async () => {
+        await k("scale", "redis", "example", "--replicas", "4");
+        const four = await waitForReady(client, ns.name, "example", 4);
+        assert.equal(four.spec?.replicas, 4);
+        assert.match(
+          await k("get", "redis", "example", "--no-headers"),
+          /^example\s+redis-example-\d\s+4\s+4\s+True/,
+        );
+        assert.equal(await redisCli(four.status!.masterIP!, "GET", "lol"), "woot");
+        await k("scale", "redis", "example", "--replicas", "3");
+        await waitForReady(client, ns.name, "example", 3);
+      },
+    );
 
     await t.step("deleting the Redis removes everything it owned", async () => {
       await k("delete", "redis", "example", "--wait=true");
       await waitFor("the owned objects to be garbage collected", async () => {
-        const left = await k("get", "statefulsets,services,configmaps,poddisruptionbudgets,pods", "-l", "redis=example", "-o", "name");
+        const left = await k(
+          "get",
+          "statefulsets,services,configmaps,poddisruptionbudgets,pods",
+          "-l",
+          "redis=example",
+          "-o",
+          "name",
+        );
         return left.trim() === "" ? true : undefined;
       }, 60_000);
     });
