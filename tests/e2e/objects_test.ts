@@ -64,6 +64,17 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
     });
 
     await t.step("a pass that finds nothing to change writes nothing", async () => {
+      // The request counters are per operator, so Redis resources of earlier tests must be gone.
+      await waitFor("this test's Redis to be the only one", async () => {
+        const all = await kubectl([
+          "get",
+          "redis",
+          "-A",
+          "-o",
+          "jsonpath={.items[*].metadata.name}",
+        ]);
+        return all.trim() === "cache" ? true : undefined;
+      }, 90_000);
       const leader = (await leaderPod(client))!;
       const writes = (metrics: Map<string, number>) =>
         [...metrics].filter(([key]) =>
