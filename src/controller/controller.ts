@@ -53,7 +53,12 @@ export async function runController(options: ControllerOptions): Promise<void> {
     concurrency: options.concurrency,
     signal,
     onError: (key, error, retryInMs) =>
-      log.warn("reconcile failed", { key, retryInMs, error: String(error) }),
+      log.warn("reconcile failed", {
+        namespace: key.split("/")[0],
+        name: key.split("/")[1],
+        retryInMs,
+        error: String(error),
+      }),
   });
   const wake = (object: KubeObject & { metadata?: { labels?: Record<string, string> } }) => {
     const owner = object.metadata?.labels?.[labels.instance];

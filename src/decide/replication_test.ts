@@ -189,3 +189,34 @@ Deno.test("decideReplication() works with IPv6 pod addresses", () => {
   const plan = decideReplication([m, r, stray], {});
   assert.equal(plan.kind === "Reattach" && plan.master.ip, "fd00::10");
 });
+
+Deno.test("decideReplication() on INFO captured from redis-server 7: healthy, then the master lost", () => {
+  const captured = (name: string) =>
+    parseReplicationInfo(
+      Deno.readTextFileSync(new URL(`../../tests/fixtures/info/${name}.txt`, import.meta.url)),
+    );
+  // The fixtures ran on one host: the master's replicas name it 127.0.0.1.
+  const at = (pod: number, address: string, info: string): InstanceObservation => ({
+    pod: `redis-f-${pod}`,
+    ordinal: pod,
+    ip: address,
+    ready: true,
+    info: captured(info),
+  });
+  const healthy = decideReplication([
+    at(0, "127.0.0.1", "master_two_replicas"),
+    at(1, "10.0.0.2", "replica_connected"),
+  ], {});
+  assert.equal(healthy.kind, "Healthy");
+
+  const lost = decideReplication([
+    at(1, "10.0.0.2", "replica_link_down"),
+    at(2, "10.0.0.3", "replica_never_synced"),
+  ], { pod: "redis-f-0", ip: "127.0.0.1" });
+  assert.equal(lost.kind, "Promote");
+  assert.equal(
+    lost.kind === "Promote" && lost.master.pod,
+    "redis-f-1",
+    "the replica with data, not the empty one",
+  );
+});
