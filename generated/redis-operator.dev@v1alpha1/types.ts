@@ -80,6 +80,8 @@ export interface RedisSpec {
   volumes?: Volume[];
   /** Init containers run before Redis starts. */
   initContainers?: Container[];
+  /** How failures are detected and how far an isolated master may go on accepting writes. */
+  failover?: RedisSpecFailover;
   /** The Redis container. */
   redis?: RedisSpecRedis;
   /** A Prometheus redis_exporter sidecar, added when an image is given. */
@@ -108,6 +110,16 @@ export interface RedisSpecRedis {
   securityContext?: SecurityContext;
   /** Seconds before the first probe. */
   initialDelaySeconds?: number;
+}
+
+/** How failures are detected and how far an isolated master may go on accepting writes. */
+export interface RedisSpecFailover {
+  /** A master that answers nothing (no reply, no refused connection) for this long is replaced. Refused or reset connections count at once. */
+  detectionWindowMs?: number;
+  /** Fencing: the master refuses writes unless this many replicas are connected with a lag of at most minReplicasMaxLagSeconds (0 turns fencing off). */
+  minReplicasToWrite?: number;
+  /** Fencing: the replica lag (seconds since its last acknowledgement) that still counts as connected. */
+  minReplicasMaxLagSeconds?: number;
 }
 
 export interface RedisSpecImagePullSecretsItem {

@@ -93,3 +93,17 @@ export function ownerReference(redis: Redis) {
 export function redisKey(redis: Redis): string {
   return `${redis.metadata?.namespace}/${redis.metadata?.name}`;
 }
+
+/** Failover settings with their defaults (spec.failover). */
+export function failoverSettings(redis: Redis): {
+  detectionWindowMs: number;
+  minReplicasToWrite: number;
+  minReplicasMaxLagSeconds: number;
+} {
+  const failover = redis.spec?.failover ?? {};
+  return {
+    detectionWindowMs: failover.detectionWindowMs ?? 2000,
+    minReplicasToWrite: failover.minReplicasToWrite ?? 1,
+    minReplicasMaxLagSeconds: failover.minReplicasMaxLagSeconds ?? 2,
+  };
+}

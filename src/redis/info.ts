@@ -37,6 +37,8 @@ export interface ReplicationInfo {
   readonly replicaOffset?: number;
   readonly priority?: number;
   readonly linkDownSinceSeconds?: number;
+  /** Seconds since the replica last heard from its master (-1 when never). */
+  readonly masterLastIoSeconds?: number;
 }
 
 /** The replication id of an instance that has no history (never a master's). */
@@ -91,6 +93,7 @@ export function parseReplicationInfo(text: string): ReplicationInfo {
     replicaOffset: num(0, "slave_repl_offset", "replica_repl_offset"),
     priority: num(100, "slave_priority", "replica_priority"),
     linkDownSinceSeconds: num(-1, "master_link_down_since_seconds"),
+    masterLastIoSeconds: num(-1, "master_last_io_seconds_ago"),
   };
 }
 

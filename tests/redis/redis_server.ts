@@ -11,11 +11,17 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
-let nextPort = 17000 + Math.floor(Math.random() * 2000);
+/** A port nothing listens on right now (the kernel picks it). */
+function freePort(): number {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  listener.close();
+  return port;
+}
 
 /** Starts redis-server on 127.0.0.1 with persistence off; extra args are config directives. */
 export async function startRedisServer(...args: string[]): Promise<RedisServer> {
-  const port = nextPort++;
+  const port = freePort();
   const dir = await Deno.makeTempDir({ prefix: "redis-test-" });
   const process = new Deno.Command("redis-server", {
     args: [

@@ -1,0 +1,135 @@
+/**
+ * Keeps a connection to every instance of one Redis and PINGs it often, so a
+ * failure is noticed in well under a second: a refused or reset connection is
+ * immediate evidence; an instance that stops answering is reported once it
+ * has been silent for the detection window.
+ *
+ * @module
+ */
+import { Redis } from "ioredis";
+
+/** What the monitor reports about an instance. */
+export type Evidence = "reset" | "silent";
+
+/** Options of {@linkcode InstanceMonitor}. */
+export interface MonitorOptions {
+  readonly pingIntervalMs?: number;
+  readonly onEvidence: (ip: string, evidence: Evidence) => void;
+}
+
+interface Watched {
+  readonly client: Redis;
+  readonly timer: ReturnType<typeof setInterval>;
+  /** When the last PONG arrived (or watching began). */
+  lastReply: number;
+  connected: boolean;
+  silenceReported: boolean;
+  windowMs: number;
+}
+
+/** Watches the instances of one Redis. */
+export class InstanceMonitor {
+  readonly #watched = new Map<string, Watched>();
+  readonly #options: MonitorOptions;
+  #password: string | undefined;
+
+  constructor(options: MonitorOptions) {
+    this.#options = options;
+  }
+
+  /** Watches exactly `ips` (on `port`) from now on; stops watching the others. */
+  sync(ips: readonly string[], port: number, password: string | undefined, windowMs: number): void {
+    if (password !== this.#password) {
+      this.close();
+      this.#password = password;
+    }
+    for (const [ip] of this.#watched) if (!ips.includes(ip)) this.#stop(ip);
+    for (const ip of ips) {
+      const existing = this.#watched.get(ip);
+      if (existing) existing.windowMs = windowMs;
+      else this.#start(ip, port, windowMs);
+    }
+  }
+
+  /** Has `ip` answered a PING within the last two intervals? */
+  answering(ip: string): boolean {
+    const watched = this.#watched.get(ip);
+    return watched !== undefined && watched.connected &&
+      Date.now() - watched.lastReply < (this.#options.pingIntervalMs ?? 500) * 2;
+  }
+
+  /**
+   * How long `ip` has not answered, in ms (since the last PONG, or since
+   * watching began): 0 while it answers, undefined when not watched.
+   */
+  silentForMs(ip: string): number | undefined {
+    const watched = this.#watched.get(ip);
+    if (!watched) return undefined;
+    return this.answering(ip) ? 0 : Date.now() - watched.lastReply;
+  }
+
+  /** Closes every connection. */
+  close(): void {
+    for (const ip of [...this.#watched.keys()]) this.#stop(ip);
+  }
+
+  #start(ip: string, port: number, windowMs: number): void {
+    const interval = this.#options.pingIntervalMs ?? 500;
+    const client = new Redis({
+      host: ip,
+      port,
+      ...(this.#password ? { password: this.#password } : {}),
+      connectTimeout: interval * 2,
+      commandTimeout: interval,
+      maxRetriesPerRequest: 0,
+      enableOfflineQueue: false,
+      enableReadyCheck: false,
+      // Keep trying: the same address often comes back (a restarted container).
+      retryStrategy: () => interval / 2,
+    });
+    const watched: Watched = {
+      client,
+      timer: setInterval(() => this.#ping(ip, watched), interval),
+      lastReply: Date.now(),
+      connected: false,
+      silenceReported: false,
+      windowMs,
+    };
+    const lost = () => {
+      if (!watched.connected) return;
+      watched.connected = false;
+      this.#options.onEvidence(ip, "reset");
+    };
+    client.on("ready", () => {
+      watched.connected = true;
+    });
+    client.on("close", lost);
+    client.on("error", (error: Error & { code?: string }) => {
+      if (error.code === "ECONNREFUSED" || error.code === "ECONNRESET" || error.code === "EPIPE") lost();
+    });
+    this.#watched.set(ip, watched);
+  }
+
+  async #ping(ip: string, watched: Watched): Promise<void> {
+    try {
+      await watched.client.ping();
+      watched.lastReply = Date.now();
+      watched.connected = true;
+      watched.silenceReported = false;
+    } catch {
+      const silent = Date.now() - watched.lastReply;
+      if (silent >= watched.windowMs && !watched.silenceReported) {
+        watched.silenceReported = true;
+        this.#options.onEvidence(ip, "silent");
+      }
+    }
+  }
+
+  #stop(ip: string): void {
+    const watched = this.#watched.get(ip);
+    if (!watched) return;
+    clearInterval(watched.timer);
+    watched.client.disconnect();
+    this.#watched.delete(ip);
+  }
+}
