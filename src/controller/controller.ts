@@ -15,6 +15,7 @@ import { Informer } from "../kube/informer.ts";
 import type { KubeObject } from "../kube/watch.ts";
 import type { OperatorMetrics } from "../observe/metrics.ts";
 import type { RedisAddress, RedisNode } from "../redis/client.ts";
+import { InstanceMonitor } from "../redis/monitor.ts";
 import { buildApis, type Caches, type ReconcileDeps } from "./deps.ts";
 import { reconcileRedis } from "./reconcile.ts";
 import { WorkQueue } from "./work_queue.ts";
@@ -90,11 +91,30 @@ export async function runController(options: ControllerOptions): Promise<void> {
       onChange: wake,
     }),
   };
+  const monitors = new Map<string, InstanceMonitor>();
+  signal.addEventListener("abort", () => {
+    for (const monitor of monitors.values()) monitor.close();
+  });
   const deps: ReconcileDeps = {
     client,
     apis,
     caches,
     connect: options.connect,
+    monitors: {
+      get: (key) => {
+        let monitor = monitors.get(key);
+        if (!monitor) {
+          // Evidence from Redis itself wakes the Redis at once, without waiting for Kubernetes.
+          monitor = new InstanceMonitor({ onEvidence: () => queue.add(key) });
+          monitors.set(key, monitor);
+        }
+        return monitor;
+      },
+      forget: (key) => {
+        monitors.get(key)?.close();
+        monitors.delete(key);
+      },
+    },
     metrics: options.metrics,
     log: log.getChild("reconcile"),
     now: () => new Date(),

@@ -15,6 +15,7 @@ import type { RestClient } from "../kube/client.ts";
 import type { Informer } from "../kube/informer.ts";
 import type { OperatorMetrics } from "../observe/metrics.ts";
 import type { RedisAddress, RedisNode } from "../redis/client.ts";
+import type { InstanceMonitor } from "../redis/monitor.ts";
 
 /** Typed API calls. */
 export interface Apis {
@@ -56,6 +57,8 @@ export interface ReconcileDeps {
   readonly apis: Apis;
   readonly caches: Caches;
   readonly connect: (address: RedisAddress) => Promise<RedisNode>;
+  /** The instance monitor of a Redis (by key), created on first use; `forget` closes it. */
+  readonly monitors: { get(key: string): InstanceMonitor; forget(key: string): void };
   readonly metrics: OperatorMetrics;
   readonly log: Logger;
   readonly now: () => Date;

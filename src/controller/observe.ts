@@ -10,6 +10,7 @@ import { type Redis, redisPort, selectorLabels } from "../api/redis.ts";
 import type { InstanceObservation } from "../decide/replication.ts";
 import { parseReplicationInfo } from "../redis/info.ts";
 import type { RedisNode } from "../redis/client.ts";
+import type { InstanceMonitor } from "../redis/monitor.ts";
 import type { ReconcileDeps } from "./deps.ts";
 
 /** An observation and, for reachable instances, the open connection to act through. */
@@ -40,36 +41,56 @@ export function ordinalOf(pod: Pod): number {
   return Number(pod.metadata?.name?.match(/-(\d+)$/)?.[1] ?? -1);
 }
 
-/** Reads every ready pod's INFO replication in parallel. The caller closes the connections. */
+/**
+ * Reads every ready pod's INFO replication in parallel, with how long the
+ * instance monitor has not heard from each. The caller closes the connections.
+ */
 export async function observeInstances(
   deps: ReconcileDeps,
   redis: Redis,
   password: string | undefined,
+  monitor: InstanceMonitor,
 ): Promise<ObservedInstance[]> {
   return await Promise.all(
     redisPods(deps, redis).map(async (pod): Promise<ObservedInstance> => {
+      const ip = pod.status?.podIP ?? "";
+      const silentMs = monitor.silentForMs(ip);
       const base = {
         pod: pod.metadata?.name ?? "",
         ordinal: ordinalOf(pod),
-        ip: pod.status?.podIP ?? "",
+        ip,
+        ...(silentMs === undefined ? {} : { silentMs }),
       };
       if (!isPodReady(pod)) return { pod, observation: { ...base, ready: false } };
       let node: RedisNode | undefined;
       try {
-        node = await deps.connect({ host: base.ip, port: redisPort, password });
+        node = await deps.connect({ host: ip, port: redisPort, password });
         const info = parseReplicationInfo(await node.infoReplication());
         return { pod, node, observation: { ...base, ready: true, info } };
       } catch (error) {
         node?.close();
-        return {
-          pod,
-          observation: {
-            ...base,
-            ready: true,
-            error: error instanceof Error ? error.message : String(error),
-          },
-        };
+        const message = describe(error);
+        // A refused or reset connection proves the process is gone; anything else may be a slow one.
+        const unreachable = /ECONNREFUSED|ECONNRESET|EPIPE|Connection is closed/.test(message)
+          ? "refused" as const
+          : "timeout" as const;
+        return { pod, observation: { ...base, ready: true, error: message, unreachable } };
       }
     }),
   );
+}
+
+/** An error's message with the messages of its causes. */
+function describe(error: unknown): string {
+  const parts: string[] = [];
+  for (
+    let e: unknown = error;
+    e !== undefined && parts.length < 4;
+    e = (e as { cause?: unknown }).cause
+  ) {
+    const code = (e as { code?: string }).code;
+    parts.push(`${e instanceof Error ? e.message : String(e)}${code ? ` (${code})` : ""}`);
+    if (!(e instanceof Error)) break;
+  }
+  return parts.join(": ");
 }

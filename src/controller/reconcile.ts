@@ -8,7 +8,14 @@
  */
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import { Reason } from "../api/conditions.ts";
-import { labels, type Redis, redisPort, type RedisStatus, type Role } from "../api/redis.ts";
+import {
+  failoverSettings,
+  labels,
+  type Redis,
+  redisPort,
+  type RedisStatus,
+  type Role,
+} from "../api/redis.ts";
 import { matchesDesired } from "../decide/drift.ts";
 import { decideReplication, type ReplicationPlan } from "../decide/replication.ts";
 import { buildStatus, type Problem } from "../decide/status.ts";
@@ -27,7 +34,10 @@ const busyRecheckMs = 1000;
 export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<WorkResult> {
   const [namespace, name] = key.split("/") as [string, string];
   const redis = deps.caches.redis.get(namespace, name);
-  if (!redis || redis.metadata?.deletionTimestamp) return {};
+  if (!redis || redis.metadata?.deletionTimestamp) {
+    deps.monitors.forget(key);
+    return {};
+  }
   const log = deps.log.with({ namespace, name });
 
   const password = await readPassword(deps, redis);
@@ -47,12 +57,20 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
     throw error;
   }
 
-  const observed = await observeInstances(deps, redis, password);
+  const settings = failoverSettings(redis);
+  const monitor = deps.monitors.get(key);
+  const observed = await observeInstances(deps, redis, password, monitor);
+  monitor.sync(
+    observed.filter((o) => o.observation.ready).map((o) => o.observation.ip),
+    redisPort,
+    password,
+    settings.detectionWindowMs,
+  );
   try {
     const plan = decideReplication(observed.map((o) => o.observation), {
       ...(redis.status?.master ? { pod: redis.status.master } : {}),
       ...(redis.status?.masterIP ? { ip: redis.status.masterIP } : {}),
-    });
+    }, settings);
     const { master, problem } = await carryOut(deps, redis, plan, observed);
     if (master) {
       await syncConfigMap(deps, redis, master.ip);

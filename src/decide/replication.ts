@@ -25,6 +25,16 @@ export interface InstanceObservation {
   readonly info?: ReplicationInfo;
   /** Why INFO could not be read. */
   readonly error?: string;
+  /** How the instance failed to answer: a refused or reset connection is immediate evidence. */
+  readonly unreachable?: "refused" | "timeout";
+  /** How long the instance monitor has not had a PONG from it, in ms. */
+  readonly silentMs?: number;
+}
+
+/** How failures are judged. */
+export interface DetectionOptions {
+  /** A master that answers nothing is replaced once it has been silent this long. */
+  readonly detectionWindowMs: number;
 }
 
 /** An instance that takes part in replication: ready, with INFO. */
@@ -71,6 +81,7 @@ export const minimumFailoverSize = 2;
 export function decideReplication(
   observations: readonly InstanceObservation[],
   recorded: RecordedMaster,
+  detection: DetectionOptions = { detectionWindowMs: 2000 },
 ): ReplicationPlan {
   const instances = observations.filter((o): o is Instance => o.ready && o.info !== undefined);
   if (instances.length < minimumFailoverSize) {
@@ -111,6 +122,9 @@ export function decideReplication(
   const recordedMaster = masters.find(isRecorded);
   if (recordedMaster) return around(recordedMaster);
 
+  const doubt = doubtAboutLoss(observations, instances, recorded, detection);
+  if (doubt) return { kind: "Wait", message: doubt };
+
   const replicas = instances.filter((i) => i.info.role === "replica");
   if (replicas.length === 0) {
     // Every instance is a master: a new replication, or one whose pods all restarted.
@@ -129,6 +143,40 @@ export function decideReplication(
     };
   }
   return promotion("Failover", candidate, instances);
+}
+
+/**
+ * Before replacing the recorded master: is there a reason to believe it still
+ * works? A refused connection, a pod that is not ready or an instance that is
+ * no longer a master is evidence enough; a master that merely does not answer
+ * must have been silent for the detection window, and no replica may still
+ * hear from it (replicas hear their master every second, see
+ * repl-ping-replica-period). Returns the reason to wait, if any.
+ */
+function doubtAboutLoss(
+  observations: readonly InstanceObservation[],
+  instances: readonly Instance[],
+  recorded: RecordedMaster,
+  detection: DetectionOptions,
+): string | undefined {
+  if (!recorded.pod || !recorded.ip) return undefined;
+  const master = observations.find((o) => o.pod === recorded.pod && o.ip === recorded.ip);
+  if (!master || !master.ready || master.info) return undefined;
+  const heardBy = instances.filter((i) =>
+    i.info.role === "replica" && i.info.masterHost === recorded.ip && i.info.masterLinkUp &&
+    (i.info.masterLastIoSeconds ?? 0) <= 1
+  );
+  if (heardBy.length > 0) {
+    return `master ${master.pod} does not answer the operator, but ${
+      heardBy.map((i) => i.pod).join(", ")
+    } still hear it`;
+  }
+  if (master.unreachable === "refused") return undefined;
+  const silent = master.silentMs ?? 0;
+  if (silent < detection.detectionWindowMs) {
+    return `master ${master.pod} has not answered for ${silent} ms; it is replaced after ${detection.detectionWindowMs} ms`;
+  }
+  return undefined;
 }
 
 function promotion(

@@ -220,3 +220,46 @@ Deno.test("decideReplication() on INFO captured from redis-server 7: healthy, th
     "the replica with data, not the empty one",
   );
 });
+
+Deno.test("decideReplication() waits out the detection window for a silent master, then replaces it", () => {
+  const silent = (silentMs: number): InstanceObservation => ({
+    pod: "redis-x-0",
+    ordinal: 0,
+    ip: ip(0),
+    ready: true,
+    error: "timeout",
+    unreachable: "timeout",
+    silentMs,
+  });
+  const replicas = [replica(1, 0, { offset: 50 }), replica(2, 0, { offset: 60 })];
+  const lastIo = (o: InstanceObservation, seconds: number): InstanceObservation => ({
+    ...o,
+    info: { ...o.info!, masterLastIoSeconds: seconds },
+  });
+  const recorded = { pod: "redis-x-0", ip: ip(0) };
+  const early = decideReplication([silent(800), ...replicas.map((r) => lastIo(r, 2))], recorded);
+  assert.equal(early.kind, "Wait");
+  assert.match(early.kind === "Wait" ? early.message : "", /has not answered for 800 ms/);
+  const heard = decideReplication([silent(5000), ...replicas.map((r) => lastIo(r, 0))], recorded);
+  assert.equal(heard.kind, "Wait", "replicas that still hear the master veto a failover");
+  assert.match(heard.kind === "Wait" ? heard.message : "", /still hear it/);
+  const late = decideReplication([silent(2100), ...replicas.map((r) => lastIo(r, 2))], recorded);
+  assert.equal(late.kind === "Promote" && late.master.pod, "redis-x-2");
+});
+
+Deno.test("decideReplication() fails over at once when the master refuses connections", () => {
+  const refused: InstanceObservation = {
+    pod: "redis-x-0",
+    ordinal: 0,
+    ip: ip(0),
+    ready: true,
+    error: "ECONNREFUSED",
+    unreachable: "refused",
+    silentMs: 0,
+  };
+  const plan = decideReplication(
+    [refused, replica(1, 0, { up: false, offset: 50 }), replica(2, 0, { up: false, offset: 40 })],
+    { pod: "redis-x-0", ip: ip(0) },
+  );
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-1");
+});

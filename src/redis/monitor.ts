@@ -105,7 +105,9 @@ export class InstanceMonitor {
     });
     client.on("close", lost);
     client.on("error", (error: Error & { code?: string }) => {
-      if (error.code === "ECONNREFUSED" || error.code === "ECONNRESET" || error.code === "EPIPE") lost();
+      if (error.code === "ECONNREFUSED" || error.code === "ECONNRESET" || error.code === "EPIPE") {
+        lost();
+      }
     });
     this.#watched.set(ip, watched);
   }
