@@ -105,7 +105,17 @@ export async function runController(options: ControllerOptions): Promise<void> {
         let monitor = monitors.get(key);
         if (!monitor) {
           // Evidence from Redis itself wakes the Redis at once, without waiting for Kubernetes.
-          monitor = new InstanceMonitor({ onEvidence: () => queue.add(key) });
+          monitor = new InstanceMonitor({
+            onEvidence: (ip, evidence) => {
+              log.info("instance evidence", {
+                namespace: key.split("/")[0],
+                name: key.split("/")[1],
+                ip,
+                evidence,
+              });
+              queue.add(key);
+            },
+          });
           monitors.set(key, monitor);
         }
         return monitor;

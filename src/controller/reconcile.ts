@@ -71,6 +71,7 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
       ...(redis.status?.master ? { pod: redis.status.master } : {}),
       ...(redis.status?.masterIP ? { ip: redis.status.masterIP } : {}),
     }, settings);
+    if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
     const { master, problem } = await carryOut(deps, redis, plan, observed);
     if (master) {
       await syncConfigMap(deps, redis, master.ip);
@@ -82,7 +83,10 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
     if (problem) {
       log.warn("replication problem", { reason: problem.reason, message: problem.message });
     }
-    return { requeueAfterMs: ready ? healthyRecheckMs : busyRecheckMs };
+    const recheck = plan.kind === "Wait" && plan.recheckMs !== undefined
+      ? plan.recheckMs
+      : busyRecheckMs;
+    return { requeueAfterMs: ready ? healthyRecheckMs : recheck };
   } finally {
     for (const { node } of observed) node?.close();
   }

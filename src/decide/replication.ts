@@ -57,7 +57,12 @@ export type PromotionReason =
 
 /** The outcome of {@linkcode decideReplication}. */
 export type ReplicationPlan =
-  | { readonly kind: "Wait"; readonly message: string }
+  | {
+    readonly kind: "Wait";
+    readonly message: string;
+    /** Look again this soon: the situation is expected to resolve within moments. */
+    readonly recheckMs?: number;
+  }
   | { readonly kind: "Healthy"; readonly master: Instance; readonly replicas: readonly Instance[] }
   | {
     readonly kind: "Reattach";
@@ -123,7 +128,7 @@ export function decideReplication(
   if (recordedMaster) return around(recordedMaster);
 
   const doubt = doubtAboutLoss(observations, instances, recorded, detection);
-  if (doubt) return { kind: "Wait", message: doubt };
+  if (doubt) return { kind: "Wait", message: doubt, recheckMs: 200 };
 
   const replicas = instances.filter((i) => i.info.role === "replica");
   if (replicas.length === 0) {
@@ -162,6 +167,8 @@ function doubtAboutLoss(
   if (!recorded.pod || !recorded.ip) return undefined;
   const master = observations.find((o) => o.pod === recorded.pod && o.ip === recorded.ip);
   if (!master || !master.ready || master.info) return undefined;
+  // A refused connection means nothing listens there: the replicas' links are just not down yet.
+  if (master.unreachable === "refused") return undefined;
   const heardBy = instances.filter((i) =>
     i.info.role === "replica" && i.info.masterHost === recorded.ip && i.info.masterLinkUp &&
     (i.info.masterLastIoSeconds ?? 0) <= 1
@@ -171,7 +178,6 @@ function doubtAboutLoss(
       heardBy.map((i) => i.pod).join(", ")
     } still hear it`;
   }
-  if (master.unreachable === "refused") return undefined;
   const silent = master.silentMs ?? 0;
   if (silent < detection.detectionWindowMs) {
     return `master ${master.pod} has not answered for ${silent} ms; it is replaced after ${detection.detectionWindowMs} ms`;

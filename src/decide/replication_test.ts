@@ -263,3 +263,27 @@ Deno.test("decideReplication() fails over at once when the master refuses connec
   );
   assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-1");
 });
+
+Deno.test("decideReplication() trusts a refused connection over replicas whose links are not down yet", () => {
+  const refused: InstanceObservation = {
+    pod: "redis-x-0",
+    ordinal: 0,
+    ip: ip(0),
+    ready: true,
+    error: "ECONNREFUSED",
+    unreachable: "refused",
+  };
+  const stale = (o: InstanceObservation): InstanceObservation => ({
+    ...o,
+    info: { ...o.info!, masterLastIoSeconds: 0 },
+  });
+  const plan = decideReplication([
+    refused,
+    stale(replica(1, 0, { offset: 70 })),
+    stale(replica(2, 0, { offset: 60 })),
+  ], {
+    pod: "redis-x-0",
+    ip: ip(0),
+  });
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-1");
+});

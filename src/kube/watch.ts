@@ -79,7 +79,7 @@ export async function* listWatch<T extends KubeObject>(
         },
         signal,
       });
-      for await (const line of jsonLines(body)) {
+      for await (const line of jsonLines(body, signal)) {
         const event = JSON.parse(line) as { type: string; object: T & { code?: number } };
         if (event.type === "ERROR") {
           throw new KubeApiError("WATCH", path, event.object.code ?? 500, event.object);
@@ -107,18 +107,34 @@ export async function* listWatch<T extends KubeObject>(
   }
 }
 
-/** Splits a byte stream into its non-empty lines. */
-export async function* jsonLines(stream: ReadableStream<Uint8Array>): AsyncGenerator<string> {
+/**
+ * Splits a byte stream into its non-empty lines. Aborting `signal` cancels the
+ * stream at once (an idle watch would otherwise only end at its server timeout).
+ */
+export async function* jsonLines(
+  stream: ReadableStream<Uint8Array>,
+  signal?: AbortSignal,
+): AsyncGenerator<string> {
   const decoder = new TextDecoder();
+  const reader = stream.getReader();
+  const cancel = () => reader.cancel().catch(() => {});
+  signal?.addEventListener("abort", cancel, { once: true });
   let buffered = "";
-  for await (const chunk of stream) {
-    buffered += decoder.decode(chunk, { stream: true });
-    let newline: number;
-    while ((newline = buffered.indexOf("\n")) >= 0) {
-      const line = buffered.slice(0, newline).trim();
-      buffered = buffered.slice(newline + 1);
-      if (line) yield line;
+  try {
+    while (!signal?.aborted) {
+      const { done, value } = await reader.read();
+      if (done) break;
+      buffered += decoder.decode(value, { stream: true });
+      let newline: number;
+      while ((newline = buffered.indexOf("\n")) >= 0) {
+        const line = buffered.slice(0, newline).trim();
+        buffered = buffered.slice(newline + 1);
+        if (line) yield line;
+      }
     }
+    if (!signal?.aborted && buffered.trim()) yield buffered.trim();
+  } finally {
+    signal?.removeEventListener("abort", cancel);
+    reader.releaseLock();
   }
-  if (buffered.trim()) yield buffered.trim();
 }

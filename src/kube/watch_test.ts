@@ -110,3 +110,14 @@ Deno.test("listWatch() reconnects after a failed watch without listing again", a
   assert.equal(errors.length, 1);
   assert.equal(server.requests.filter((r) => !r.query?.watch).length, 1, "one list only");
 });
+
+Deno.test("jsonLines() ends as soon as its signal aborts, even on an idle stream", async () => {
+  const idle = new ReadableStream<Uint8Array>({ start() {} });
+  const stop = new AbortController();
+  setTimeout(() => stop.abort(), 20);
+  const started = Date.now();
+  const lines: string[] = [];
+  for await (const line of jsonLines(idle, stop.signal)) lines.push(line);
+  assert.deepEqual(lines, []);
+  assert.ok(Date.now() - started < 1000);
+});
