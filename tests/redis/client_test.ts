@@ -1,6 +1,6 @@
 /** The operator's Redis commands against real redis-server 7 processes on loopback. */
 import assert from "node:assert/strict";
-import { connectRedis } from "../../src/redis/client.ts";
+import { connectRedis, type RedisNode } from "../../src/redis/client.ts";
 import { parseReplicationInfo } from "../../src/redis/info.ts";
 import { startRedisServer } from "./redis_server.ts";
 
@@ -60,3 +60,84 @@ Deno.test("connectRedis() fails fast when nothing listens", async () => {
   );
   assert.ok(Date.now() - started < 2000);
 });
+
+/** Three instances, B and C replicating from A, and a writer on A that records acknowledged writes. */
+async function replicationUnderLoad() {
+  const servers = await Promise.all([startRedisServer(), startRedisServer(), startRedisServer()]);
+  const nodes = await Promise.all(
+    servers.map((s) => connectRedis({ host: "127.0.0.1", port: s.port })),
+  );
+  for (const node of nodes.slice(1)) await node.replicaOf("127.0.0.1", servers[0]!.port);
+  await until(async () => {
+    for (const node of nodes.slice(1)) {
+      if (!parseReplicationInfo(await node.infoReplication()).masterLinkUp) return false;
+    }
+    return true;
+  });
+  const { Redis } = await import("ioredis");
+  const acked: number[] = [];
+  let stop = false;
+  const writer = new Redis({ port: servers[0]!.port, host: "127.0.0.1", maxRetriesPerRequest: 0 });
+  writer.on("error", () => {});
+  let longestPauseMs = 0;
+  const writing = (async () => {
+    let seq = 0;
+    let last = Date.now();
+    while (!stop) {
+      const n = ++seq;
+      try {
+        await writer.set(`w:${n}`, String(n));
+        acked.push(n);
+        longestPauseMs = Math.max(longestPauseMs, Date.now() - last);
+        last = Date.now();
+      } catch { /* refused while handing over: not acknowledged */ }
+    }
+  })();
+  await until(async () => acked.length > 200);
+  return {
+    servers,
+    nodes,
+    acked,
+    stats: () => ({ longestPauseMs }),
+    finish: async () => {
+      stop = true;
+      await writing;
+      writer.disconnect();
+    },
+    close: async () => {
+      for (const node of nodes) node.close();
+      for (const server of servers) await server.stop();
+    },
+  };
+}
+
+for (const legacy of [false, true]) {
+  const how = legacy ? "the pre-6.2 fence-and-swap procedure" : "FAILOVER TO";
+  Deno.test(`handOver() with ${how} loses no acknowledged write under load`, async () => {
+    const setup = await replicationUnderLoad();
+    const [a, b, c] = setup.nodes as [RedisNode, RedisNode, RedisNode];
+    try {
+      await a.handOver("127.0.0.1", setup.servers[1]!.port, b, 5000, { legacy });
+      assert.equal(parseReplicationInfo(await a.infoReplication()).role, "replica");
+      assert.equal(parseReplicationInfo(await b.infoReplication()).role, "master");
+      await setup.finish();
+      // Every write A acknowledged is on B, the new master.
+      await c.replicaOf("127.0.0.1", setup.servers[1]!.port);
+      const { Redis } = await import("ioredis");
+      const check = new Redis({ port: setup.servers[1]!.port, host: "127.0.0.1" });
+      const values = await check.mget(...setup.acked.map((n) => `w:${n}`));
+      check.disconnect();
+      const lost = setup.acked.filter((n, i) => values[i] !== String(n));
+      assert.deepEqual(
+        lost,
+        [],
+        `${lost.length} of ${setup.acked.length} acknowledged writes lost`,
+      );
+      console.log(
+        `${how}: ${setup.acked.length} writes, longest pause ${setup.stats().longestPauseMs} ms`,
+      );
+    } finally {
+      await setup.close();
+    }
+  });
+}
