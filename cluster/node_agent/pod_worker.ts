@@ -11,7 +11,7 @@ import { delay } from "../../src/async/delay.ts";
 import { isNotFound, type KubeClient } from "../../src/kube/client.ts";
 import { recordEvent } from "../../src/kube/events.ts";
 import { type ClusterLayout, network } from "../lib/layout.ts";
-import { launchContainer, type Mount } from "./container_process.ts";
+import { execInContainer, launchContainer, type Mount } from "./container_process.ts";
 import { MissingReferenceError, resolveEnv } from "./env.ts";
 import { buildOperatorCommand, buildRedisCommand, classifyImage } from "./images.ts";
 import { podDirName, writePodRecord } from "./pod_record.ts";
@@ -41,6 +41,8 @@ interface ContainerRuntime {
   started: boolean;
   child?: Deno.ChildProcess | undefined;
   containerID?: string;
+  /** The environment of the current process, for exec hooks. */
+  env?: Record<string, string>;
 }
 
 const restartBackoffCapMs = 30_000;
@@ -137,9 +139,13 @@ export class PodWorker {
         `Stopping containers ${running.map((r) => r.spec.name).join(", ")}`,
       );
     }
+    // preStop hooks run first, within the grace period; SIGTERM follows them.
+    const deadline = Date.now() + graceSeconds * 1000;
+    await Promise.all(running.map((r) => this.#preStop(r, deadline)));
     for (const runtime of running) this.#signal(runtime, "SIGTERM");
     const exited = Promise.all(running.map((r) => r.child!.status));
-    const timer = delay(graceSeconds * 1000).then(() => {
+    // Like the kubelet: a hook that used up the grace period gets 2 s more for SIGTERM.
+    const timer = delay(Math.max(deadline - Date.now(), 2000)).then(() => {
       for (const runtime of running) this.#signal(runtime, "SIGKILL");
     });
     await Promise.race([exited, timer]);
@@ -147,6 +153,31 @@ export class PodWorker {
     await this.#running;
     await this.#teardown();
     if (deleteObject) await this.#deletePodObject();
+  }
+
+  /** Runs the container's preStop hook (exec, HTTP GET or sleep) until it ends or `deadline`. */
+  async #preStop(runtime: ContainerRuntime, deadline: number): Promise<void> {
+    const hook = runtime.spec.lifecycle?.preStop;
+    const child = runtime.child;
+    if (!hook || !child) return;
+    const remaining = Math.max(deadline - Date.now(), 0);
+    try {
+      if (hook.exec?.command) {
+        const result = await execInContainer(child.pid, hook.exec.command, runtime.env ?? {}, remaining);
+        if (result.code !== 0) {
+          this.#event("Warning", "FailedPreStopHook", `PreStop hook of ${runtime.spec.name} failed: ${result.output.trim()}`);
+        }
+      } else if (hook.httpGet) {
+        const port = hook.httpGet.port;
+        await fetch(`http://${hook.httpGet.host ?? this.#sandbox?.ip}:${port}${hook.httpGet.path ?? "/"}`, {
+          signal: AbortSignal.timeout(remaining),
+        }).then((r) => r.body?.cancel());
+      } else if (hook.sleep) {
+        await delay(Math.min(hook.sleep.seconds * 1000, remaining));
+      }
+    } catch (error) {
+      this.#ctx.log("preStop hook failed", { pod: this.#name, container: runtime.spec.name, error: String(error) });
+    }
   }
 
   async #run(): Promise<void> {
@@ -279,6 +310,7 @@ export class PodWorker {
     const startedAt = new Date();
     const child = launchContainer(launch);
     runtime.child = child;
+    runtime.env = launch.env;
     runtime.containerID = `node-agent://${
       this.uid.slice(0, 8)
     }-${container.name}-${runtime.restartCount}`;

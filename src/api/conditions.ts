@@ -26,6 +26,7 @@ export const Reason = {
   MasterChanged: "MasterChanged",
   Failover: "Failover",
   ReplicaReattached: "ReplicaReattached",
+  RollingUpdate: "RollingUpdate",
   SecretNotFound: "SecretNotFound",
   SecretKeyNotFound: "SecretKeyNotFound",
   ApplyFailed: "ApplyFailed",

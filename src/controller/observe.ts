@@ -20,9 +20,12 @@ export interface ObservedInstance {
   readonly pod: Pod;
 }
 
-/** Is the pod running, ready and not being deleted? */
+/**
+ * Is the pod running and ready? A pod being deleted still counts while its
+ * process runs: the master's preStop hook holds it for the handover.
+ */
 export function isPodReady(pod: Pod): boolean {
-  return !pod.metadata?.deletionTimestamp && pod.status?.phase === "Running" &&
+  return pod.status?.phase === "Running" &&
     Boolean(pod.status.podIP) &&
     (pod.status.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false);
 }
@@ -50,6 +53,7 @@ export async function observeInstances(
   redis: Redis,
   password: string | undefined,
   monitor: InstanceMonitor,
+  updateRevision: string | undefined,
 ): Promise<ObservedInstance[]> {
   return await Promise.all(
     redisPods(deps, redis).map(async (pod): Promise<ObservedInstance> => {
@@ -60,6 +64,10 @@ export async function observeInstances(
         ordinal: ordinalOf(pod),
         ip,
         ...(silentMs === undefined ? {} : { silentMs }),
+        ...(pod.metadata?.deletionTimestamp ? { terminating: true } : {}),
+        ...(updateRevision && pod.metadata?.labels?.["controller-revision-hash"] !== updateRevision
+          ? { outdated: true }
+          : {}),
       };
       if (!isPodReady(pod)) return { pod, observation: { ...base, ready: false } };
       let node: RedisNode | undefined;

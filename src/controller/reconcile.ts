@@ -11,6 +11,7 @@ import { Reason } from "../api/conditions.ts";
 import {
   failoverSettings,
   labels,
+  objectNames,
   type Redis,
   redisPort,
   type RedisStatus,
@@ -29,6 +30,8 @@ import type { WorkResult } from "./work_queue.ts";
 /** How soon to look again when everything is fine, and while work is under way. */
 const healthyRecheckMs = 5000;
 const busyRecheckMs = 1000;
+/** How long a planned handover may take before it is rolled back. */
+const handoverTimeoutMs = 5000;
 
 /** Reconciles the Redis `namespace/name`. */
 export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<WorkResult> {
@@ -46,8 +49,12 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
     return { requeueAfterMs: 10_000 };
   }
 
+  // A scale-down that would remove the master's pod waits until the master has moved.
+  const desired = redis.spec?.replicas ?? 3;
+  const masterOrdinal = Number(redis.status?.master?.match(/-(\d+)$/)?.[1] ?? -1);
+  const statefulSetReplicas = Math.max(desired, masterOrdinal + 1);
   try {
-    const written = await syncOwnedObjects(deps, redis, password);
+    const written = await syncOwnedObjects(deps, redis, password, statefulSetReplicas);
     if (await syncConfigMap(deps, redis, redis.status?.masterIP ?? "")) written.push("ConfigMap");
     if (written.length) log.info("objects applied", { objects: written });
   } catch (error) {
@@ -59,7 +66,13 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
 
   const settings = failoverSettings(redis);
   const monitor = deps.monitors.get(key);
-  const observed = await observeInstances(deps, redis, password, monitor);
+  const observed = await observeInstances(
+    deps,
+    redis,
+    password,
+    monitor,
+    updateRevision(deps, redis),
+  );
   monitor.sync(
     observed.filter((o) => o.observation.ready).map((o) => o.observation.ip),
     redisPort,
@@ -70,7 +83,7 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
     const plan = decideReplication(observed.map((o) => o.observation), {
       ...(redis.status?.master ? { pod: redis.status.master } : {}),
       ...(redis.status?.masterIP ? { ip: redis.status.masterIP } : {}),
-    }, settings);
+    }, { ...settings, desiredReplicas: desired });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
     const { master, problem } = await carryOut(deps, redis, plan, observed);
     if (master) {
@@ -80,6 +93,9 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
     const status = await report(deps, redis, { plan, observed, master, problem });
     const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     deps.metrics.connectedInstances.set({ namespace, name }, status.replicas ?? 0);
+    if (ready && plan.kind === "Healthy" && await rollOneReplica(deps, redis, observed)) {
+      return { requeueAfterMs: busyRecheckMs };
+    }
     if (problem) {
       log.warn("replication problem", { reason: problem.reason, message: problem.message });
     }
@@ -90,6 +106,45 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
   } finally {
     for (const { node } of observed) node?.close();
   }
+}
+
+/** The StatefulSet's current template revision, once the controller has seen the latest spec. */
+function updateRevision(deps: ReconcileDeps, redis: Redis): string | undefined {
+  const set = deps.caches.statefulSets.get(
+    redis.metadata!.namespace!,
+    objectNames(redis.metadata!.name!).base,
+  );
+  if (!set?.status?.updateRevision || set.status.observedGeneration !== set.metadata?.generation) {
+    return undefined;
+  }
+  return set.status.updateRevision;
+}
+
+/**
+ * Operator-driven rolling update (the StatefulSet is OnDelete): while the
+ * replication is healthy, replace one outdated replica, highest ordinal
+ * first; the next one only once everything is back in sync. The master goes
+ * last, after a handover (decided in decideReplication). True when a pod was deleted.
+ */
+async function rollOneReplica(
+  deps: ReconcileDeps,
+  redis: Redis,
+  observed: readonly ObservedInstance[],
+): Promise<boolean> {
+  if (observed.some((o) => o.observation.terminating)) return false;
+  const outdated =
+    observed.filter((o) => o.observation.outdated && o.observation.pod !== redis.status?.master)
+      .sort((a, b) => b.observation.ordinal - a.observation.ordinal)[0];
+  if (!outdated) return false;
+  await deps.apis.pods.delete(redis.metadata!.namespace!, outdated.observation.pod);
+  await event(
+    deps,
+    redis,
+    "Normal",
+    Reason.RollingUpdate,
+    `Replacing replica ${outdated.observation.pod} with the new pod template`,
+  );
+  return true;
 }
 
 /** The master after the pass, with the epoch of its election. */
@@ -166,6 +221,47 @@ async function carryOut(
       deps.log.with({ namespace: redis.metadata?.namespace, name: redis.metadata?.name })
         .info("master changed", { master: master.pod, reason: plan.reason, epoch: record.epoch });
     }
+  } else if (plan.kind === "Switchover") {
+    // Planned: the intent first, then a handover that loses no acknowledged write.
+    record = { ...record, epoch: epoch + 1 };
+    await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, {
+      status: { master: record.pod, masterIP: record.ip, epoch: record.epoch },
+    });
+    const from = nodeOf(plan.from.pod)!;
+    await attempt(
+      plan.from.pod,
+      "handover",
+      () => from.handOver(master.ip, redisPort, nodeOf(master.pod)!, handoverTimeoutMs),
+    );
+    if (failures.length) {
+      return {
+        master: { pod: plan.from.pod, ip: plan.from.ip, epoch: record.epoch },
+        problem: redisProblem(failures),
+      };
+    }
+    await Promise.all(
+      plan.reattach.map((i) =>
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
+      ),
+    );
+    deps.metrics.failovers.inc({ reason: plan.reason });
+    deps.metrics.failoverSeconds.observe((performance.now() - started) / 1000);
+    await event(
+      deps,
+      redis,
+      "Normal",
+      Reason.MasterChanged,
+      `${master.pod} (${master.ip}) is the master, epoch ${record.epoch}: planned handover from ${plan.from.pod} (${
+        describeHandover(plan.reason)
+      })`,
+    );
+    deps.log.with({ namespace: redis.metadata?.namespace, name: redis.metadata?.name })
+      .info("master handed over", {
+        from: plan.from.pod,
+        master: master.pod,
+        reason: plan.reason,
+        epoch: record.epoch,
+      });
   } else if (plan.kind === "Reattach") {
     await Promise.all(
       plan.reattach.map((i) =>
@@ -182,6 +278,17 @@ async function carryOut(
     );
   }
   return failures.length ? { master: record, problem: redisProblem(failures) } : { master: record };
+}
+
+function describeHandover(reason: string): string {
+  switch (reason) {
+    case "MasterTerminating":
+      return "its pod is being deleted";
+    case "ScaleDown":
+      return "its pod is removed by the scale-down";
+    default:
+      return "rolling update";
+  }
 }
 
 function describeReason(reason: string): string {

@@ -45,6 +45,7 @@ export async function syncOwnedObjects(
   deps: ReconcileDeps,
   redis: Redis,
   password: string | undefined,
+  replicas: number,
 ): Promise<string[]> {
   const ns = redis.metadata?.namespace ?? "";
   const written: string[] = [];
@@ -86,7 +87,7 @@ export async function syncOwnedObjects(
     );
     written.push(`PodDisruptionBudget/${pdb.metadata?.name}`);
   }
-  const statefulSet = buildStatefulSet(redis);
+  const statefulSet = buildStatefulSet(redis, replicas);
   const currentSet = deps.caches.statefulSets.get(ns, statefulSet.metadata!.name!);
   if (!currentSet || !matchesDesired(statefulSet, currentSet)) {
     await apply(

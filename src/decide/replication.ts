@@ -29,13 +29,22 @@ export interface InstanceObservation {
   readonly unreachable?: "refused" | "timeout";
   /** How long the instance monitor has not had a PONG from it, in ms. */
   readonly silentMs?: number;
+  /** The pod is being deleted (its process may still run, held by the preStop hook). */
+  readonly terminating?: boolean;
+  /** The pod runs an older revision of the pod template. */
+  readonly outdated?: boolean;
 }
 
-/** How failures are judged. */
+/** How failures are judged, and how many instances are wanted. */
 export interface DetectionOptions {
   /** A master that answers nothing is replaced once it has been silent this long. */
   readonly detectionWindowMs: number;
+  /** spec.replicas: a master on an ordinal at or above it must move before the scale-down. */
+  readonly desiredReplicas?: number;
 }
+
+/** Why the operator itself takes the master away. */
+export type HandoverReason = "MasterTerminating" | "ScaleDown" | "RollingUpdate";
 
 /** An instance that takes part in replication: ready, with INFO. */
 export type Instance = InstanceObservation & { readonly info: ReplicationInfo };
@@ -68,6 +77,14 @@ export type ReplicationPlan =
     readonly kind: "Reattach";
     readonly master: Instance;
     /** Instances to point at the master (`REPLICAOF master`). */
+    readonly reattach: readonly Instance[];
+  }
+  | {
+    /** A planned handover from a working master: no acknowledged write may be lost. */
+    readonly kind: "Switchover";
+    readonly reason: HandoverReason;
+    readonly from: Instance;
+    readonly master: Instance;
     readonly reattach: readonly Instance[];
   }
   | {
@@ -105,7 +122,11 @@ export function decideReplication(
   const isRecorded = (i: Instance) => i.pod === recorded.pod && i.ip === recorded.ip;
 
   const around = (master: Instance): ReplicationPlan => {
-    const reattach = instances.filter((i) => i !== master && !replicatesFrom(i, master));
+    const handover = handoverReason(master, instances, detection);
+    if (handover) return switchover(handover, master, instances, detection);
+    const reattach = instances.filter((i) =>
+      i !== master && !i.terminating && !replicatesFrom(i, master)
+    );
     if (reattach.length === 0) {
       return { kind: "Healthy", master, replicas: instances.filter((i) => i !== master) };
     }
@@ -137,7 +158,8 @@ export function decideReplication(
   }
   const candidate = bestCandidate(
     instances.filter((i) =>
-      (i.info.role === "master" || i.info.priority !== 0) && !i.info.syncInProgress
+      (i.info.role === "master" || i.info.priority !== 0) && !i.info.syncInProgress &&
+      !i.terminating
     ),
   );
   if (!candidate) {
@@ -148,6 +170,54 @@ export function decideReplication(
     };
   }
   return promotion("Failover", candidate, instances);
+}
+
+/** Must the operator take `master` away? (Its pod is going, or it is the last one outdated.) */
+function handoverReason(
+  master: Instance,
+  instances: readonly Instance[],
+  detection: DetectionOptions,
+): HandoverReason | undefined {
+  if (master.terminating) return "MasterTerminating";
+  if (detection.desiredReplicas !== undefined && master.ordinal >= detection.desiredReplicas) {
+    return "ScaleDown";
+  }
+  if (master.outdated && !instances.some((i) => i !== master && i.outdated)) return "RollingUpdate";
+  return undefined;
+}
+
+/**
+ * The handover plan: to the in-sync replica (link up, not syncing, priority
+ * above 0, staying, preferably on the new revision) with the most data.
+ */
+function switchover(
+  reason: HandoverReason,
+  from: Instance,
+  instances: readonly Instance[],
+  detection: DetectionOptions,
+): ReplicationPlan {
+  const candidates = instances.filter((i) =>
+    i !== from && i.info.role === "replica" && i.info.masterHost === from.ip &&
+    i.info.masterLinkUp &&
+    !i.info.syncInProgress && i.info.priority !== 0 && !i.terminating &&
+    (detection.desiredReplicas === undefined || i.ordinal < detection.desiredReplicas)
+  ).sort((a, b) =>
+    Number(a.outdated ?? false) - Number(b.outdated ?? false) ||
+    (b.info.replicaOffset ?? 0) - (a.info.replicaOffset ?? 0) ||
+    a.ordinal - b.ordinal
+  );
+  const target = candidates[0];
+  if (!target) {
+    return {
+      kind: "Wait",
+      message: `master ${from.pod} must be handed over (${reason}) but no replica is in sync`,
+    };
+  }
+  const reattach = instances.filter((i) =>
+    i !== target && i !== from && !i.terminating &&
+    !(i.info.role === "replica" && i.info.masterHost === target.ip)
+  );
+  return { kind: "Switchover", reason, from, master: target, reattach };
 }
 
 /**
@@ -196,7 +266,8 @@ function promotion(
     master,
     promote: master.info.role === "replica",
     reattach: instances.filter((i) =>
-      i !== master && !(i.info.role === "replica" && i.info.masterHost === master.ip)
+      i !== master && !i.terminating &&
+      !(i.info.role === "replica" && i.info.masterHost === master.ip)
     ),
   };
 }
@@ -219,16 +290,4 @@ export function rankCandidates(candidates: readonly Instance[]): Instance[] {
 
 function bestCandidate(candidates: readonly Instance[]): Instance | undefined {
   return rankCandidates(candidates)[0];
-}
-
-/** Instances in the replication once the plan holds: the master and the replicas linked to it. */
-export function connectedInstances(plan: ReplicationPlan): number {
-  switch (plan.kind) {
-    case "Wait":
-      return 0;
-    case "Healthy":
-      return 1 + plan.replicas.filter((r) => r.info.masterLinkUp).length;
-    default:
-      return 1;
-  }
 }

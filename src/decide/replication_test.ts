@@ -287,3 +287,47 @@ Deno.test("decideReplication() trusts a refused connection over replicas whose l
   });
   assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-1");
 });
+
+Deno.test("decideReplication() hands a terminating master over to the in-sync replica with the most data", () => {
+  const leaving = { ...master(0), terminating: true };
+  const plan = decideReplication([leaving, replica(1, 0, { offset: 90 }), replica(2, 0, { offset: 100 })], {
+    pod: "redis-x-0",
+    ip: ip(0),
+  });
+  assert.equal(plan.kind, "Switchover");
+  if (plan.kind !== "Switchover") return;
+  assert.equal(plan.reason, "MasterTerminating");
+  assert.equal(plan.from.pod, "redis-x-0");
+  assert.equal(plan.master.pod, "redis-x-2");
+  assert.deepEqual(pods(plan), ["redis-x-1"]);
+});
+
+Deno.test("decideReplication() never hands over to a replica that is syncing, disconnected or priority 0", () => {
+  const leaving = { ...master(0), terminating: true };
+  const plan = decideReplication([
+    leaving,
+    replica(1, 0, { up: false }),
+    replica(2, 0, { syncing: true }),
+    replica(3, 0, { priority: 0 }),
+  ], { pod: "redis-x-0", ip: ip(0) });
+  assert.equal(plan.kind, "Wait");
+  assert.match(plan.kind === "Wait" ? plan.message : "", /no replica is in sync/);
+});
+
+Deno.test("decideReplication() moves the master off a pod the scale-down removes", () => {
+  const plan = decideReplication([replica(0, 3), replica(1, 3), replica(2, 3), master(3)], {}, {
+    detectionWindowMs: 2000,
+    desiredReplicas: 3,
+  });
+  assert.equal(plan.kind === "Switchover" && plan.reason, "ScaleDown");
+  assert.ok(plan.kind === "Switchover" && plan.master.ordinal < 3);
+});
+
+Deno.test("decideReplication() hands the outdated master over to an updated replica once the replicas are updated", () => {
+  const outdated = (o: InstanceObservation) => ({ ...o, outdated: true });
+  const early = decideReplication([outdated(master(0)), outdated(replica(1, 0)), replica(2, 0)], {});
+  assert.equal(early.kind, "Healthy", "replicas are replaced first");
+  const last = decideReplication([outdated(master(0)), replica(1, 0, { offset: 100 }), replica(2, 0, { offset: 100 })], {});
+  assert.equal(last.kind === "Switchover" && last.reason, "RollingUpdate");
+  assert.equal(last.kind === "Switchover" && last.master.pod, "redis-x-1");
+});

@@ -95,6 +95,7 @@ function describeProgress(plan: ReplicationPlan | undefined, connected: number, 
     case "Wait":
       return { reason: Reason.WaitingForInstances, message: plan.message };
     case "Promote":
+    case "Switchover":
     case "Reattach":
       return {
         reason: Reason.Reconfiguring,

@@ -20,14 +20,17 @@ import {
   redisPort,
   selectorLabels,
 } from "../api/redis.ts";
-import { configDir, renderRedisConf, runDir, startScript } from "./config_map.ts";
+import { configDir, preStopScript, renderRedisConf, runDir, startScript } from "./config_map.ts";
 import { passwordKey } from "./secret.ts";
 
 /** Annotation holding a hash of redis.conf and the start script: a change rolls the pods. */
 export const configHashAnnotation = "redis-operator.dev/config-hash";
 
-/** Builds the StatefulSet. */
-export function buildStatefulSet(redis: Redis): StatefulSet {
+/**
+ * Builds the StatefulSet. `replicas` overrides spec.replicas while a
+ * scale-down waits for the master to move off a pod that would be removed.
+ */
+export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
   const name = redis.metadata?.name ?? "";
   const names = objectNames(name);
   const spec = redis.spec ?? {};
@@ -45,6 +48,7 @@ export function buildStatefulSet(redis: Redis): StatefulSet {
     name: "redis",
     image: spec.redis?.image || defaultRedisImage,
     command: ["sh", `${configDir}/start.sh`],
+    lifecycle: { preStop: { exec: { command: ["sh", `${configDir}/pre-stop.sh`] } } },
     env,
     ports: [{ name: "redis", containerPort: redisPort, protocol: "TCP" }],
     readinessProbe: {
@@ -105,7 +109,10 @@ export function buildStatefulSet(redis: Redis): StatefulSet {
       ownerReferences: [ownerReference(redis)],
     },
     spec: {
-      replicas: spec.replicas ?? 3,
+      replicas: replicas ?? spec.replicas ?? 3,
+      // The operator replaces pods itself, replicas first and the master after a
+      // handover, so a template change never takes the master away unannounced.
+      updateStrategy: { type: "OnDelete" },
       serviceName: names.headless,
       // Pods start and stop together: the operator, not the StatefulSet, orders replication.
       podManagementPolicy: "Parallel",
@@ -137,7 +144,7 @@ export function buildStatefulSet(redis: Redis): StatefulSet {
 /** A short, stable hash (FNV-1a) of what the pods read at start. */
 export function configHash(redis: Redis): string {
   let hash = 0x811c9dc5;
-  for (const char of renderRedisConf(redis) + startScript) {
+  for (const char of renderRedisConf(redis) + startScript + preStopScript) {
     hash ^= char.charCodeAt(0);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }
