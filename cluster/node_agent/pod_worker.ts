@@ -163,20 +163,36 @@ export class PodWorker {
     const remaining = Math.max(deadline - Date.now(), 0);
     try {
       if (hook.exec?.command) {
-        const result = await execInContainer(child.pid, hook.exec.command, runtime.env ?? {}, remaining);
+        const result = await execInContainer(
+          child.pid,
+          hook.exec.command,
+          runtime.env ?? {},
+          remaining,
+        );
         if (result.code !== 0) {
-          this.#event("Warning", "FailedPreStopHook", `PreStop hook of ${runtime.spec.name} failed: ${result.output.trim()}`);
+          this.#event(
+            "Warning",
+            "FailedPreStopHook",
+            `PreStop hook of ${runtime.spec.name} failed: ${result.output.trim()}`,
+          );
         }
       } else if (hook.httpGet) {
         const port = hook.httpGet.port;
-        await fetch(`http://${hook.httpGet.host ?? this.#sandbox?.ip}:${port}${hook.httpGet.path ?? "/"}`, {
-          signal: AbortSignal.timeout(remaining),
-        }).then((r) => r.body?.cancel());
+        await fetch(
+          `http://${hook.httpGet.host ?? this.#sandbox?.ip}:${port}${hook.httpGet.path ?? "/"}`,
+          {
+            signal: AbortSignal.timeout(remaining),
+          },
+        ).then((r) => r.body?.cancel());
       } else if (hook.sleep) {
         await delay(Math.min(hook.sleep.seconds * 1000, remaining));
       }
     } catch (error) {
-      this.#ctx.log("preStop hook failed", { pod: this.#name, container: runtime.spec.name, error: String(error) });
+      this.#ctx.log("preStop hook failed", {
+        pod: this.#name,
+        container: runtime.spec.name,
+        error: String(error),
+      });
     }
   }
 

@@ -290,7 +290,11 @@ Deno.test("decideReplication() trusts a refused connection over replicas whose l
 
 Deno.test("decideReplication() hands a terminating master over to the in-sync replica with the most data", () => {
   const leaving = { ...master(0), terminating: true };
-  const plan = decideReplication([leaving, replica(1, 0, { offset: 90 }), replica(2, 0, { offset: 100 })], {
+  const plan = decideReplication([
+    leaving,
+    replica(1, 0, { offset: 90 }),
+    replica(2, 0, { offset: 100 }),
+  ], {
     pod: "redis-x-0",
     ip: ip(0),
   });
@@ -325,9 +329,16 @@ Deno.test("decideReplication() moves the master off a pod the scale-down removes
 
 Deno.test("decideReplication() hands the outdated master over to an updated replica once the replicas are updated", () => {
   const outdated = (o: InstanceObservation) => ({ ...o, outdated: true });
-  const early = decideReplication([outdated(master(0)), outdated(replica(1, 0)), replica(2, 0)], {});
+  const early = decideReplication(
+    [outdated(master(0)), outdated(replica(1, 0)), replica(2, 0)],
+    {},
+  );
   assert.equal(early.kind, "Healthy", "replicas are replaced first");
-  const last = decideReplication([outdated(master(0)), replica(1, 0, { offset: 100 }), replica(2, 0, { offset: 100 })], {});
+  const last = decideReplication([
+    outdated(master(0)),
+    replica(1, 0, { offset: 100 }),
+    replica(2, 0, { offset: 100 }),
+  ], {});
   assert.equal(last.kind === "Switchover" && last.reason, "RollingUpdate");
   assert.equal(last.kind === "Switchover" && last.master.pod, "redis-x-1");
 });

@@ -1,0 +1,188 @@
+/**
+ * Chaos, planned: whenever the operator itself takes the master away it hands
+ * mastership over first. Under a recorded write load: deleting the master's
+ * pod, a rolling update of the image, a scale-down that removes the master.
+ * No acknowledged write may be lost; the longest pause of writes is reported.
+ */
+import assert from "node:assert/strict";
+import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "../cluster/helpers.ts";
+import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
+import { longestGap, lostWrites, WriteLoad } from "./write_load.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+
+async function underLoad(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  action: () => Promise<void>,
+  settled: () => Promise<unknown>,
+): Promise<{ acks: number; pauseMs: number }> {
+  const load = new WriteLoad(client, namespace, `redis-${name}-master`);
+  await load.start();
+  await new Promise((r) => setTimeout(r, 500));
+  const started = Date.now();
+  await action();
+  await settled();
+  await new Promise((r) => setTimeout(r, 500));
+  const report = await load.stop();
+  const final = await getRedis(client, namespace, name);
+  const lost = await lostWrites(final.status!.masterIP!, report.acks);
+  assert.deepEqual(lost, [], `${lost.length} of ${report.acks.length} acknowledged writes lost`);
+  return { acks: report.acks.length, pauseMs: longestGap(report.acks, started).ms };
+}
+
+Deno.test("planned: the master's pod is deleted while its process runs: handover first, no write lost", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("handover");
+  try {
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("planned"));
+    const before = await waitForReady(client, ns.name, "planned");
+    const result = await underLoad(client, ns.name, "planned", async () => {
+      await kubectl(["-n", ns.name, "delete", "pod", before.status!.master!, "--wait=false"]);
+    }, async () => {
+      await waitFor("a handover", async () => {
+        const now = await getRedis(client, ns.name, "planned");
+        return now.status?.master !== before.status!.master ? true : undefined;
+      });
+      await waitForReady(client, ns.name, "planned");
+    });
+    const events = await kubectl([
+      "-n",
+      ns.name,
+      "get",
+      "events",
+      "--field-selector",
+      "reason=MasterChanged",
+      "-o",
+      "jsonpath={.items[*].message}",
+    ]);
+    assert.match(events, /planned handover from redis-planned-\d \(its pod is being deleted\)/);
+    console.log(
+      `master pod deleted: ${result.acks} writes, 0 lost, longest write pause ${result.pauseMs} ms`,
+    );
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
+
+Deno.test("planned: a rolling update of the image replaces replicas first, then the master after a handover", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("rolling");
+  try {
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("rolling"));
+    const before = await waitForReady(client, ns.name, "rolling");
+    const uids = async () =>
+      JSON.parse(
+        await kubectl([
+          "-n",
+          ns.name,
+          "get",
+          "pods",
+          "-l",
+          "redis=rolling",
+          "-o",
+          "jsonpath={.items[*].metadata.uid}",
+        ]).then((t) => JSON.stringify(t.split(" "))),
+      );
+    const oldUids: string[] = await uids();
+    const result = await underLoad(client, ns.name, "rolling", async () => {
+      await kubectl([
+        "-n",
+        ns.name,
+        "patch",
+        "redis",
+        "rolling",
+        "--type=merge",
+        "-p",
+        '{"spec":{"redis":{"image":"redis:7.0.15"}}}',
+      ]);
+    }, async () => {
+      await waitFor("every pod replaced", async () => {
+        const now: string[] = await uids();
+        return now.length === 3 && now.every((u) => !oldUids.includes(u)) ? true : undefined;
+      }, 180_000);
+      await waitForReady(client, ns.name, "rolling");
+    });
+    const images = await kubectl([
+      "-n",
+      ns.name,
+      "get",
+      "pods",
+      "-l",
+      "redis=rolling",
+      "-o",
+      "jsonpath={.items[*].spec.containers[0].image}",
+    ]);
+    assert.deepEqual(images.split(" "), ["redis:7.0.15", "redis:7.0.15", "redis:7.0.15"]);
+    const after = await getRedis(client, ns.name, "rolling");
+    assert.notEqual(after.status!.epoch, before.status!.epoch, "the master moved by handover");
+    console.log(
+      `rolling update: ${result.acks} writes, 0 lost, longest write pause ${result.pauseMs} ms`,
+    );
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
+
+Deno.test("planned: a scale-down that removes the master's pod moves the master first", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("shrink");
+  try {
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("shrink", { replicas: 4 }));
+    await waitForReady(client, ns.name, "shrink", 4);
+    // Put the master on the highest ordinal, the pod the scale-down removes: a manual
+    // FAILOVER TO, which the operator then simply follows.
+    const now = await waitForReady(client, ns.name, "shrink", 4);
+    if (now.status!.master !== "redis-shrink-3") {
+      const target = await kubectl([
+        "-n",
+        ns.name,
+        "get",
+        "pod",
+        "redis-shrink-3",
+        "-o",
+        "jsonpath={.status.podIP}",
+      ]);
+      await redisCli(now.status!.masterIP!, "FAILOVER", "TO", target, "6379");
+      await waitFor("the operator to follow the manual failover", async () => {
+        const redis = await getRedis(client, ns.name, "shrink");
+        return redis.status?.master === "redis-shrink-3" ? true : undefined;
+      });
+      await waitForReady(client, ns.name, "shrink", 4);
+    }
+    const result = await underLoad(client, ns.name, "shrink", async () => {
+      await kubectl(["-n", ns.name, "scale", "redis", "shrink", "--replicas", "3"]);
+    }, async () => {
+      await waitForReady(client, ns.name, "shrink", 3);
+      await waitFor(
+        "redis-shrink-3 to be gone",
+        async () =>
+          (await kubectl([
+              "-n",
+              ns.name,
+              "get",
+              "pod",
+              "redis-shrink-3",
+              "--ignore-not-found",
+              "-o",
+              "name",
+            ])).trim() === ""
+            ? true
+            : undefined,
+      );
+    });
+    const after = await getRedis(client, ns.name, "shrink");
+    assert.notEqual(after.status!.master, "redis-shrink-3");
+    console.log(
+      `scale-down removing the master: ${result.acks} writes, 0 lost, longest write pause ${result.pauseMs} ms`,
+    );
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
