@@ -4,8 +4,9 @@
  *  0. `generated/` matches `deno task generate`;
  *  1. unit tests and real-redis tests, in the machine's own namespace (they use loopback only);
  *  2. the cluster lifecycle test, which brings a cluster of its own up and down;
- *  3. `cluster up --name test`, then the cluster and end-to-end tests (the
- *     operator deployed from deploy/) inside that cluster's
+ *  3. `cluster up --name test`, then the cluster, end-to-end and chaos tests
+ *     (the operator deployed from deploy/; CHAOS_ROUNDS kill -9 rounds, 20 by
+ *     default) inside that cluster's
  *     network namespace, where pod addresses are reachable and nothing leaves;
  *  4. `cluster down --name test` (skip with `--keep`).
  *
@@ -50,7 +51,7 @@ await run("unit and real-redis tests", [
 ]);
 await run("cluster lifecycle test", [deno, "test", "-A", "tests/lifecycle/", ...extra]);
 if (await run("cluster up", [...cli, "up", `--name=${cluster}`])) {
-  await run("cluster and end-to-end tests", [
+  await run("cluster, end-to-end and chaos tests", [
     ...cli,
     "exec",
     `--name=${cluster}`,
@@ -60,6 +61,7 @@ if (await run("cluster up", [...cli, "up", `--name=${cluster}`])) {
     "-A",
     "tests/cluster/",
     "tests/e2e/",
+    "tests/chaos/",
     ...extra,
   ]);
 }

@@ -44,6 +44,9 @@ export function ordinalOf(pod: Pod): number {
   return Number(pod.metadata?.name?.match(/-(\d+)$/)?.[1] ?? -1);
 }
 
+/** An instance the monitor has not heard from for this long is taken as not answering. */
+const quietThresholdMs = 1000;
+
 /**
  * Reads every ready pod's INFO replication in parallel, with how long the
  * instance monitor has not heard from each. The caller closes the connections.
@@ -70,6 +73,12 @@ export async function observeInstances(
           : {}),
       };
       if (!isPodReady(pod)) return { pod, observation: { ...base, ready: false } };
+      // The monitor PINGs every instance twice a second: one it has not heard
+      // from for a second is not asked again here (that would only wait out a timeout).
+      if ((silentMs ?? 0) >= quietThresholdMs) {
+        const error = `no answer to PING for ${silentMs} ms`;
+        return { pod, observation: { ...base, ready: true, error, unreachable: "timeout" } };
+      }
       let node: RedisNode | undefined;
       try {
         node = await deps.connect({ host: ip, port: redisPort, password });

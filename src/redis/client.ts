@@ -52,8 +52,8 @@ export function hasFailoverCommand(version: string): boolean {
   return major > 6 || (major === 6 && minor >= 2);
 }
 
-/** Deadline of connecting and of each command. */
-const timeoutMs = 1500;
+/** Deadline of connecting and of each command: an instance slower than this is an observation, not a wait. */
+const timeoutMs = 800;
 
 /** Opens a connection that never retries on its own; the reconciler decides when to try again. */
 export async function connectRedis(address: RedisAddress): Promise<RedisNode> {

@@ -118,7 +118,13 @@ export class InstanceMonitor {
       watched.lastReply = Date.now();
       watched.connected = true;
       watched.silenceReported = false;
-    } catch {
+    } catch (error) {
+      if ((error as Error).name === "ReplyError") {
+        // An error reply (NOAUTH, LOADING...) still proves the process answers.
+        watched.lastReply = Date.now();
+        watched.silenceReported = false;
+        return;
+      }
       const silent = Date.now() - watched.lastReply;
       if (silent >= watched.windowMs && !watched.silenceReported) {
         watched.silenceReported = true;
