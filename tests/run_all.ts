@@ -46,7 +46,7 @@ await run("unit and real-redis tests", [
   deno,
   "test",
   "-A",
-  "--ignore=tests/cluster,tests/lifecycle,tests/e2e",
+  "--ignore=tests/cluster,tests/lifecycle,tests/e2e,tests/chaos",
   ...extra,
 ]);
 await run("cluster lifecycle test", [deno, "test", "-A", "tests/lifecycle/", ...extra]);
