@@ -19,7 +19,7 @@ import {
 } from "../api/redis.ts";
 import { matchesDesired } from "../decide/drift.ts";
 import { decideReplication, type ReplicationPlan } from "../decide/replication.ts";
-import { buildStatus, type Problem } from "../decide/status.ts";
+import { buildIntentStatus, buildStatus, type Problem } from "../decide/status.ts";
 import { isNotFound } from "../kube/client.ts";
 import { recordEvent } from "../kube/events.ts";
 import type { ReconcileDeps } from "./deps.ts";
@@ -189,9 +189,7 @@ async function carryOut(
       // The intent goes into the status first: an operator restarted from here
       // on re-derives the same master instead of choosing another.
       record = { ...record, epoch: epoch + 1 };
-      await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, {
-        status: { master: record.pod, masterIP: record.ip, epoch: record.epoch },
-      });
+      await writeIntent(deps, redis, record, `making ${record.pod} the master (${plan.reason})`);
     }
     if (plan.promote) await attempt(master.pod, "promote", () => nodeOf(master.pod)!.promote());
     if (failures.length) {
@@ -224,9 +222,12 @@ async function carryOut(
   } else if (plan.kind === "Switchover") {
     // Planned: the intent first, then a handover that loses no acknowledged write.
     record = { ...record, epoch: epoch + 1 };
-    await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, {
-      status: { master: record.pod, masterIP: record.ip, epoch: record.epoch },
-    });
+    await writeIntent(
+      deps,
+      redis,
+      record,
+      `handing over from ${plan.from.pod} to ${record.pod} (${plan.reason})`,
+    );
     const from = nodeOf(plan.from.pod)!;
     await attempt(
       plan.from.pod,
@@ -278,6 +279,19 @@ async function carryOut(
     );
   }
   return failures.length ? { master: record, problem: redisProblem(failures) } : { master: record };
+}
+
+/** Writes the intent (new master, epoch) and Ready=False before any Redis is touched. */
+async function writeIntent(
+  deps: ReconcileDeps,
+  redis: Redis,
+  record: MasterRecord,
+  message: string,
+): Promise<void> {
+  const now = deps.now().toISOString().replace(/\.\d+Z$/, "Z");
+  await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, {
+    status: buildIntentStatus(redis, record, message, now),
+  });
 }
 
 function describeHandover(reason: string): string {

@@ -108,3 +108,34 @@ function describeProgress(plan: ReplicationPlan | undefined, connected: number, 
       };
   }
 }
+
+/**
+ * The status written before a new master is made: the intent (master, epoch)
+ * and conditions saying the replication is being reconfigured, so nobody
+ * reads a Ready status while the change is under way.
+ */
+export function buildIntentStatus(
+  redis: Redis,
+  intent: { readonly pod: string; readonly ip: string; readonly epoch: number },
+  message: string,
+  now: string,
+): RedisStatus {
+  let conditions = redis.status?.conditions;
+  const generation = redis.metadata?.generation;
+  const at = (type: string, status: "True" | "False") =>
+    conditions = setCondition(conditions, {
+      type,
+      status,
+      reason: Reason.Reconfiguring,
+      message,
+      ...(generation === undefined ? {} : { observedGeneration: generation }),
+    }, now);
+  at(ConditionType.Ready, "False");
+  at(ConditionType.Progressing, "True");
+  return {
+    master: intent.pod,
+    masterIP: intent.ip,
+    epoch: intent.epoch,
+    conditions: conditions ?? [],
+  };
+}
