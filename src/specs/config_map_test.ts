@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import type { Redis } from "../api/redis.ts";
+import { buildConfigMap, renderRedisConf } from "./config_map.ts";
+
+const redis: Redis = {
+  metadata: { name: "cache", namespace: "prod", uid: "u" },
+  spec: { config: { maxmemory: "64mb", save: "900 1" } },
+};
+
+Deno.test("renderRedisConf() sets the operator's directives, fencing, then the user's, theirs winning", () => {
+  const conf = renderRedisConf(redis);
+  assert.match(conf, /^port 6379$/m);
+  assert.match(conf, /^min-replicas-to-write 1$/m);
+  assert.match(conf, /^min-replicas-max-lag 2$/m);
+  assert.match(conf, /^repl-ping-replica-period 1$/m);
+  assert.match(conf, /^maxmemory 64mb$/m);
+  assert.match(conf, /^save 900 1$/m);
+  assert.doesNotMatch(conf, /^save ""$/m, "the user's save replaces the default");
+});
+
+Deno.test("renderRedisConf() follows spec.failover, 0 turning fencing off", () => {
+  const conf = renderRedisConf({
+    ...redis,
+    spec: { failover: { minReplicasToWrite: 0, minReplicasMaxLagSeconds: 5 } },
+  });
+  assert.match(conf, /^min-replicas-to-write 0$/m);
+  assert.match(conf, /^min-replicas-max-lag 5$/m);
+});
+
+Deno.test("buildConfigMap() records the master address the start script reads", () => {
+  const map = buildConfigMap(redis, "198.18.1.7");
+  assert.equal(map.data?.master, "198.18.1.7");
+  assert.match(
+    map.data?.["start.sh"] ?? "",
+    /--replicaof 127\.0\.0\.1 1/,
+    "a restarted master waits as a replica of nobody",
+  );
+  assert.doesNotMatch(map.data?.["redis.conf"] ?? "", /requirepass|masterauth/, "the password goes in at start, from the Secret");
+});

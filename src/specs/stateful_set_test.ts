@@ -1,0 +1,39 @@
+import assert from "node:assert/strict";
+import type { Redis } from "../api/redis.ts";
+import { buildStatefulSet, configHash } from "./stateful_set.ts";
+
+const redis: Redis = {
+  metadata: { name: "cache", namespace: "prod", uid: "u-1" },
+  spec: { replicas: 3, password: { secretKeyRef: { name: "pw", key: "k" } } },
+};
+
+Deno.test("buildStatefulSet() is owned by the Redis, OnDelete, with the seed's names and selector", () => {
+  const set = buildStatefulSet(redis);
+  assert.equal(set.metadata?.name, "redis-cache");
+  assert.equal(set.spec?.serviceName, "redis-cache-headless");
+  assert.equal(set.spec?.updateStrategy?.type, "OnDelete");
+  assert.deepEqual(set.spec?.selector.matchLabels, {
+    redis: "cache",
+    "app.kubernetes.io/managed-by": "redis-operator",
+  });
+  assert.equal(set.metadata?.ownerReferences?.[0]?.uid, "u-1");
+  assert.equal(set.metadata?.ownerReferences?.[0]?.controller, true);
+});
+
+Deno.test("buildStatefulSet() takes the password from the operator's Secret, never from the spec", () => {
+  const container = buildStatefulSet(redis).spec!.template.spec!.containers[0]!;
+  const password = container.env?.find((e) => e.name === "REDIS_PASSWORD");
+  assert.deepEqual(password?.valueFrom?.secretKeyRef, { name: "redis-cache", key: "password" });
+  assert.ok(container.lifecycle?.preStop?.exec, "the preStop hook holds a master for its handover");
+});
+
+Deno.test("buildStatefulSet() keeps a removed master's pod while the scale-down waits", () => {
+  assert.equal(buildStatefulSet(redis).spec?.replicas, 3);
+  assert.equal(buildStatefulSet(redis, 4).spec?.replicas, 4);
+});
+
+Deno.test("configHash() changes with the config, so a config change rolls the pods", () => {
+  const changed: Redis = { ...redis, spec: { ...redis.spec, config: { maxmemory: "1gb" } } };
+  assert.notEqual(configHash(redis), configHash(changed));
+  assert.equal(configHash(redis), configHash({ ...redis }));
+});
