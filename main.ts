@@ -59,6 +59,8 @@ const controller = (signal: AbortSignal) =>
     log: operatorLogger("controller"),
     concurrency: Number(flags.concurrency),
     signal,
+    // A chaos-test hook only: never set in deploy/.
+    pauseAfterIntentMs: Number(Deno.env.get("REDIS_OPERATOR_TEST_PAUSE_AFTER_INTENT_MS") ?? "0"),
   });
 
 if (flags["no-leader-elect"]) {

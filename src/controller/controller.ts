@@ -29,6 +29,8 @@ export interface ControllerOptions {
   /** Redis resources reconciled at the same time. */
   readonly concurrency: number;
   readonly signal: AbortSignal;
+  /** See {@linkcode ReconcileDeps.pauseAfterIntentMs}. */
+  readonly pauseAfterIntentMs?: number;
 }
 
 /** Runs until `signal` aborts (leadership lost or shutdown). */
@@ -128,6 +130,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
     metrics: options.metrics,
     log: log.getChild("reconcile"),
     now: () => new Date(),
+    pauseAfterIntentMs: options.pauseAfterIntentMs ?? 0,
   };
   const watchErrors = (kind: string) => (error: unknown) =>
     log.warn("watch failed, retrying", { kind, error: String(error) });

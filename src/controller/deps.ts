@@ -62,4 +62,10 @@ export interface ReconcileDeps {
   readonly metrics: OperatorMetrics;
   readonly log: Logger;
   readonly now: () => Date;
+  /**
+   * Test hook (REDIS_OPERATOR_TEST_PAUSE_AFTER_INTENT_MS): wait this long after
+   * writing an intent, so a chaos test can kill the operator between intent
+   * and promotion. 0 in production.
+   */
+  readonly pauseAfterIntentMs: number;
 }

@@ -292,6 +292,7 @@ async function writeIntent(
   await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, {
     status: buildIntentStatus(redis, record, message, now),
   });
+  if (deps.pauseAfterIntentMs > 0) await new Promise((r) => setTimeout(r, deps.pauseAfterIntentMs));
 }
 
 function describeHandover(reason: string): string {

@@ -35,5 +35,9 @@ Deno.test("buildConfigMap() records the master address the start script reads", 
     /--replicaof 127\.0\.0\.1 1/,
     "a restarted master waits as a replica of nobody",
   );
-  assert.doesNotMatch(map.data?.["redis.conf"] ?? "", /requirepass|masterauth/, "the password goes in at start, from the Secret");
+  assert.doesNotMatch(
+    map.data?.["redis.conf"] ?? "",
+    /requirepass|masterauth/,
+    "the password goes in at start, from the Secret",
+  );
 });
