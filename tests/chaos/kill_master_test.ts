@@ -13,6 +13,7 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
+import { assertOneMasterEverywhere } from "./invariants.ts";
 import { lostWrites, WriteLoad } from "./write_load.ts";
 
 const rounds = Number(Deno.env.get("CHAOS_ROUNDS") ?? "20");
@@ -122,6 +123,7 @@ Deno.test(`chaos: kill -9 of the master, ${rounds} times under write load`, asyn
     }
     const report = await load.stop();
     const final = await waitForReady(client, ns.name, "chaos");
+    await assertOneMasterEverywhere(client, ns.name, "chaos");
     const lost = await lostWrites(final.status!.masterIP!, report.acks);
     const bySeq = new Map(report.acks.map((a) => [a.seq, a]));
     // Fencing bound: a write can only be lost if the master that acknowledged it died

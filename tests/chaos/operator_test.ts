@@ -13,6 +13,7 @@ import {
   redisManifest,
   waitForReady,
 } from "../e2e/operator.ts";
+import { assertOneMasterEverywhere } from "./invariants.ts";
 import { lostWrites, WriteLoad } from "./write_load.ts";
 
 const pauseVariable = "REDIS_OPERATOR_TEST_PAUSE_AFTER_INTENT_MS";
@@ -57,6 +58,7 @@ Deno.test("the leading operator killed between intent and promotion: the next le
     assert.ok(after.status!.epoch! >= intent.status!.epoch!, "epochs never go back");
     assert.notEqual(after.status!.masterIP, before.status!.masterIP);
     const report = await load.stop();
+    await assertOneMasterEverywhere(client, ns.name, "intent");
     const lost = await lostWrites(after.status!.masterIP!, report.acks);
     for (const seq of lost) {
       const ack = report.acks.find((a) => a.seq === seq)!;
@@ -101,6 +103,7 @@ Deno.test("the leading operator cut off from the API server stops leading; the o
       await fault("heal", "redis-operator", leader.metadata!.name!);
     }
     await waitForReady(client, ns.name, "cutoff");
+    await assertOneMasterEverywhere(client, ns.name, "cutoff");
   } finally {
     await ns.remove();
     client.close();

@@ -5,8 +5,16 @@
  * No acknowledged write may be lost; the longest pause of writes is reported.
  */
 import assert from "node:assert/strict";
-import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "../cluster/helpers.ts";
+import {
+  clusterClient,
+  fault,
+  kubectl,
+  redisCli,
+  testNamespace,
+  waitFor,
+} from "../cluster/helpers.ts";
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
+import { assertOneMasterEverywhere } from "./invariants.ts";
 import { longestGap, lostWrites, WriteLoad } from "./write_load.ts";
 import type { KubeClient } from "../../src/kube/client.ts";
 
@@ -25,6 +33,7 @@ async function underLoad(
   await settled();
   await new Promise((r) => setTimeout(r, 500));
   const report = await load.stop();
+  await assertOneMasterEverywhere(client, namespace, name);
   const final = await getRedis(client, namespace, name);
   const lost = await lostWrites(final.status!.masterIP!, report.acks);
   assert.deepEqual(lost, [], `${lost.length} of ${report.acks.length} acknowledged writes lost`);
@@ -180,6 +189,43 @@ Deno.test("planned: a scale-down that removes the master's pod moves the master 
     assert.notEqual(after.status!.master, "redis-shrink-3");
     console.log(
       `scale-down removing the master: ${result.acks} writes, 0 lost, longest write pause ${result.pauseMs} ms`,
+    );
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
+
+Deno.test("planned: a replica killed during the handover costs no acknowledged write", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("replicakill");
+  try {
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("busy"));
+    const before = await waitForReady(client, ns.name, "busy");
+    const replicas = (await kubectl([
+      "-n",
+      ns.name,
+      "get",
+      "pods",
+      "-l",
+      "redis=busy,role=replica",
+      "-o",
+      "jsonpath={.items[*].metadata.name}",
+    ]))
+      .split(" ");
+    const result = await underLoad(client, ns.name, "busy", async () => {
+      await kubectl(["-n", ns.name, "delete", "pod", before.status!.master!, "--wait=false"]);
+      await fault("kill", ns.name, replicas[0]!);
+    }, async () => {
+      await waitFor("a handover", async () => {
+        const now = await getRedis(client, ns.name, "busy");
+        return now.status?.master !== before.status!.master ? true : undefined;
+      }, 60_000);
+      await waitForReady(client, ns.name, "busy", 3, 120_000);
+    });
+    console.log(
+      `replica killed during the handover: ${result.acks} writes, 0 lost, longest write pause ${result.pauseMs} ms`,
     );
   } finally {
     await ns.remove();

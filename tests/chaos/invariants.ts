@@ -1,0 +1,94 @@
+/**
+ * The invariants every chaos case ends with: exactly one instance accepts
+ * writes and it is the master the status names; the master Service's
+ * endpoints and the role labels point at it.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import type { KubeClient } from "../../src/kube/client.ts";
+import { kubectl } from "../cluster/helpers.ts";
+import { getRedis } from "../e2e/operator.ts";
+
+/** Pod addresses that accept a write right now (replicas say READONLY, a fenced master NOREPLICAS). */
+export async function writableInstances(namespace: string, selector: string): Promise<string[]> {
+  const ips = (await kubectl([
+    "-n",
+    namespace,
+    "get",
+    "pods",
+    "-l",
+    selector,
+    "-o",
+    "jsonpath={.items[*].status.podIP}",
+  ]))
+    .split(" ").filter(Boolean);
+  const writable: string[] = [];
+  for (const ip of ips) {
+    const redis = new Redis({
+      host: ip,
+      port: 6379,
+      lazyConnect: true,
+      connectTimeout: 500,
+      commandTimeout: 500,
+      maxRetriesPerRequest: 0,
+    });
+    redis.on("error", () => {});
+    try {
+      await redis.connect();
+      await redis.set("probe:writable", "1");
+      writable.push(ip);
+    } catch {
+      /* not writable or unreachable */
+    } finally {
+      redis.disconnect();
+    }
+  }
+  return writable;
+}
+
+/** Asserts the invariants for the Redis `name`, which must be Ready. */
+export async function assertOneMasterEverywhere(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<void> {
+  const redis = await getRedis(client, namespace, name);
+  const masterIP = redis.status!.masterIP!;
+  assert.deepEqual(
+    await writableInstances(namespace, `redis=${name}`),
+    [masterIP],
+    "exactly one writable master, the one in the status",
+  );
+  const slices = JSON.parse(
+    await kubectl([
+      "-n",
+      namespace,
+      "get",
+      "endpointslices",
+      "-l",
+      `kubernetes.io/service-name=redis-${name}-master`,
+      "-o",
+      "json",
+    ]),
+  ) as {
+    items: Array<{ endpoints?: Array<{ addresses: string[]; conditions?: { ready?: boolean } }> }>;
+  };
+  const endpoints = slices.items.flatMap((s) => s.endpoints ?? []).filter((e) =>
+    e.conditions?.ready !== false
+  )
+    .flatMap((e) => e.addresses);
+  assert.deepEqual(endpoints, [masterIP], "the master Service points at the master");
+  const labelled = await kubectl([
+    "-n",
+    namespace,
+    "get",
+    "pods",
+    "-l",
+    `redis=${name},role=master`,
+    "-o",
+    "jsonpath={.items[*].metadata.name}",
+  ]);
+  assert.equal(labelled, redis.status!.master, "only the master carries role=master");
+}
