@@ -89,6 +89,16 @@ export function ownerReference(redis: Redis) {
   };
 }
 
+/** Metadata of an object the Redis owns: its name, namespace, labels and owner reference. */
+export function ownedMetadata(redis: Redis, name: string) {
+  return {
+    name,
+    namespace: redis.metadata?.namespace ?? "",
+    labels: commonLabels(redis),
+    ownerReferences: [ownerReference(redis)],
+  };
+}
+
 /** The `namespace/name` key of a Redis. */
 export function redisKey(redis: Redis): string {
   return `${redis.metadata?.namespace}/${redis.metadata?.name}`;

@@ -6,8 +6,7 @@
  *
  * @module
  */
-import type { Secret } from "kubernetes-types/core/v1.d.ts";
-import { fieldManager, objectNames, type Redis } from "../api/redis.ts";
+import { fieldManager, type Redis } from "../api/redis.ts";
 import { matchesDesired } from "../decide/drift.ts";
 import { isNotFound } from "../kube/client.ts";
 import { buildConfigMap } from "../specs/config_map.ts";
@@ -29,15 +28,16 @@ export async function syncConfigMap(
   masterIP: string,
 ): Promise<boolean> {
   const desired = buildConfigMap(redis, masterIP);
-  const ns = redis.metadata?.namespace ?? "";
-  const current = deps.caches.configMaps.get(ns, desired.metadata?.name ?? "");
-  if (current && matchesDesired(desired, current)) return false;
-  await apply(
-    "ConfigMap",
-    desired.metadata?.name,
-    () => deps.apis.configMaps.apply(ns, desired, { fieldManager, force: true }),
+  const current = deps.caches.configMaps.get(
+    redis.metadata?.namespace ?? "",
+    desired.metadata!.name!,
   );
-  return true;
+  return await applyIfDrifted(
+    "ConfigMap",
+    desired,
+    current,
+    (ns, body) => deps.apis.configMaps.apply(ns, body, { fieldManager, force: true }),
+  );
 }
 
 /** Applies every owned object except the ConfigMap; returns the kinds/names it wrote. */
@@ -48,74 +48,65 @@ export async function syncOwnedObjects(
   replicas: number,
 ): Promise<string[]> {
   const ns = redis.metadata?.namespace ?? "";
-  const written: string[] = [];
   const opts = { fieldManager, force: true };
+  const written: string[] = [];
+  const sync = async <T extends { metadata?: { name?: string } }>(
+    kind: string,
+    desired: T,
+    current: T | undefined,
+    applyObject: (namespace: string, body: T) => Promise<unknown>,
+  ) => {
+    if (await applyIfDrifted(kind, desired, current, applyObject)) {
+      written.push(`${kind}/${desired.metadata?.name}`);
+    }
+  };
   if (password !== undefined) {
+    // Secrets are not watched (least privilege): read the operator's copy by name.
     const desired = buildSecret(redis, password);
-    let current: Secret | undefined;
-    try {
-      current = await deps.apis.secrets.get(ns, desired.metadata!.name!);
-    } catch (error) {
-      if (!isNotFound(error)) throw error;
-    }
-    if (!current || !matchesDesired(desired, current)) {
-      await apply(
-        "Secret",
-        desired.metadata?.name,
-        () => deps.apis.secrets.apply(ns, desired, opts),
-      );
-      written.push(`Secret/${desired.metadata?.name}`);
-    }
+    const current = await deps.apis.secrets.get(ns, desired.metadata!.name!).catch((error) => {
+      if (isNotFound(error)) return undefined;
+      throw error;
+    });
+    await sync("Secret", desired, current, (n, body) => deps.apis.secrets.apply(n, body, opts));
   }
   for (const desired of buildServices(redis)) {
     const current = deps.caches.services.get(ns, desired.metadata!.name!);
-    if (current && matchesDesired(desired, current)) continue;
-    await apply(
-      "Service",
-      desired.metadata?.name,
-      () => deps.apis.services.apply(ns, desired, opts),
-    );
-    written.push(`Service/${desired.metadata?.name}`);
+    await sync("Service", desired, current, (n, body) => deps.apis.services.apply(n, body, opts));
   }
   const pdb = buildPodDisruptionBudget(redis);
-  const currentPdb = deps.caches.pdbs.get(ns, pdb.metadata!.name!);
-  if (!currentPdb || !matchesDesired(pdb, currentPdb)) {
-    await apply(
-      "PodDisruptionBudget",
-      pdb.metadata?.name,
-      () => deps.apis.pdbs.apply(ns, pdb, opts),
-    );
-    written.push(`PodDisruptionBudget/${pdb.metadata?.name}`);
-  }
+  await sync(
+    "PodDisruptionBudget",
+    pdb,
+    deps.caches.pdbs.get(ns, pdb.metadata!.name!),
+    (n, body) => deps.apis.pdbs.apply(n, body, opts),
+  );
   const statefulSet = buildStatefulSet(redis, replicas);
-  const currentSet = deps.caches.statefulSets.get(ns, statefulSet.metadata!.name!);
-  if (!currentSet || !matchesDesired(statefulSet, currentSet)) {
-    await apply(
-      "StatefulSet",
-      statefulSet.metadata?.name,
-      () => deps.apis.statefulSets.apply(ns, statefulSet, opts),
-    );
-    written.push(`StatefulSet/${statefulSet.metadata?.name}`);
-  }
+  await sync(
+    "StatefulSet",
+    statefulSet,
+    deps.caches.statefulSets.get(ns, statefulSet.metadata!.name!),
+    (n, body) => deps.apis.statefulSets.apply(n, body, opts),
+  );
   return written;
 }
 
-/** Name of the ConfigMap, for callers that read the recorded master from it. */
-export function configMapName(redis: Redis): string {
-  return objectNames(redis.metadata?.name ?? "").base;
-}
-
-async function apply(
+/** Applies `desired` unless `current` already says everything it says; true when it wrote. */
+async function applyIfDrifted<T extends { metadata?: { name?: string; namespace?: string } }>(
   kind: string,
-  name: string | undefined,
-  run: () => Promise<unknown>,
-): Promise<void> {
+  desired: T,
+  current: T | undefined,
+  applyObject: (namespace: string, body: T) => Promise<unknown>,
+): Promise<boolean> {
+  if (current && matchesDesired(desired, current)) return false;
   try {
-    await run();
+    await applyObject(desired.metadata?.namespace ?? "", desired);
   } catch (cause) {
     throw new ApplyError(
-      `Cannot apply ${kind} ${name}: ${cause instanceof Error ? cause.message : cause}`,
+      `Cannot apply ${kind} ${desired.metadata?.name}: ${
+        cause instanceof Error ? cause.message : cause
+      }`,
       { cause },
     );
   }
+  return true;
 }

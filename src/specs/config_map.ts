@@ -6,10 +6,9 @@
  */
 import type { ConfigMap } from "kubernetes-types/core/v1.d.ts";
 import {
-  commonLabels,
   failoverSettings,
   objectNames,
-  ownerReference,
+  ownedMetadata,
   type Redis,
   redisPort,
 } from "../api/redis.ts";
@@ -111,12 +110,7 @@ export function buildConfigMap(redis: Redis, masterIP: string): ConfigMap {
   return {
     apiVersion: "v1",
     kind: "ConfigMap",
-    metadata: {
-      name: objectNames(redis.metadata?.name ?? "").base,
-      namespace: redis.metadata?.namespace ?? "",
-      labels: commonLabels(redis),
-      ownerReferences: [ownerReference(redis)],
-    },
+    metadata: ownedMetadata(redis, objectNames(redis.metadata?.name ?? "").base),
     data: {
       "redis.conf": renderRedisConf(redis),
       "start.sh": startScript,

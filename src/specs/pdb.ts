@@ -5,25 +5,14 @@
  * @module
  */
 import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.d.ts";
-import {
-  commonLabels,
-  objectNames,
-  ownerReference,
-  type Redis,
-  selectorLabels,
-} from "../api/redis.ts";
+import { objectNames, ownedMetadata, type Redis, selectorLabels } from "../api/redis.ts";
 
 /** Builds the PodDisruptionBudget. */
 export function buildPodDisruptionBudget(redis: Redis): PodDisruptionBudget {
   return {
     apiVersion: "policy/v1",
     kind: "PodDisruptionBudget",
-    metadata: {
-      name: objectNames(redis.metadata?.name ?? "").base,
-      namespace: redis.metadata?.namespace ?? "",
-      labels: commonLabels(redis),
-      ownerReferences: [ownerReference(redis)],
-    },
+    metadata: ownedMetadata(redis, objectNames(redis.metadata?.name ?? "").base),
     spec: { maxUnavailable: 1, selector: { matchLabels: selectorLabels(redis) } },
   };
 }

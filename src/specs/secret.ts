@@ -5,7 +5,7 @@
  * @module
  */
 import type { Secret } from "kubernetes-types/core/v1.d.ts";
-import { commonLabels, objectNames, ownerReference, type Redis } from "../api/redis.ts";
+import { objectNames, ownedMetadata, type Redis } from "../api/redis.ts";
 
 /** The key of the password in the operator's Secret. */
 export const passwordKey = "password";
@@ -15,12 +15,7 @@ export function buildSecret(redis: Redis, password: string): Secret {
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: {
-      name: objectNames(redis.metadata?.name ?? "").base,
-      namespace: redis.metadata?.namespace ?? "",
-      labels: commonLabels(redis),
-      ownerReferences: [ownerReference(redis)],
-    },
+    metadata: ownedMetadata(redis, objectNames(redis.metadata?.name ?? "").base),
     type: "Opaque",
     data: { [passwordKey]: btoa(password) },
   };

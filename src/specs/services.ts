@@ -6,10 +6,9 @@
  */
 import type { Service } from "kubernetes-types/core/v1.d.ts";
 import {
-  commonLabels,
   labels,
   objectNames,
-  ownerReference,
+  ownedMetadata,
   type Redis,
   redisPort,
   selectorLabels,
@@ -25,12 +24,7 @@ export function buildServices(redis: Redis): Service[] {
   ): Service => ({
     apiVersion: "v1",
     kind: "Service",
-    metadata: {
-      name,
-      namespace: redis.metadata?.namespace ?? "",
-      labels: commonLabels(redis),
-      ownerReferences: [ownerReference(redis)],
-    },
+    metadata: ownedMetadata(redis, name),
     spec: {
       ...(headless ? { clusterIP: "None", publishNotReadyAddresses: true } : { type: "ClusterIP" }),
       selector: { ...selectorLabels(redis), ...extraSelector },

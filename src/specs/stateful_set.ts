@@ -15,7 +15,7 @@ import {
   commonLabels,
   defaultRedisImage,
   objectNames,
-  ownerReference,
+  ownedMetadata,
   type Redis,
   redisPort,
   selectorLabels,
@@ -102,12 +102,7 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
   return {
     apiVersion: "apps/v1",
     kind: "StatefulSet",
-    metadata: {
-      name: names.base,
-      namespace: redis.metadata?.namespace ?? "",
-      labels: commonLabels(redis),
-      ownerReferences: [ownerReference(redis)],
-    },
+    metadata: ownedMetadata(redis, names.base),
     spec: {
       replicas: replicas ?? spec.replicas ?? 3,
       // The operator replaces pods itself, replicas first and the master after a

@@ -23,24 +23,21 @@ export async function deployOperator(client: KubeClient): Promise<void> {
   await waitFor("an operator leader", () => leaderPod(client));
 }
 
-/** The operator pod holding the Lease, if any. */
-export async function leaderPod(client: KubeClient): Promise<Pod | undefined> {
-  const lease = await client.request<{ spec?: { holderIdentity?: string } }>({
-    path: "/apis/coordination.k8s.io/v1/namespaces/redis-operator/leases/redis-operator",
-  }).catch(() => undefined);
-  const holder = lease?.spec?.holderIdentity;
-  if (!holder) return undefined;
-  const podName = holder.includes("_") ? holder.slice(0, holder.lastIndexOf("_")) : holder;
-  return await client.request<Pod>({ path: `/api/v1/namespaces/redis-operator/pods/${podName}` })
-    .catch(() => undefined);
-}
-
 /** The Lease holder identity. */
 export async function leaseHolder(client: KubeClient): Promise<string | undefined> {
   const lease = await client.request<{ spec?: { holderIdentity?: string } }>({
     path: "/apis/coordination.k8s.io/v1/namespaces/redis-operator/leases/redis-operator",
   }).catch(() => undefined);
   return lease?.spec?.holderIdentity ?? undefined;
+}
+
+/** The operator pod holding the Lease, if any (identities are `<pod>_<random>`). */
+export async function leaderPod(client: KubeClient): Promise<Pod | undefined> {
+  const holder = await leaseHolder(client);
+  if (!holder) return undefined;
+  const podName = holder.includes("_") ? holder.slice(0, holder.lastIndexOf("_")) : holder;
+  return await client.request<Pod>({ path: `/api/v1/namespaces/redis-operator/pods/${podName}` })
+    .catch(() => undefined);
 }
 
 /** Scrapes an operator pod's /metrics into `name{labels}` → value. */
