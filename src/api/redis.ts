@@ -99,11 +99,6 @@ export function ownedMetadata(redis: Redis, name: string) {
   };
 }
 
-/** The `namespace/name` key of a Redis. */
-export function redisKey(redis: Redis): string {
-  return `${redis.metadata?.namespace}/${redis.metadata?.name}`;
-}
-
 /** Failover settings with their defaults (spec.failover). */
 export function failoverSettings(redis: Redis): {
   detectionWindowMs: number;

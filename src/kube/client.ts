@@ -50,8 +50,6 @@ export function isConflict(error: unknown): boolean {
 export class KubeClient implements RestClient {
   readonly config: ClusterConfig;
   #http: Deno.HttpClient;
-  /** Requests sent since construction, by method; lets tests prove a pass wrote nothing. */
-  readonly requestCounts: Record<string, number> = {};
 
   readonly #onRequest: ((method: string, path: string) => void) | undefined;
 
@@ -94,7 +92,6 @@ export class KubeClient implements RestClient {
 
   async #send(request: KubeRequest): Promise<Response> {
     const method = request.method ?? "GET";
-    this.requestCounts[method] = (this.requestCounts[method] ?? 0) + 1;
     this.#onRequest?.(method, request.path);
     const url = new URL(this.config.server + request.path);
     for (const [key, value] of Object.entries(request.query ?? {})) {
