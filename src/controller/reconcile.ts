@@ -55,7 +55,12 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
   const statefulSetReplicas = Math.max(desired, masterOrdinal + 1);
   try {
     const written = await syncOwnedObjects(deps, redis, password, statefulSetReplicas);
-    if (await syncConfigMap(deps, redis, redis.status?.masterIP ?? "")) written.push("ConfigMap");
+    // Before the plan, keep the master address the ConfigMap already records: the cached
+    // status may predate our last change of master, and a restarting pod reads this key.
+    const recorded = deps.caches.configMaps.get(namespace, objectNames(name).base)?.data?.master;
+    if (await syncConfigMap(deps, redis, recorded ?? redis.status?.masterIP ?? "")) {
+      written.push("ConfigMap");
+    }
     if (written.length) log.info("objects applied", { objects: written });
   } catch (error) {
     if (!(error instanceof ApplyError)) throw error;
