@@ -9,6 +9,7 @@ import type {
   PersistentVolumeClaim,
   Secret,
 } from "kubernetes-types/core/v1.d.ts";
+import { decodeBase64 } from "../../src/kube/base64.ts";
 import { isNotFound, type RestClient } from "../../src/kube/client.ts";
 
 /** Reads a namespaced core/v1 object; undefined when it does not exist. */
@@ -79,9 +80,4 @@ export async function resolveClaimPath(
   const path = volume?.spec?.hostPath?.path ?? volume?.spec?.local?.path;
   if (!path) return { waiting: `persistentvolume "${volumeName}" has no host path` };
   return { path };
-}
-
-/** Decodes base64 into bytes. */
-export function decodeBase64(data: string): Uint8Array {
-  return Uint8Array.from(atob(data), (c) => c.charCodeAt(0));
 }

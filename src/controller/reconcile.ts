@@ -20,6 +20,7 @@ import {
 import { matchesDesired } from "../decide/drift.ts";
 import { decideReplication, type ReplicationPlan } from "../decide/replication.ts";
 import { buildIntentStatus, buildStatus, type Problem } from "../decide/status.ts";
+import { decodeBase64Text } from "../kube/base64.ts";
 import { isNotFound } from "../kube/client.ts";
 import { recordEvent } from "../kube/events.ts";
 import type { ReconcileDeps } from "./deps.ts";
@@ -359,7 +360,7 @@ async function readPassword(
         message: `Secret ${ref.name} has no key ${ref.key} (spec.password.secretKeyRef)`,
       };
     }
-    return new TextDecoder().decode(Uint8Array.from(atob(value), (c) => c.charCodeAt(0)));
+    return decodeBase64Text(value);
   } catch (error) {
     if (!isNotFound(error)) throw error;
     return {

@@ -6,6 +6,7 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
+import { decodeBase64Text } from "./base64.ts";
 
 /** Where the API server is and how to prove who we are. */
 export interface ClusterConfig {
@@ -125,7 +126,7 @@ export async function resolveKubeconfig(
   const read = (file: string) =>
     Deno.readTextFile(file.startsWith("/") ? file : `${baseDir}/${file}`);
   const pem = async (data?: string, file?: string) =>
-    data ? decodeBase64(data) : file ? await read(file) : undefined;
+    data ? decodeBase64Text(data) : file ? await read(file) : undefined;
 
   const caCert = await pem(cluster["certificate-authority-data"], cluster["certificate-authority"]);
   let clientCert = await pem(user["client-certificate-data"], user["client-certificate"]);
@@ -202,10 +203,6 @@ function execTokenSource(exec: ExecConfig, first: ExecCredentialStatus): () => P
 /** Joins host and port, bracketing IPv6 literals. */
 export function hostPort(host: string, port: string | number): string {
   return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
-}
-
-function decodeBase64(data: string): string {
-  return new TextDecoder().decode(Uint8Array.from(atob(data), (c) => c.charCodeAt(0)));
 }
 
 function defaultKubeconfigPath(): string | undefined {
