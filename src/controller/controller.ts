@@ -8,6 +8,7 @@
 import type { Logger } from "@logtape/logtape";
 import type { StatefulSet } from "kubernetes-types/apps/v1.d.ts";
 import type { ConfigMap, Pod, Service } from "kubernetes-types/core/v1.d.ts";
+import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
 import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.d.ts";
 import { fieldManager, labels, type Redis } from "../api/redis.ts";
 import type { RestClient } from "../kube/client.ts";
@@ -89,6 +90,11 @@ export async function runController(options: ControllerOptions): Promise<void> {
       onChange: wake,
     }),
     pdbs: new Informer<PodDisruptionBudget>(client, apis.pdbs.path(undefined), {
+      labelSelector: owned,
+      onChange: wake,
+    }),
+    // Ours and, through the Service's labels, any the EndpointSlice controller wrote.
+    endpointSlices: new Informer<EndpointSlice>(client, apis.endpointSlices.path(undefined), {
       labelSelector: owned,
       onChange: wake,
     }),

@@ -6,9 +6,11 @@
 import type { Logger } from "@logtape/logtape";
 import type { StatefulSet } from "kubernetes-types/apps/v1.d.ts";
 import type { ConfigMap, Pod, Service } from "kubernetes-types/core/v1.d.ts";
+import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
 import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.d.ts";
 import { StatefulSetApi } from "../../generated/apps@v1/mod.ts";
 import { ConfigMapApi, PodApi, SecretApi, ServiceApi } from "../../generated/core@v1/mod.ts";
+import { EndpointSliceApi } from "../../generated/discovery.k8s.io@v1/mod.ts";
 import { PodDisruptionBudgetApi } from "../../generated/policy@v1/mod.ts";
 import { type Redis, RedisApi } from "../api/redis.ts";
 import type { RestClient } from "../kube/client.ts";
@@ -26,6 +28,7 @@ export interface Apis {
   readonly services: ServiceApi;
   readonly statefulSets: StatefulSetApi;
   readonly pdbs: PodDisruptionBudgetApi;
+  readonly endpointSlices: EndpointSliceApi;
 }
 
 /** Builds the API classes over one client. */
@@ -38,6 +41,7 @@ export function buildApis(client: RestClient): Apis {
     services: new ServiceApi(client),
     statefulSets: new StatefulSetApi(client),
     pdbs: new PodDisruptionBudgetApi(client),
+    endpointSlices: new EndpointSliceApi(client),
   };
 }
 
@@ -49,6 +53,7 @@ export interface Caches {
   readonly services: Informer<Service>;
   readonly statefulSets: Informer<StatefulSet>;
   readonly pdbs: Informer<PodDisruptionBudget>;
+  readonly endpointSlices: Informer<EndpointSlice>;
 }
 
 /** What a reconcile pass needs. */

@@ -25,14 +25,23 @@ import { isNotFound } from "../kube/client.ts";
 import { recordEvent } from "../kube/events.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
-import { ApplyError, syncConfigMap, syncOwnedObjects } from "./sync_objects.ts";
+import {
+  ApplyError,
+  syncConfigMap,
+  syncMasterEndpoints,
+  syncOwnedObjects,
+} from "./sync_objects.ts";
 import type { WorkResult } from "./work_queue.ts";
 
 /** How soon to look again when everything is fine, and while work is under way. */
 const healthyRecheckMs = 5000;
 const busyRecheckMs = 1000;
-/** How long a planned handover may take before it is rolled back. */
-const handoverTimeoutMs = 5000;
+/**
+ * How long a planned handover may pause writes before it is rolled back. A
+ * target in sync catches up within milliseconds; one that cannot in a second
+ * is not worth a longer pause (the next pass tries again).
+ */
+const handoverTimeoutMs = 1000;
 
 /** Reconciles the Redis `namespace/name`. */
 export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<WorkResult> {
@@ -92,9 +101,13 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
     }, { ...settings, desiredReplicas: desired });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
     const { master, problem } = await carryOut(deps, redis, plan, observed);
+    // The Service first: clients wait on it; labels and the ConfigMap only inform.
+    await syncMasterEndpoints(deps, redis, master);
     if (master) {
-      await syncConfigMap(deps, redis, master.ip);
-      await labelPods(deps, redis, master.pod);
+      await Promise.all([
+        syncConfigMap(deps, redis, master.ip),
+        labelPods(deps, redis, master.pod),
+      ]);
     }
     const status = await report(deps, redis, { plan, observed, master, problem });
     const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
@@ -169,6 +182,7 @@ async function carryOut(
 ): Promise<{ master?: MasterRecord; problem?: Problem }> {
   const status = redis.status ?? {};
   const epoch = status.epoch ?? 0;
+  const { minReplicasToWrite } = failoverSettings(redis);
   if (plan.kind === "Wait") {
     const recorded = observed.find((o) =>
       o.observation.pod === status.master && o.observation.info?.role === "master"
@@ -197,7 +211,9 @@ async function carryOut(
       record = { ...record, epoch: epoch + 1 };
       await writeIntent(deps, redis, record, `making ${record.pod} the master (${plan.reason})`);
     }
-    if (plan.promote) await attempt(master.pod, "promote", () => nodeOf(master.pod)!.promote());
+    if (plan.promote) {
+      await attempt(master.pod, "promote", () => nodeOf(master.pod)!.promote(minReplicasToWrite));
+    }
     if (failures.length) {
       return {
         master: { pod: status.master ?? "", ip: status.masterIP ?? "", epoch: record.epoch },
@@ -238,7 +254,14 @@ async function carryOut(
     await attempt(
       plan.from.pod,
       "handover",
-      () => from.handOver(master.ip, redisPort, nodeOf(master.pod)!, handoverTimeoutMs),
+      () =>
+        from.handOver(
+          master.ip,
+          redisPort,
+          nodeOf(master.pod)!,
+          handoverTimeoutMs,
+          minReplicasToWrite,
+        ),
     );
     if (failures.length) {
       return {

@@ -10,11 +10,13 @@ import { fieldManager, type Redis } from "../api/redis.ts";
 import { matchesDesired } from "../decide/drift.ts";
 import { isNotFound } from "../kube/client.ts";
 import { buildConfigMap } from "../specs/config_map.ts";
+import { buildMasterEndpointSlice, foreignMasterSlices } from "../specs/master_endpoints.ts";
 import { buildPodDisruptionBudget } from "../specs/pdb.ts";
 import { buildSecret } from "../specs/secret.ts";
 import { buildServices } from "../specs/services.ts";
 import { buildStatefulSet } from "../specs/stateful_set.ts";
 import type { ReconcileDeps } from "./deps.ts";
+import { redisPods } from "./observe.ts";
 
 /** Thrown when an object cannot be applied; the reconciler reports it. */
 export class ApplyError extends Error {
@@ -71,6 +73,18 @@ export async function syncOwnedObjects(
   }
   for (const desired of buildServices(redis)) {
     const current = deps.caches.services.get(ns, desired.metadata!.name!);
+    if (current?.spec?.selector && !desired.spec?.selector) {
+      // A selector on the master Service (ours from an older version, or one added by
+      // hand) would let the EndpointSlice controller publish pods too. Apply only drops
+      // fields we own, so it is removed with a patch.
+      await sync(
+        "Service",
+        desired,
+        undefined,
+        (n, body) =>
+          deps.apis.services.patch(n, body.metadata!.name!, { spec: { selector: null } }),
+      );
+    }
     await sync("Service", desired, current, (n, body) => deps.apis.services.apply(n, body, opts));
   }
   const pdb = buildPodDisruptionBudget(redis);
@@ -88,6 +102,37 @@ export async function syncOwnedObjects(
     (n, body) => deps.apis.statefulSets.apply(n, body, opts),
   );
   return written;
+}
+
+/**
+ * Points the master Service at `master`, or, with no master this pass, only
+ * makes sure the slice exists: a pass that cannot see the master must not
+ * take the Service off it. Slices of the master Service that another
+ * controller wrote are deleted. True when it wrote.
+ */
+export async function syncMasterEndpoints(
+  deps: ReconcileDeps,
+  redis: Redis,
+  master: { readonly pod: string; readonly ip: string } | undefined,
+): Promise<boolean> {
+  const ns = redis.metadata?.namespace ?? "";
+  const pod = master && redisPods(deps, redis).find((p) => p.metadata?.name === master.pod);
+  const desired = buildMasterEndpointSlice(redis, pod && { pod, ip: master.ip });
+  const current = deps.caches.endpointSlices.get(ns, desired.metadata!.name!);
+  let wrote = false;
+  for (const foreign of foreignMasterSlices(redis, deps.caches.endpointSlices.list(ns))) {
+    await deps.apis.endpointSlices.delete(ns, foreign.metadata!.name!).catch((error) => {
+      if (!isNotFound(error)) throw error;
+    });
+    wrote = true;
+  }
+  if (current && !pod) return wrote;
+  return await applyIfDrifted(
+    "EndpointSlice",
+    desired,
+    current,
+    (n, body) => deps.apis.endpointSlices.apply(n, body, { fieldManager, force: true }),
+  ) || wrote;
 }
 
 /** Applies `desired` unless `current` already says everything it says; true when it wrote. */

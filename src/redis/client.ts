@@ -22,34 +22,29 @@ export interface RedisNode {
   replicaOf(host: string, port: number): Promise<void>;
   /**
    * Makes this replica a master the way Sentinel does, in one transaction:
-   * `REPLICAOF NO ONE`, then disconnect normal and pub/sub clients so none
-   * keeps talking to it as a replica.
+   * `REPLICAOF NO ONE`, fencing set to `minReplicasToWrite` (whatever an
+   * interrupted handover left behind), then disconnect normal and pub/sub
+   * clients so none keeps talking to it as a replica.
    */
-  promote(): Promise<void>;
-  /** `redis_version` from INFO server, e.g. `7.0.15`. */
-  version(): Promise<string>;
+  promote(minReplicasToWrite: number): Promise<void>;
   /**
-   * A planned handover to the replica at `host:port` with no acknowledged write
-   * lost: `FAILOVER TO` (Redis ≥ 6.2) or, before that, pause writers, wait for
-   * the target to catch up, swap roles. Resolves once this instance is a
-   * replica of the target; rejects (leaving this one master) if that did not
-   * happen within `timeoutMs`.
+   * A planned handover to the replica at `host:port` with no acknowledged
+   * write lost: fence this master, wait until the target has its whole
+   * offset, promote the target, follow it (see {@linkcode fenceAndSwap}).
+   * Resolves once this instance is a replica of the target; rejects, leaving
+   * this one the master and unfenced, if the target did not catch up within
+   * `timeoutMs` or stopped answering. `minReplicasToWrite` is the fencing the
+   * spec asks for, restored afterwards on both.
    */
   handOver(
     host: string,
     port: number,
     target: RedisNode,
     timeoutMs: number,
-    options?: { legacy?: boolean },
+    minReplicasToWrite: number,
   ): Promise<void>;
   /** Closes the connection. */
   close(): void;
-}
-
-/** Does this Redis version have the FAILOVER command (6.2 and later)? */
-export function hasFailoverCommand(version: string): boolean {
-  const [major = 0, minor = 0] = version.split(".").map(Number);
-  return major > 6 || (major === 6 && minor >= 2);
 }
 
 /** Deadline of connecting and of each command: an instance slower than this is an observation, not a wait. */
@@ -96,72 +91,45 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
       wrap(`REPLICAOF ${host} ${port}`, async () => {
         await client.call("REPLICAOF", host, String(port));
       }),
-    promote: () =>
+    promote: (minReplicasToWrite) =>
       wrap("promotion", async () => {
         const results = await client.multi()
           .call("REPLICAOF", "NO", "ONE")
+          .call("CONFIG", "SET", "min-replicas-to-write", String(minReplicasToWrite))
           .call("CLIENT", "KILL", "TYPE", "normal")
           .call("CLIENT", "KILL", "TYPE", "pubsub")
           .exec();
         const failed = results?.find(([error]: [Error | null, unknown]) => error);
         if (!results || failed) throw failed?.[0] ?? new Error("transaction aborted");
       }),
-    version: () =>
+    handOver: (host, port, target, timeoutMs, minReplicasToWrite) =>
       wrap(
-        "INFO server",
-        async () => (await client.info("server")).match(/redis_version:([\d.]+)/)?.[1] ?? "0",
+        `handover to ${hostPort(host, port)}`,
+        () => fenceAndSwap(client, target, host, port, timeoutMs, minReplicasToWrite),
       ),
-    handOver: (host, port, target, timeoutMs, options = {}) =>
-      wrap(`handover to ${hostPort(host, port)}`, async () => {
-        const version = (await client.info("server")).match(/redis_version:([\d.]+)/)?.[1] ?? "0";
-        if (hasFailoverCommand(version) && !options.legacy) {
-          await failoverCommand(client, host, port, timeoutMs);
-        } else {
-          await fenceAndSwap(client, target, host, port, timeoutMs);
-        }
-      }),
     close: () => client.disconnect(),
   };
 }
 
 /**
- * `FAILOVER TO host port TIMEOUT ms`, without FORCE: the master pauses writes,
- * waits until the target has acknowledged its whole offset, then hands over.
- * Polls `master_failover_state` until it is done; if this instance is still a
- * master afterwards, the handover rolled back.
- */
-async function failoverCommand(
-  client: Redis,
-  host: string,
-  port: number,
-  timeoutMs: number,
-): Promise<void> {
-  await client.call("FAILOVER", "TO", host, String(port), "TIMEOUT", String(timeoutMs));
-  const deadline = Date.now() + timeoutMs + 2000;
-  while (true) {
-    const info = await client.info("replication");
-    const state = info.match(/master_failover_state:(\S+)/)?.[1] ?? "no-failover";
-    if (state === "no-failover") {
-      if (/role:slave/.test(info)) return;
-      throw new Error("FAILOVER rolled back: the target did not catch up in time");
-    }
-    if (Date.now() > deadline) {
-      await client.call("FAILOVER", "ABORT").catch(() => {});
-      throw new Error("FAILOVER did not finish in time and was aborted");
-    }
-    await new Promise((r) => setTimeout(r, 10));
-  }
-}
-
-/**
- * The handover before Redis 6.2, which has no FAILOVER: fence and read the
- * offset in one transaction (`min-replicas-to-write` set out of reach makes
- * this master refuse every write from then on), wait until the target has
- * that offset (≥, the master's own pings move it on), promote the target and
- * make this one its replica, then restore the setting. Not `CLIENT PAUSE`:
- * before 6.2 it pauses our own connection too, so `REPLICAOF` would only run
- * after the pause, behind writes the old master would then accept and lose.
- * If the target does not catch up in time, the fence is lifted and nothing else changes.
+ * The planned handover, on every Redis version: fence and read the offset in
+ * one transaction (`min-replicas-to-write` set out of reach makes this master
+ * refuse every write from then on), wait until the target has that offset (≥:
+ * the master's own pings move it on), promote the target, then make this one
+ * its replica and lift the fence in one transaction.
+ *
+ * Why not `FAILOVER TO` (6.2+): it pauses writes and then waits for the
+ * target's REPLCONF ACK, which a replica sends once a second, and the master
+ * does not ask for one (GETACK) while writes are paused; under load the pause
+ * lasts 0 to 1 s, about half a second on average. Polling the target's own
+ * offset ends it within milliseconds. Not `CLIENT PAUSE` before 6.2 either:
+ * it pauses our own connection too, so `REPLICAOF` would run only after the
+ * pause, behind writes the old master would accept and then lose.
+ *
+ * Interrupted after the promotion, the old master stays fenced: it refuses
+ * writes until the next pass makes it a replica, and the next promotion of it
+ * resets the fence ({@linkcode RedisNode.promote}). If the target does not
+ * catch up in time, the fence is lifted and nothing else changes.
  */
 async function fenceAndSwap(
   client: Redis,
@@ -169,16 +137,15 @@ async function fenceAndSwap(
   host: string,
   port: number,
   timeoutMs: number,
+  minReplicasToWrite: number,
 ): Promise<void> {
-  const previous = String(
-    (await client.call("CONFIG", "GET", "min-replicas-to-write") as string[])[1] ?? "0",
-  );
   const results = await client.multi()
     .call("CONFIG", "SET", "min-replicas-to-write", "1000000")
     .info("replication")
     .exec();
   const info = String(results?.[1]?.[1] ?? "");
   const offset = Number(info.match(/master_repl_offset:(\d+)/)?.[1] ?? NaN);
+  const unfence = () => client.call("CONFIG", "SET", "min-replicas-to-write", minReplicasToWrite);
   try {
     if (!Number.isFinite(offset)) throw new Error("could not read the master offset");
     const deadline = Date.now() + timeoutMs;
@@ -191,9 +158,15 @@ async function fenceAndSwap(
       }
       await new Promise((r) => setTimeout(r, 5));
     }
-    await target.promote();
-    await client.call("REPLICAOF", host, String(port));
-  } finally {
-    await client.call("CONFIG", "SET", "min-replicas-to-write", previous);
+    await target.promote(minReplicasToWrite);
+  } catch (error) {
+    await unfence();
+    throw error;
   }
+  const swapped = await client.multi()
+    .call("REPLICAOF", host, String(port))
+    .call("CONFIG", "SET", "min-replicas-to-write", String(minReplicasToWrite))
+    .exec();
+  const failed = swapped?.find(([error]: [Error | null, unknown]) => error);
+  if (!swapped || failed) throw failed?.[0] ?? new Error("transaction aborted");
 }

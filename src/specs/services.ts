@@ -1,6 +1,8 @@
 /**
  * The four Services of one Redis: all instances, headless (stable pod DNS),
- * the master (selects role=master) and the replicas (role=replica).
+ * the master and the replicas (role=replica). The master Service has no
+ * selector: the operator writes its EndpointSlice in the pass that changes
+ * the master (see master_endpoints.ts).
  *
  * @module
  */
@@ -19,7 +21,7 @@ export function buildServices(redis: Redis): Service[] {
   const names = objectNames(redis.metadata?.name ?? "");
   const service = (
     name: string,
-    extraSelector: Record<string, string>,
+    selector: Record<string, string> | undefined,
     headless: boolean,
   ): Service => ({
     apiVersion: "v1",
@@ -27,14 +29,14 @@ export function buildServices(redis: Redis): Service[] {
     metadata: ownedMetadata(redis, name),
     spec: {
       ...(headless ? { clusterIP: "None", publishNotReadyAddresses: true } : { type: "ClusterIP" }),
-      selector: { ...selectorLabels(redis), ...extraSelector },
+      ...(selector ? { selector } : {}),
       ports: [{ name: "redis", port: redisPort, targetPort: "redis", protocol: "TCP" }],
     },
   });
   return [
-    service(names.base, {}, false),
-    service(names.headless, {}, true),
-    service(names.master, { [labels.role]: "master" }, false),
-    service(names.replica, { [labels.role]: "replica" }, false),
+    service(names.base, selectorLabels(redis), false),
+    service(names.headless, selectorLabels(redis), true),
+    service(names.master, undefined, false),
+    service(names.replica, { ...selectorLabels(redis), [labels.role]: "replica" }, false),
   ];
 }

@@ -15,7 +15,7 @@ import {
 } from "../cluster/helpers.ts";
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
 import { assertOneMasterEverywhere } from "./invariants.ts";
-import { longestGap, lostWrites, WriteLoad } from "./write_load.ts";
+import { describeGap, longestGap, lostWrites, WriteLoad } from "./write_load.ts";
 import type { KubeClient } from "../../src/kube/client.ts";
 
 async function underLoad(
@@ -37,7 +37,9 @@ async function underLoad(
   const final = await getRedis(client, namespace, name);
   const lost = await lostWrites(final.status!.masterIP!, report.acks);
   assert.deepEqual(lost, [], `${lost.length} of ${report.acks.length} acknowledged writes lost`);
-  return { acks: report.acks.length, pauseMs: longestGap(report.acks, started).ms };
+  const gap = longestGap(report.acks, started);
+  console.log(`longest pause, ${gap.ms} ms:\n${describeGap(report, gap)}`);
+  return { acks: report.acks.length, pauseMs: gap.ms };
 }
 
 Deno.test("planned: the master's pod is deleted while its process runs: handover first, no write lost", async () => {

@@ -18,10 +18,19 @@ export interface Ack {
   readonly ip: string;
 }
 
+/** The first of a run of refused writes with the same answer. */
+export interface Refusal {
+  readonly at: number;
+  readonly ip: string;
+  readonly message: string;
+}
+
 /** What the load saw. */
 export interface LoadReport {
   readonly acks: readonly Ack[];
   readonly failures: number;
+  /** Refused writes, a run of the same answer from the same address kept once. */
+  readonly refusals: readonly Refusal[];
   /** When the master Service's endpoints changed, and to what. */
   readonly endpointChanges: ReadonlyArray<{ at: number; ips: string[] }>;
 }
@@ -31,6 +40,7 @@ export class WriteLoad {
   readonly #acks: Ack[] = [];
   readonly #endpointChanges: Array<{ at: number; ips: string[] }> = [];
   #failures = 0;
+  readonly #refusals: Refusal[] = [];
   #target: string | undefined;
   readonly #stop = new AbortController();
   #running: Promise<void> | undefined;
@@ -68,7 +78,12 @@ export class WriteLoad {
     this.#stop.abort();
     await this.#running;
     await this.#watching;
-    return { acks: this.#acks, failures: this.#failures, endpointChanges: this.#endpointChanges };
+    return {
+      acks: this.#acks,
+      failures: this.#failures,
+      refusals: this.#refusals,
+      endpointChanges: this.#endpointChanges,
+    };
   }
 
   async #watchEndpoints(): Promise<void> {
@@ -132,8 +147,13 @@ export class WriteLoad {
         this.#acks.push({ seq: n, at: Date.now(), ip: target });
         // About a thousand writes a second: fine-grained enough to time a failover to the millisecond.
         await new Promise((r) => setTimeout(r, 1));
-      } catch {
+      } catch (error) {
         this.#failures++;
+        const message = String(error instanceof Error ? error.message : error).slice(0, 80);
+        const last = this.#refusals.at(-1);
+        if (last?.ip !== target || last.message !== message) {
+          this.#refusals.push({ at: Date.now(), ip: target, message });
+        }
         await new Promise((r) => setTimeout(r, 5));
       }
     }
@@ -179,4 +199,21 @@ export function longestGap(acks: readonly Ack[], from = 0): { ms: number; after:
     if (gap > best.ms) best = { ms: gap, after: acks[i - 1]!.at };
   }
   return best;
+}
+
+/** What happened during a pause of writes, for the test log: refusals and Service changes. */
+export function describeGap(report: LoadReport, gap: { ms: number; after: number }): string {
+  const end = gap.after + gap.ms;
+  const within = (at: number) => at >= gap.after && at <= end;
+  const lines = [
+    ...report.refusals.filter((r) => within(r.at)).map((r) => ({
+      at: r.at,
+      text: `${r.ip} refused: ${r.message}`,
+    })),
+    ...report.endpointChanges.filter((c) => within(c.at)).map((c) => ({
+      at: c.at,
+      text: `master Service -> [${c.ips.join(", ")}]`,
+    })),
+  ].sort((a, b) => a.at - b.at);
+  return lines.map((l) => `  +${l.at - gap.after} ms ${l.text}`).join("\n");
 }

@@ -37,6 +37,7 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
         "service/redis-cache-replica",
         "statefulset.apps/redis-cache",
         "poddisruptionbudget.policy/redis-cache",
+        "endpointslice.discovery.k8s.io/redis-cache-master",
       ];
       for (const object of expected) {
         const owners = JSON.parse(
@@ -57,9 +58,21 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
         await redisCli(redis.status!.masterIP!, "-a", "hunter2", "--no-auth-warning", "PING"),
         "PONG",
       );
-      assert.match(
+      // The master Service has no selector: the operator writes its one EndpointSlice.
+      assert.equal(
         await k("get", "service", "redis-cache-master", "-o", "jsonpath={.spec.selector}"),
-        /"role":"master"/,
+        "",
+      );
+      assert.equal(
+        await k(
+          "get",
+          "endpointslices",
+          "-l",
+          "kubernetes.io/service-name=redis-cache-master",
+          "-o",
+          "jsonpath={.items[*].endpoints[*].addresses[*]}",
+        ),
+        redis.status!.masterIP,
       );
     });
 
@@ -101,7 +114,15 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
         "redis-cache-master",
         "--type=merge",
         "-p",
-        '{"spec":{"selector":{"role":"nobody"}}}',
+        '{"spec":{"selector":{"role":"master"}}}',
+      );
+      await k(
+        "patch",
+        "endpointslice",
+        "redis-cache-master",
+        "--type=json",
+        "-p",
+        '[{"op":"replace","path":"/endpoints/0/addresses/0","value":"198.18.255.254"}]',
       );
       await k("delete", "configmap", "redis-cache");
       await k(
@@ -118,7 +139,16 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
           "service",
           "redis-cache-master",
           "-o",
-          "jsonpath={.spec.selector.role}",
+          "jsonpath={.spec.selector}",
+        );
+        // The selector made the EndpointSlice controller write a slice of its own: it goes too.
+        const endpoints = await k(
+          "get",
+          "endpointslices",
+          "-l",
+          "kubernetes.io/service-name=redis-cache-master",
+          "-o",
+          "jsonpath={.items[*].endpoints[*].addresses[*]}",
         );
         const config = await k(
           "get",
@@ -135,7 +165,10 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
           "-o",
           "jsonpath={.spec.maxUnavailable}",
         );
-        return selector === "master" && config.trim() && pdb === "1" ? true : undefined;
+        return selector === "" && endpoints === redis.status!.masterIP && config.trim() &&
+            pdb === "1"
+          ? true
+          : undefined;
       }, 30_000);
       const masterIP = await k("get", "configmap", "redis-cache", "-o", "jsonpath={.data.master}");
       assert.equal(

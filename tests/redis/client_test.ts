@@ -26,7 +26,7 @@ Deno.test("replicaOf() and promote() reconfigure real Redis instances", async ()
     assert.equal(masterInfo.connectedReplicas.length, 1);
     assert.equal(masterInfo.connectedReplicas[0]?.ip, "127.0.0.1");
 
-    await nodeB.promote();
+    await nodeB.promote(0);
     const promoted = parseReplicationInfo(await nodeB.infoReplication());
     assert.equal(promoted.role, "master");
     assert.equal(promoted.replId2, masterInfo.replId, "the old history is kept as replid2");
@@ -111,33 +111,62 @@ async function replicationUnderLoad() {
   };
 }
 
-for (const legacy of [false, true]) {
-  const how = legacy ? "the pre-6.2 fence-and-swap procedure" : "FAILOVER TO";
-  Deno.test(`handOver() with ${how} loses no acknowledged write under load`, async () => {
-    const setup = await replicationUnderLoad();
-    const [a, b, c] = setup.nodes as [RedisNode, RedisNode, RedisNode];
-    try {
-      await a.handOver("127.0.0.1", setup.servers[1]!.port, b, 5000, { legacy });
-      assert.equal(parseReplicationInfo(await a.infoReplication()).role, "replica");
-      assert.equal(parseReplicationInfo(await b.infoReplication()).role, "master");
-      await setup.finish();
-      // Every write A acknowledged is on B, the new master.
-      await c.replicaOf("127.0.0.1", setup.servers[1]!.port);
-      const { Redis } = await import("ioredis");
-      const check = new Redis({ port: setup.servers[1]!.port, host: "127.0.0.1" });
-      const values = await check.mget(...setup.acked.map((n) => `w:${n}`));
-      check.disconnect();
-      const lost = setup.acked.filter((n, i) => values[i] !== String(n));
-      assert.deepEqual(
-        lost,
-        [],
-        `${lost.length} of ${setup.acked.length} acknowledged writes lost`,
-      );
-      console.log(
-        `${how}: ${setup.acked.length} writes, longest pause ${setup.stats().longestPauseMs} ms`,
-      );
-    } finally {
-      await setup.close();
+Deno.test("handOver() loses no acknowledged write under load and leaves both unfenced", async () => {
+  const setup = await replicationUnderLoad();
+  const [a, b, c] = setup.nodes as [RedisNode, RedisNode, RedisNode];
+  try {
+    const started = performance.now();
+    await a.handOver("127.0.0.1", setup.servers[1]!.port, b, 5000, 1);
+    const tookMs = performance.now() - started;
+    assert.equal(parseReplicationInfo(await a.infoReplication()).role, "replica");
+    assert.equal(parseReplicationInfo(await b.infoReplication()).role, "master");
+    await setup.finish();
+    const { Redis } = await import("ioredis");
+    for (const server of setup.servers.slice(0, 2)) {
+      const direct = new Redis({ port: server.port, host: "127.0.0.1" });
+      const [, fence] = await direct.call("CONFIG", "GET", "min-replicas-to-write") as string[];
+      direct.disconnect();
+      assert.equal(fence, "1", "the spec's fencing, not the handover's fence");
     }
-  });
-}
+    // Every write A acknowledged is on B, the new master.
+    await c.replicaOf("127.0.0.1", setup.servers[1]!.port);
+    const check = new Redis({ port: setup.servers[1]!.port, host: "127.0.0.1" });
+    const values = await check.mget(...setup.acked.map((n) => `w:${n}`));
+    check.disconnect();
+    const lost = setup.acked.filter((n, i) => values[i] !== String(n));
+    assert.deepEqual(lost, [], `${lost.length} of ${setup.acked.length} acknowledged writes lost`);
+    console.log(
+      `handover under load: ${setup.acked.length} writes, done in ${tookMs.toFixed(1)} ms`,
+    );
+  } finally {
+    await setup.close();
+  }
+});
+
+Deno.test("handOver() gives up at once when the target dies while writes are fenced", async () => {
+  const setup = await replicationUnderLoad();
+  const [a, b] = setup.nodes as [RedisNode, RedisNode];
+  try {
+    // A stopped target cannot answer, so the fenced master waits for it; then it is
+    // killed. The handover must end there and lift the fence, not wait out its timeout.
+    setup.servers[1]!.process.kill("SIGSTOP");
+    const started = Date.now();
+    const handover = a.handOver("127.0.0.1", setup.servers[1]!.port, b, 10_000, 1).then(
+      () => "handed over",
+      (error: Error) => error.message,
+    );
+    await new Promise((r) => setTimeout(r, 300));
+    setup.servers[1]!.process.kill("SIGKILL");
+    const outcome = await handover;
+    const tookMs = Date.now() - started;
+    assert.match(outcome, /Connection is closed|ECONNRESET|timed out/);
+    assert.ok(tookMs < 5000, `gave up after ${tookMs} ms, not at the 10 s timeout`);
+    assert.equal(parseReplicationInfo(await a.infoReplication()).role, "master");
+    const before = setup.acked.length;
+    await until(() => Promise.resolve(setup.acked.length > before + 50));
+    await setup.finish();
+    console.log(`target killed during the handover: gave up after ${tookMs} ms`);
+  } finally {
+    await setup.close();
+  }
+});
