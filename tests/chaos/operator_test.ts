@@ -13,6 +13,7 @@ import {
   redisManifest,
   waitForReady,
 } from "../e2e/operator.ts";
+import { FullSyncTracker } from "./full_syncs.ts";
 import { assertOneMasterEverywhere } from "./invariants.ts";
 import { lostWrites, WriteLoad } from "./write_load.ts";
 
@@ -41,6 +42,8 @@ Deno.test("the leading operator killed between intent and promotion: the next le
     const before = await waitForReady(client, ns.name, "intent", 3, 120_000);
     const load = new WriteLoad(client, ns.name, "redis-intent-master");
     await load.start();
+    const fullSyncs = new FullSyncTracker(client, ns.name, "intent");
+    await fullSyncs.start();
     const killedAt = Date.now();
     await fault("kill", ns.name, before.status!.master!);
     // The leader writes its intent (a new epoch), then pauses before promoting: kill it there.
@@ -58,6 +61,7 @@ Deno.test("the leading operator killed between intent and promotion: the next le
     assert.ok(after.status!.epoch! >= intent.status!.epoch!, "epochs never go back");
     assert.notEqual(after.status!.masterIP, before.status!.masterIP);
     const report = await load.stop();
+    const syncs = await fullSyncs.assertNoNeedlessFullSync();
     await assertOneMasterEverywhere(client, ns.name, "intent");
     const lost = await lostWrites(after.status!.masterIP!, report.acks);
     for (const seq of lost) {
@@ -68,7 +72,7 @@ Deno.test("the leading operator killed between intent and promotion: the next le
       );
     }
     console.log(
-      `leader killed after its intent: finished by the next leader; ${lost.length} of ${report.acks.length} writes lost`,
+      `leader killed after its intent: finished by the next leader; ${lost.length} of ${report.acks.length} writes lost; ${syncs.fullSyncs} full resyncs for ${syncs.newProcesses} new processes`,
     );
   } finally {
     await ns.remove();
@@ -84,6 +88,8 @@ Deno.test("the leading operator cut off from the API server stops leading; the o
   try {
     await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("cutoff"));
     const before = await waitForReady(client, ns.name, "cutoff");
+    const fullSyncs = new FullSyncTracker(client, ns.name, "cutoff");
+    await fullSyncs.start();
     const holder = await leaseHolder(client);
     const leader = (await leaderPod(client))!;
     await fault("isolate", "redis-operator", leader.metadata!.name!);
@@ -104,6 +110,10 @@ Deno.test("the leading operator cut off from the API server stops leading; the o
     }
     await waitForReady(client, ns.name, "cutoff");
     await assertOneMasterEverywhere(client, ns.name, "cutoff");
+    const syncs = await fullSyncs.assertNoNeedlessFullSync();
+    console.log(
+      `leader cut off: handover by the next leader; ${syncs.fullSyncs} full resyncs for ${syncs.newProcesses} new processes`,
+    );
   } finally {
     await ns.remove();
     client.close();

@@ -2,7 +2,8 @@
  * Chaos, planned: whenever the operator itself takes the master away it hands
  * mastership over first. Under a recorded write load: deleting the master's
  * pod, a rolling update of the image, a scale-down that removes the master.
- * No acknowledged write may be lost; the longest pause of writes is reported.
+ * No acknowledged write may be lost, and no replica copied in full without
+ * need; the longest pause of writes is reported.
  */
 import assert from "node:assert/strict";
 import {
@@ -14,6 +15,7 @@ import {
   waitFor,
 } from "../cluster/helpers.ts";
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
+import { FullSyncTracker } from "./full_syncs.ts";
 import { assertOneMasterEverywhere } from "./invariants.ts";
 import { describeGap, longestGap, lostWrites, WriteLoad } from "./write_load.ts";
 import type { KubeClient } from "../../src/kube/client.ts";
@@ -27,12 +29,17 @@ async function underLoad(
 ): Promise<{ acks: number; pauseMs: number }> {
   const load = new WriteLoad(client, namespace, `redis-${name}-master`);
   await load.start();
+  const fullSyncs = new FullSyncTracker(client, namespace, name);
+  await fullSyncs.start();
   await new Promise((r) => setTimeout(r, 500));
   const started = Date.now();
   await action();
   await settled();
   await new Promise((r) => setTimeout(r, 500));
   const report = await load.stop();
+  // A planned handover keeps every replica's history: only new processes are copied in full.
+  const syncs = await fullSyncs.assertNoNeedlessFullSync();
+  console.log(`full resyncs: ${syncs.fullSyncs} for ${syncs.newProcesses} new processes`);
   await assertOneMasterEverywhere(client, namespace, name);
   const final = await getRedis(client, namespace, name);
   const lost = await lostWrites(final.status!.masterIP!, report.acks);

@@ -10,6 +10,7 @@ import assert from "node:assert/strict";
 import type { KubeClient } from "../../src/kube/client.ts";
 import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
+import { FullSyncTracker } from "./full_syncs.ts";
 import { assertOneMasterEverywhere } from "./invariants.ts";
 import { lostWrites, WriteLoad } from "./write_load.ts";
 
@@ -22,7 +23,7 @@ const fencingBoundMs = 3000;
 async function silentFault(
   client: KubeClient,
   kind: "stop" | "isolate",
-): Promise<{ detectedMs: number; lost: number; acks: number }> {
+): Promise<{ detectedMs: number; lost: number; acks: number; fullSyncs: number }> {
   const ns = await testNamespace(kind === "stop" ? "sigstop" : "isolate");
   const [cut, restore] = kind === "stop" ? ["stop", "cont"] : ["isolate", "heal"];
   try {
@@ -33,6 +34,8 @@ async function silentFault(
     const before = await waitForReady(client, ns.name, "quiet");
     const load = new WriteLoad(client, ns.name, "redis-quiet-master");
     await load.start();
+    const fullSyncs = new FullSyncTracker(client, ns.name, "quiet");
+    await fullSyncs.start();
     await new Promise((r) => setTimeout(r, 1000));
     const faultAt = Date.now();
     await fault(cut!, ns.name, before.status!.master!);
@@ -49,6 +52,9 @@ async function silentFault(
     await new Promise((r) => setTimeout(r, 1000));
     await assertOneMasterEverywhere(client, ns.name, "quiet");
     const report = await load.stop();
+    // The old master may need one full copy: alone, it may have moved its offset past
+    // the point where its replica took over, so their histories differ.
+    const syncs = await fullSyncs.assertNoNeedlessFullSync(1);
     const lost = await lostWrites(after.status!.masterIP!, report.acks);
     const bySeq = new Map(report.acks.map((a) => [a.seq, a]));
     for (const seq of lost) {
@@ -59,7 +65,12 @@ async function silentFault(
         `write ${seq} lost outside the fencing bound`,
       );
     }
-    return { detectedMs: detectedAt - faultAt, lost: lost.length, acks: report.acks.length };
+    return {
+      detectedMs: detectedAt - faultAt,
+      lost: lost.length,
+      acks: report.acks.length,
+      fullSyncs: syncs.fullSyncs,
+    };
   } finally {
     await ns.remove();
   }
@@ -75,7 +86,7 @@ Deno.test("unplanned: a master stopped (SIGSTOP) longer than the detection windo
       `replaced after ${result.detectedMs} ms: not before the window`,
     );
     console.log(
-      `SIGSTOP: replaced after ${result.detectedMs} ms (window ${detectionWindowMs} ms); ${result.lost} of ${result.acks} acknowledged writes lost`,
+      `SIGSTOP: replaced after ${result.detectedMs} ms (window ${detectionWindowMs} ms); ${result.lost} of ${result.acks} acknowledged writes lost; ${result.fullSyncs} full resyncs`,
     );
   } finally {
     client.close();
@@ -92,7 +103,7 @@ Deno.test("unplanned: an isolated master is replaced after the detection window 
       `replaced after ${result.detectedMs} ms: not before the window`,
     );
     console.log(
-      `isolation: replaced after ${result.detectedMs} ms (window ${detectionWindowMs} ms); ${result.lost} of ${result.acks} acknowledged writes lost`,
+      `isolation: replaced after ${result.detectedMs} ms (window ${detectionWindowMs} ms); ${result.lost} of ${result.acks} acknowledged writes lost; ${result.fullSyncs} full resyncs`,
     );
   } finally {
     client.close();
@@ -108,6 +119,8 @@ Deno.test("all pods but one lost at once under load, persistence off: the data l
     const before = await waitForReady(client, ns.name, "last");
     const load = new WriteLoad(client, ns.name, "redis-last-master");
     await load.start();
+    const fullSyncs = new FullSyncTracker(client, ns.name, "last");
+    await fullSyncs.start();
     await new Promise((r) => setTimeout(r, 1000));
     const pods = (await kubectl([
       "-n",
@@ -141,6 +154,7 @@ Deno.test("all pods but one lost at once under load, persistence off: the data l
     );
     const after = await waitForReady(client, ns.name, "last", 3, 120_000);
     const report = await load.stop();
+    const syncs = await fullSyncs.assertNoNeedlessFullSync();
     await assertOneMasterEverywhere(client, ns.name, "last");
     const lost = await lostWrites(after.status!.masterIP!, report.acks);
     for (const seq of lost) {
@@ -152,7 +166,7 @@ Deno.test("all pods but one lost at once under load, persistence off: the data l
     }
     assert.ok(report.acks.length - lost.length > 0);
     console.log(
-      `all pods but one lost: ${lost.length} of ${report.acks.length} acknowledged writes lost; the survivor ${survivor} leads`,
+      `all pods but one lost: ${lost.length} of ${report.acks.length} acknowledged writes lost; the survivor ${survivor} leads; ${syncs.fullSyncs} full resyncs for ${syncs.newProcesses} new processes`,
     );
   } finally {
     await ns.remove();

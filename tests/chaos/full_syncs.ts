@@ -1,0 +1,127 @@
+/**
+ * Counts full resynchronisations (`sync_full` in INFO stats) across every
+ * Redis process of one resource while a chaos case runs, to check that no
+ * instance was copied in full without need.
+ *
+ * `sync_full` lives in the memory of the master that served the sync, so the
+ * counter of a process is keyed by its `run_id` and sampled a few times a
+ * second: a restarted process starts again at 0, and one that dies keeps the
+ * count it was last seen with.
+ *
+ * @module
+ */
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { PodApi } from "../../generated/core@v1/mod.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+
+const sampleEveryMs = 250;
+
+/** What one process has served. */
+interface ProcessCount {
+  readonly baseline: number;
+  latest: number;
+}
+
+/** What the tracker saw between start and stop. */
+export interface FullSyncReport {
+  /** Full syncs served by all processes during the case. */
+  readonly fullSyncs: number;
+  /** Processes that did not exist at the start (restarted or new pods): each needs one full copy. */
+  readonly newProcesses: number;
+}
+
+/** Samples `sync_full` of every pod of `redis=<name>` until stopped. */
+export class FullSyncTracker {
+  readonly #processes = new Map<string, ProcessCount>();
+  readonly #initial = new Set<string>();
+  readonly #stop = new AbortController();
+  #sampling: Promise<void> | undefined;
+
+  constructor(
+    private readonly client: KubeClient,
+    private readonly namespace: string,
+    private readonly name: string,
+  ) {}
+
+  /** Takes the baseline of every running process, then keeps sampling. */
+  async start(): Promise<void> {
+    for (const [runId, count] of await this.#sample()) {
+      this.#initial.add(runId);
+      this.#processes.set(runId, { baseline: count, latest: count });
+    }
+    this.#sampling = (async () => {
+      while (!this.#stop.signal.aborted) {
+        await new Promise((r) => setTimeout(r, sampleEveryMs));
+        this.#record(await this.#sample());
+      }
+    })();
+  }
+
+  /** Full syncs and new processes so far. */
+  async report(): Promise<FullSyncReport> {
+    this.#record(await this.#sample());
+    let fullSyncs = 0;
+    for (const count of this.#processes.values()) fullSyncs += count.latest - count.baseline;
+    const newProcesses = [...this.#processes.keys()].filter((id) => !this.#initial.has(id)).length;
+    return { fullSyncs, newProcesses };
+  }
+
+  /**
+   * Stops sampling and asserts that every full sync was needed: one per new
+   * process, plus `allowedExtra` the case explains (an old master that wrote
+   * on alone has a history its new master does not share).
+   */
+  async assertNoNeedlessFullSync(allowedExtra = 0): Promise<FullSyncReport> {
+    this.#stop.abort();
+    await this.#sampling;
+    const report = await this.report();
+    assert.ok(
+      report.fullSyncs <= report.newProcesses + allowedExtra,
+      `${report.fullSyncs} full resyncs for ${report.newProcesses} new processes (+${allowedExtra} allowed)`,
+    );
+    return report;
+  }
+
+  #record(sample: Map<string, number>): void {
+    for (const [runId, count] of sample) {
+      const known = this.#processes.get(runId);
+      if (known) known.latest = Math.max(known.latest, count);
+      else this.#processes.set(runId, { baseline: 0, latest: count });
+    }
+  }
+
+  /** run_id → sync_full of every process that answers now. */
+  async #sample(): Promise<Map<string, number>> {
+    const pods = await new PodApi(this.client).list(this.namespace, {
+      labelSelector: `redis=${this.name}`,
+    });
+    const ips = pods.items.map((p) => p.status?.podIP).filter((ip): ip is string => !!ip);
+    const counts = await Promise.all(ips.map(readCounter));
+    return new Map(counts.filter((c) => c !== undefined));
+  }
+}
+
+async function readCounter(ip: string): Promise<[string, number] | undefined> {
+  const redis = new Redis({
+    host: ip,
+    port: 6379,
+    lazyConnect: true,
+    connectTimeout: 300,
+    commandTimeout: 300,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+    const text = String(await redis.call("INFO", "server", "stats"));
+    const runId = text.match(/run_id:(\w+)/)?.[1];
+    const count = Number(text.match(/sync_full:(\d+)/)?.[1] ?? NaN);
+    return runId && Number.isFinite(count) ? [runId, count] : undefined;
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
+}
