@@ -93,7 +93,7 @@ async function replicationUnderLoad() {
       } catch { /* refused while handing over: not acknowledged */ }
     }
   })();
-  await until(async () => acked.length > 200);
+  await until(() => Promise.resolve(acked.length > 200));
   return {
     servers,
     nodes,
