@@ -37,9 +37,9 @@ import type { WorkResult } from "./work_queue.ts";
 const healthyRecheckMs = 5000;
 const busyRecheckMs = 1000;
 /**
- * How long a planned handover may pause writes before it is rolled back. A
- * target in sync catches up within milliseconds; one that cannot in a second
- * is not worth a longer pause (the next pass tries again).
+ * How long a planned handover may refuse writes (the master is fenced) before
+ * it is rolled back. A target in sync catches up within milliseconds; one that
+ * cannot in a second is not worth a longer refusal (the next pass tries again).
  */
 const handoverTimeoutMs = 1000;
 
