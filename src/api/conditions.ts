@@ -31,6 +31,8 @@ export const Reason = {
   SecretKeyNotFound: "SecretKeyNotFound",
   ApplyFailed: "ApplyFailed",
   RedisCommandFailed: "RedisCommandFailed",
+  PasswordRotating: "PasswordRotating",
+  PasswordRotated: "PasswordRotated",
   AsExpected: "AsExpected",
 } as const;
 

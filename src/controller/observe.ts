@@ -9,7 +9,7 @@ import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import { type Redis, redisPort, selectorLabels } from "../api/redis.ts";
 import type { InstanceObservation } from "../decide/replication.ts";
 import { parseReplicationInfo } from "../redis/info.ts";
-import type { RedisNode } from "../redis/client.ts";
+import { RedisAuthError, type RedisNode } from "../redis/client.ts";
 import type { InstanceMonitor } from "../redis/monitor.ts";
 import type { ReconcileDeps } from "./deps.ts";
 
@@ -54,7 +54,7 @@ const quietThresholdMs = 1000;
 export async function observeInstances(
   deps: ReconcileDeps,
   redis: Redis,
-  password: string | undefined,
+  passwords: readonly string[],
   monitor: InstanceMonitor,
   updateRevision: string | undefined,
 ): Promise<ObservedInstance[]> {
@@ -81,7 +81,7 @@ export async function observeInstances(
       }
       let node: RedisNode | undefined;
       try {
-        node = await deps.connect({ host: ip, port: redisPort, password });
+        node = await connectWithAny(deps, ip, passwords);
         const info = parseReplicationInfo(await node.infoReplication());
         return { pod, node, observation: { ...base, ready: true, info } };
       } catch (error) {
@@ -95,6 +95,24 @@ export async function observeInstances(
       }
     }),
   );
+}
+
+/**
+ * Connects with the first of `passwords` the instance accepts: during a
+ * rotation some instances may still hold only an older one.
+ */
+async function connectWithAny(
+  deps: ReconcileDeps,
+  ip: string,
+  passwords: readonly string[],
+): Promise<RedisNode> {
+  const [first, ...others] = passwords;
+  try {
+    return await deps.connect({ host: ip, port: redisPort, password: first });
+  } catch (error) {
+    if (!(error instanceof RedisAuthError) || others.length === 0) throw error;
+    return await connectWithAny(deps, ip, others);
+  }
 }
 
 /** An error's message with the messages of its causes. */

@@ -18,15 +18,19 @@ import {
   type Role,
 } from "../api/redis.ts";
 import { matchesDesired } from "../decide/drift.ts";
+import { candidatePasswords, decidePasswordRotation } from "../decide/password.ts";
 import { decideReplication, type ReplicationPlan } from "../decide/replication.ts";
 import { buildIntentStatus, buildStatus, type Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../kube/base64.ts";
 import { isNotFound } from "../kube/client.ts";
 import { recordEvent } from "../kube/events.ts";
+import { storedPasswords } from "../specs/secret.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
+import { rotatePassword } from "./password_rotation.ts";
 import {
   ApplyError,
+  readOwnSecret,
   syncConfigMap,
   syncMasterEndpoints,
   syncOwnedObjects,
@@ -63,8 +67,17 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
   const desired = redis.spec?.replicas ?? 3;
   const masterOrdinal = Number(redis.status?.master?.match(/-(\d+)$/)?.[1] ?? -1);
   const statefulSetReplicas = Math.max(desired, masterOrdinal + 1);
+  // The operator's copy of the password is what pods start with; it moves to a new
+  // password only step by step (decide/password.ts).
+  // Read even without spec.password: instances started with one keep it, and the
+  // operator must still be able to talk to them.
+  const ownSecret = await readOwnSecret(deps, redis);
+  const stored = storedPasswords(ownSecret);
+  const secret = password === undefined
+    ? undefined
+    : { passwords: stored ?? { password }, current: ownSecret };
   try {
-    const written = await syncOwnedObjects(deps, redis, password, statefulSetReplicas);
+    const written = await syncOwnedObjects(deps, redis, secret, statefulSetReplicas);
     // Before the plan, keep the master address the ConfigMap already records: the cached
     // status may predate our last change of master, and a restarting pod reads this key.
     const recorded = deps.caches.configMaps.get(namespace, objectNames(name).base)?.data?.master;
@@ -84,14 +97,13 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
   const observed = await observeInstances(
     deps,
     redis,
-    password,
+    candidatePasswords(password, stored),
     monitor,
     updateRevision(deps, redis),
   );
   monitor.sync(
     observed.filter((o) => o.observation.ready).map((o) => o.observation.ip),
     redisPort,
-    password,
     settings.detectionWindowMs,
   );
   try {
@@ -112,8 +124,21 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
     const status = await report(deps, redis, { plan, observed, master, problem });
     const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     deps.metrics.connectedInstances.set({ namespace, name }, status.replicas ?? 0);
-    if (ready && plan.kind === "Healthy" && await rollOneReplica(deps, redis, observed)) {
-      return { requeueAfterMs: busyRecheckMs };
+    if (ready && plan.kind === "Healthy") {
+      const rotation = decidePasswordRotation(password, stored);
+      const outcome = await rotatePassword(deps, redis, rotation, observed);
+      if (outcome.kind === "Stepped") {
+        await event(deps, redis, "Normal", outcome.reason, outcome.message);
+        log.info("password rotation", { step: rotation.kind });
+        return { requeueAfterMs: busyRecheckMs };
+      }
+      if (outcome.kind === "Failed") {
+        await event(deps, redis, "Warning", outcome.problem.reason, outcome.problem.message);
+        log.warn("password rotation failed", { message: outcome.problem.message });
+        return { requeueAfterMs: busyRecheckMs };
+      }
+      if (outcome.kind === "Waiting") log.debug("waiting", { message: outcome.message });
+      if (await rollOneReplica(deps, redis, observed)) return { requeueAfterMs: busyRecheckMs };
     }
     if (problem) {
       log.warn("replication problem", { reason: problem.reason, message: problem.message });

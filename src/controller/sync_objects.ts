@@ -6,7 +6,9 @@
  *
  * @module
  */
-import { fieldManager, type Redis } from "../api/redis.ts";
+import type { Secret } from "kubernetes-types/core/v1.d.ts";
+import { fieldManager, objectNames, type Redis } from "../api/redis.ts";
+import type { StoredPasswords } from "../decide/password.ts";
 import { matchesDesired } from "../decide/drift.ts";
 import { isNotFound } from "../kube/client.ts";
 import { buildConfigMap } from "../specs/config_map.ts";
@@ -42,11 +44,43 @@ export async function syncConfigMap(
   );
 }
 
+/** The operator's password Secret: what it should hold, and what it holds now. */
+export interface SecretState {
+  readonly passwords: StoredPasswords;
+  readonly current: Secret | undefined;
+}
+
+/** Reads the operator's copy of the password Secret by name (Secrets are not watched). */
+export async function readOwnSecret(
+  deps: ReconcileDeps,
+  redis: Redis,
+): Promise<Secret | undefined> {
+  const name = objectNames(redis.metadata?.name ?? "").base;
+  return await deps.apis.secrets.get(redis.metadata?.namespace ?? "", name).catch((error) => {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  });
+}
+
+/** Records `passwords` in the operator's Secret: what pods start with from now on. */
+export async function writeOwnSecret(
+  deps: ReconcileDeps,
+  redis: Redis,
+  passwords: StoredPasswords,
+): Promise<void> {
+  await applyIfDrifted(
+    "Secret",
+    buildSecret(redis, passwords),
+    undefined,
+    (n, body) => deps.apis.secrets.apply(n, body, { fieldManager, force: true }),
+  );
+}
+
 /** Applies every owned object except the ConfigMap; returns the kinds/names it wrote. */
 export async function syncOwnedObjects(
   deps: ReconcileDeps,
   redis: Redis,
-  password: string | undefined,
+  secret: SecretState | undefined,
   replicas: number,
 ): Promise<string[]> {
   const ns = redis.metadata?.namespace ?? "";
@@ -62,14 +96,13 @@ export async function syncOwnedObjects(
       written.push(`${kind}/${desired.metadata?.name}`);
     }
   };
-  if (password !== undefined) {
-    // Secrets are not watched (least privilege): read the operator's copy by name.
-    const desired = buildSecret(redis, password);
-    const current = await deps.apis.secrets.get(ns, desired.metadata!.name!).catch((error) => {
-      if (isNotFound(error)) return undefined;
-      throw error;
-    });
-    await sync("Secret", desired, current, (n, body) => deps.apis.secrets.apply(n, body, opts));
+  if (secret) {
+    await sync(
+      "Secret",
+      buildSecret(redis, secret.passwords),
+      secret.current,
+      (n, body) => deps.apis.secrets.apply(n, body, opts),
+    );
   }
   for (const desired of buildServices(redis)) {
     const current = deps.caches.services.get(ns, desired.metadata!.name!);

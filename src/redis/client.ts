@@ -43,8 +43,19 @@ export interface RedisNode {
     timeoutMs: number,
     minReplicasToWrite: number,
   ): Promise<void>;
+  /** Accepts `password` besides the ones it has (`ACL SETUSER default on >password`). */
+  acceptPassword(password: string): Promise<void>;
+  /** Accepts `password` only (`CONFIG SET requirepass`): every other one stops working. */
+  requireOnlyPassword(password: string): Promise<void>;
+  /** Authenticates with `password` to its master from the next sync on (`CONFIG SET masterauth`). */
+  useMasterPassword(password: string): Promise<void>;
   /** Closes the connection. */
   close(): void;
+}
+
+/** The instance refused the password (it may still run with another one). */
+export class RedisAuthError extends Error {
+  override name = "RedisAuthError";
 }
 
 /** Deadline of connecting and of each command: an instance slower than this is an observation, not a wait. */
@@ -55,7 +66,6 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
   const client = new Redis({
     host: address.host,
     port: address.port,
-    ...(address.password ? { password: address.password } : {}),
     lazyConnect: true,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
@@ -73,6 +83,21 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
     throw new Error(`Cannot connect to Redis at ${hostPort(address.host, address.port)}`, {
       cause,
     });
+  }
+  // AUTH by hand: given the password option, ioredis drops the connection on a wrong
+  // password and the next command only says the stream is not writeable.
+  if (address.password) {
+    try {
+      await client.call("AUTH", address.password);
+    } catch (cause) {
+      client.disconnect();
+      throw new RedisAuthError(
+        `Redis at ${hostPort(address.host, address.port)} refused the password: ${
+          cause instanceof Error ? cause.message : cause
+        }`,
+        { cause },
+      );
+    }
   }
   const where = hostPort(address.host, address.port);
   const wrap = async <T>(what: string, run: () => Promise<T>): Promise<T> => {
@@ -107,6 +132,18 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
         `handover to ${hostPort(host, port)}`,
         () => fenceAndSwap(client, target, host, port, timeoutMs, minReplicasToWrite),
       ),
+    acceptPassword: (password) =>
+      wrap("ACL SETUSER default", async () => {
+        await client.call("ACL", "SETUSER", "default", "on", `>${password}`);
+      }),
+    requireOnlyPassword: (password) =>
+      wrap("CONFIG SET requirepass", async () => {
+        await client.call("CONFIG", "SET", "requirepass", password);
+      }),
+    useMasterPassword: (password) =>
+      wrap("CONFIG SET masterauth", async () => {
+        await client.call("CONFIG", "SET", "masterauth", password);
+      }),
     close: () => client.disconnect(),
   };
 }

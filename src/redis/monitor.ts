@@ -31,18 +31,13 @@ interface Watched {
 export class InstanceMonitor {
   readonly #watched = new Map<string, Watched>();
   readonly #options: MonitorOptions;
-  #password: string | undefined;
 
   constructor(options: MonitorOptions) {
     this.#options = options;
   }
 
   /** Watches exactly `ips` (on `port`) from now on; stops watching the others. */
-  sync(ips: readonly string[], port: number, password: string | undefined, windowMs: number): void {
-    if (password !== this.#password) {
-      this.close();
-      this.#password = password;
-    }
+  sync(ips: readonly string[], port: number, windowMs: number): void {
     for (const [ip] of this.#watched) if (!ips.includes(ip)) this.#stop(ip);
     for (const ip of ips) {
       const existing = this.#watched.get(ip);
@@ -78,7 +73,8 @@ export class InstanceMonitor {
     const client = new Redis({
       host: ip,
       port,
-      ...(this.#password ? { password: this.#password } : {}),
+      // No AUTH: a NOAUTH reply proves the process answers as well as a PONG does,
+      // and a password rotation cannot make an instance look silent.
       connectTimeout: interval * 2,
       commandTimeout: interval,
       maxRetriesPerRequest: 0,

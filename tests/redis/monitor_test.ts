@@ -20,12 +20,12 @@ Deno.test("InstanceMonitor reports a killed instance at once and a stopped one a
     onEvidence: (ip, evidence) => seen.push({ port: ip, evidence, at: Date.now() }),
   });
   // Both servers listen on 127.0.0.1; the monitor keys by address, so watch them through two aliases.
-  monitor.sync(["127.0.0.1"], killed.port, undefined, 600);
+  monitor.sync(["127.0.0.1"], killed.port, 600);
   const other = new InstanceMonitor({
     pingIntervalMs: 100,
     onEvidence: (_ip, evidence) => seen.push({ port: "stopped", evidence, at: Date.now() }),
   });
-  other.sync(["127.0.0.1"], stopped.port, undefined, 600);
+  other.sync(["127.0.0.1"], stopped.port, 600);
   try {
     await until(() => monitor.answering("127.0.0.1") && other.answering("127.0.0.1"));
     const killedAt = Date.now();
