@@ -1,0 +1,62 @@
+/**
+ * The pod scripts the ConfigMap carries, run for real: start.sh starts
+ * redis-server and pre-stop.sh holds a master that still has replicas, also
+ * after the operator rotated the password the container was started with.
+ *
+ * Each run is inside its own mount and network namespace (`unshare -m -n`):
+ * the scripts' fixed paths get temporary folders and the servers listen on a
+ * loopback no one else sees.
+ */
+import assert from "node:assert/strict";
+import { buildConfigMap } from "../../src/specs/config_map.ts";
+
+/** Runs `script` (sh) in fresh mount and network namespaces with the scripts in /etc/redis. */
+async function inNamespaces(script: string): Promise<string> {
+  const config = await Deno.makeTempDir({ prefix: "redis-pod-config-" });
+  try {
+    const map = buildConfigMap({ metadata: { name: "hook", namespace: "test" } }, "");
+    for (const [name, text] of Object.entries(map.data ?? {})) {
+      // Data goes to the namespace's private /run: no /data on this machine.
+      await Deno.writeTextFile(`${config}/${name}`, text.replace(/^dir .*$/m, "dir /run/redis"));
+    }
+    const setup = [
+      "set -e",
+      "ip link set lo up",
+      `mount --bind ${config} /etc/redis`,
+      "mount -t tmpfs tmpfs /run && mkdir /run/redis",
+    ].join("\n");
+    const output = await new Deno.Command("unshare", {
+      args: ["-m", "-n", "--propagation", "private", "sh", "-c", `${setup}\n${script}`],
+      stdout: "piped",
+      stderr: "piped",
+      signal: AbortSignal.timeout(30_000),
+    }).output();
+    const text = new TextDecoder().decode(output.stdout);
+    assert.ok(output.success, `${text}\n${new TextDecoder().decode(output.stderr)}`);
+    return text;
+  } finally {
+    await Deno.remove(config, { recursive: true });
+  }
+}
+
+Deno.test("pre-stop.sh holds a master with a replica, also after a password rotation, and lets a replica go", async () => {
+  const output = await inNamespaces(`
+export POD_IP=127.0.0.1 REDIS_PASSWORD=first REDISCLI_AUTH=first
+sh /etc/redis/start.sh >/dev/null 2>&1 &
+until redis-cli -p 6379 ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
+redis-server --port 6380 --bind 127.0.0.1 --save "" --dir /run/redis --dbfilename replica.rdb --replicaof 127.0.0.1 6379 --masterauth first --daemonize yes >/dev/null
+until redis-cli -p 6379 info replication | grep -q 'slave0:.*state=online'; do sleep 0.05; done
+# The operator rotates the password: the hook's environment still has the old one.
+redis-cli -p 6379 CONFIG SET requirepass second >/dev/null
+set +e
+timeout 1.5 sh /etc/redis/pre-stop.sh; echo "master with a replica: exit $?"
+REDISCLI_AUTH=second redis-cli -p 6379 REPLICAOF 127.0.0.1 6380 >/dev/null
+timeout 1.5 sh /etc/redis/pre-stop.sh; echo "replica: exit $?"
+REDISCLI_AUTH=second redis-cli -p 6379 shutdown nosave 2>/dev/null
+redis-cli -p 6380 shutdown nosave 2>/dev/null
+exit 0
+`);
+  // timeout(1) exits 124 when it had to stop the hook: the hook was still holding.
+  assert.match(output, /master with a replica: exit 124/);
+  assert.match(output, /replica: exit 0/);
+});
