@@ -77,7 +77,9 @@ umask 077
 : > ${runDir}/auth.conf
 rm -f ${runDir}/${hookTokenFile}
 if [ -n "\${REDIS_PASSWORD:-}" ]; then
-  printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$REDIS_PASSWORD" "$REDIS_PASSWORD" > ${runDir}/auth.conf
+  # Inside double quotes redis.conf reads \\\\ and \\" as escapes: any password fits.
+  quoted=$(printf '%s' "$REDIS_PASSWORD" | sed 's/[\\\\"]/\\\\&/g')
+  printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$quoted" "$quoted" > ${runDir}/auth.conf
   # The preStop hook's own user, with a token made here: it must still read INFO after
   # the operator has rotated the password this container was started with.
   token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')

@@ -24,6 +24,8 @@ async function inNamespaces(script: string): Promise<string> {
       "ip link set lo up",
       `mount --bind ${config} /etc/redis`,
       "mount -t tmpfs tmpfs /run && mkdir /run/redis",
+      // Polls a shell condition for up to 10 s.
+      `wait_for() { i=0; until eval "$1"; do i=$((i+1)); [ $i -lt 200 ] || { echo "gave up: $1"; exit 3; }; sleep 0.05; done; }`,
     ].join("\n");
     const output = await new Deno.Command("unshare", {
       args: ["-m", "-n", "--propagation", "private", "sh", "-c", `${setup}\n${script}`],
@@ -43,9 +45,9 @@ Deno.test("pre-stop.sh holds a master with a replica, also after a password rota
   const output = await inNamespaces(`
 export POD_IP=127.0.0.1 REDIS_PASSWORD=first REDISCLI_AUTH=first
 sh /etc/redis/start.sh >/dev/null 2>&1 &
-until redis-cli -p 6379 ping 2>/dev/null | grep -q PONG; do sleep 0.05; done
+wait_for "redis-cli -p 6379 ping 2>/dev/null | grep -q PONG"
 redis-server --port 6380 --bind 127.0.0.1 --save "" --dir /run/redis --dbfilename replica.rdb --replicaof 127.0.0.1 6379 --masterauth first --daemonize yes >/dev/null
-until redis-cli -p 6379 info replication | grep -q 'slave0:.*state=online'; do sleep 0.05; done
+wait_for "redis-cli -p 6379 info replication | grep -q 'slave0:.*state=online'"
 # The operator rotates the password: the hook's environment still has the old one.
 redis-cli -p 6379 CONFIG SET requirepass second >/dev/null
 set +e
@@ -59,4 +61,20 @@ exit 0
   // timeout(1) exits 124 when it had to stop the hook: the hook was still holding.
   assert.match(output, /master with a replica: exit 124/);
   assert.match(output, /replica: exit 0/);
+});
+
+Deno.test("start.sh takes a password with quotes, backslashes, spaces and a percent sign", async () => {
+  const password = String.raw`a "quoted" \ pass%s word\\`;
+  const output = await inNamespaces(`
+export POD_IP=127.0.0.1 REDIS_PASSWORD='${password.replaceAll("'", "'\\''")}'
+sh /etc/redis/start.sh >/dev/null 2>&1 &
+wait_for "redis-cli -p 6379 ping 2>/dev/null | grep -q NOAUTH"
+REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p 6379 ping
+REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p 6379 config get masterauth | tail -1
+REDISCLI_AUTH="$REDIS_PASSWORD" redis-cli -p 6379 shutdown nosave 2>/dev/null
+exit 0
+`);
+  const [pong, masterauth] = output.trim().split("\n");
+  assert.equal(pong, "PONG");
+  assert.equal(masterauth, password);
 });
