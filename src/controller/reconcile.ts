@@ -1,8 +1,9 @@
 /**
  * One reconcile pass for one Redis: observe (objects from the caches, INFO
- * from every ready pod) → decide (pure) → act → record (status, labels,
- * Events) → say when to look again. The one module that joins decisions and
- * effects; it works from current state, never from the event that woke it.
+ * from every ready pod) → decide (pure) → act (carry_out.ts) → record
+ * (status, labels, Events: record.ts) → say when to look again. The one
+ * module that joins decisions and effects; it works from current state,
+ * never from the event that woke it.
  *
  * @module
  */
@@ -14,20 +15,19 @@ import {
   objectNames,
   type Redis,
   redisPort,
-  type RedisStatus,
   type Role,
 } from "../api/redis.ts";
-import { matchesDesired } from "../decide/drift.ts";
 import { candidatePasswords, decidePasswordRotation } from "../decide/password.ts";
-import { decideReplication, type ReplicationPlan } from "../decide/replication.ts";
-import { buildIntentStatus, buildStatus, type Problem } from "../decide/status.ts";
+import { decideReplication } from "../decide/replication.ts";
+import type { Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../kube/base64.ts";
 import { isNotFound } from "../kube/client.ts";
-import { recordEvent } from "../kube/events.ts";
 import { storedPasswords } from "../specs/secret.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
+import { carryOut } from "./carry_out.ts";
 import { rotatePassword } from "./password_rotation.ts";
+import { event, report } from "./record.ts";
 import {
   ApplyError,
   readOwnSecret,
@@ -40,12 +40,6 @@ import type { WorkResult } from "./work_queue.ts";
 /** How soon to look again when everything is fine, and while work is under way. */
 const healthyRecheckMs = 5000;
 const busyRecheckMs = 1000;
-/**
- * How long a planned handover may refuse writes (the master is fenced) before
- * it is rolled back. A target in sync catches up within milliseconds; one that
- * cannot in a second is not worth a longer refusal (the next pass tries again).
- */
-const handoverTimeoutMs = 1000;
 
 /** Reconciles the Redis `namespace/name`. */
 export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<WorkResult> {
@@ -191,193 +185,6 @@ async function rollOneReplica(
   return true;
 }
 
-/** The master after the pass, with the epoch of its election. */
-interface MasterRecord {
-  readonly pod: string;
-  readonly ip: string;
-  readonly epoch: number;
-}
-
-/** Carries out the plan; Redis refusing a command is a problem to report, not a crash. */
-async function carryOut(
-  deps: ReconcileDeps,
-  redis: Redis,
-  plan: ReplicationPlan,
-  observed: readonly ObservedInstance[],
-): Promise<{ master?: MasterRecord; problem?: Problem }> {
-  const status = redis.status ?? {};
-  const epoch = status.epoch ?? 0;
-  const { minReplicasToWrite } = failoverSettings(redis);
-  if (plan.kind === "Wait") {
-    const recorded = observed.find((o) =>
-      o.observation.pod === status.master && o.observation.info?.role === "master"
-    );
-    return recorded
-      ? { master: { pod: recorded.observation.pod, ip: recorded.observation.ip, epoch } }
-      : {};
-  }
-  const master = plan.master;
-  const nodeOf = (pod: string) => observed.find((o) => o.observation.pod === pod)?.node;
-  const failures: string[] = [];
-  const attempt = async (pod: string, what: string, run: () => Promise<void>) => {
-    try {
-      await run();
-    } catch (error) {
-      failures.push(`${pod}: ${what}: ${error instanceof Error ? error.message : error}`);
-    }
-  };
-  let record: MasterRecord = { pod: master.pod, ip: master.ip, epoch };
-  const started = performance.now();
-  if (plan.kind === "Promote") {
-    const changed = master.pod !== status.master || master.ip !== status.masterIP;
-    if (changed) {
-      // The intent goes into the status first: an operator restarted from here
-      // on re-derives the same master instead of choosing another.
-      record = { ...record, epoch: epoch + 1 };
-      await writeIntent(deps, redis, record, `making ${record.pod} the master (${plan.reason})`);
-    }
-    if (plan.promote) {
-      await attempt(master.pod, "promote", () => nodeOf(master.pod)!.promote(minReplicasToWrite));
-    }
-    if (failures.length) {
-      return {
-        master: { pod: status.master ?? "", ip: status.masterIP ?? "", epoch: record.epoch },
-        problem: redisProblem(failures),
-      };
-    }
-    await Promise.all(
-      plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
-      ),
-    );
-    if (changed) {
-      deps.metrics.failovers.inc({ reason: plan.reason });
-      deps.metrics.failoverSeconds.observe((performance.now() - started) / 1000);
-      const previous = status.master ? `; the previous master was ${status.master}` : "";
-      await event(
-        deps,
-        redis,
-        plan.reason === "Initialize" ? "Normal" : "Warning",
-        Reason.MasterChanged,
-        `${master.pod} (${master.ip}) is the master, epoch ${record.epoch}: ${
-          describeReason(plan.reason)
-        }${previous}`,
-      );
-      deps.log.with({ namespace: redis.metadata?.namespace, name: redis.metadata?.name })
-        .info("master changed", { master: master.pod, reason: plan.reason, epoch: record.epoch });
-    }
-  } else if (plan.kind === "Switchover") {
-    // Planned: the intent first, then a handover that loses no acknowledged write.
-    record = { ...record, epoch: epoch + 1 };
-    await writeIntent(
-      deps,
-      redis,
-      record,
-      `handing over from ${plan.from.pod} to ${record.pod} (${plan.reason})`,
-    );
-    const from = nodeOf(plan.from.pod)!;
-    await attempt(
-      plan.from.pod,
-      "handover",
-      () =>
-        from.handOver(
-          master.ip,
-          redisPort,
-          nodeOf(master.pod)!,
-          handoverTimeoutMs,
-          minReplicasToWrite,
-        ),
-    );
-    if (failures.length) {
-      return {
-        master: { pod: plan.from.pod, ip: plan.from.ip, epoch: record.epoch },
-        problem: redisProblem(failures),
-      };
-    }
-    await Promise.all(
-      plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
-      ),
-    );
-    deps.metrics.failovers.inc({ reason: plan.reason });
-    deps.metrics.failoverSeconds.observe((performance.now() - started) / 1000);
-    await event(
-      deps,
-      redis,
-      "Normal",
-      Reason.MasterChanged,
-      `${master.pod} (${master.ip}) is the master, epoch ${record.epoch}: planned handover from ${plan.from.pod} (${
-        describeHandover(plan.reason)
-      })`,
-    );
-    deps.log.with({ namespace: redis.metadata?.namespace, name: redis.metadata?.name })
-      .info("master handed over", {
-        from: plan.from.pod,
-        master: master.pod,
-        reason: plan.reason,
-        epoch: record.epoch,
-      });
-  } else if (plan.kind === "Reattach") {
-    await Promise.all(
-      plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
-      ),
-    );
-    const pods = plan.reattach.map((i) => i.pod).join(", ");
-    await event(
-      deps,
-      redis,
-      "Normal",
-      Reason.ReplicaReattached,
-      `Pointed ${pods} at master ${master.pod}`,
-    );
-  }
-  return failures.length ? { master: record, problem: redisProblem(failures) } : { master: record };
-}
-
-/** Writes the intent (new master, epoch) and Ready=False before any Redis is touched. */
-async function writeIntent(
-  deps: ReconcileDeps,
-  redis: Redis,
-  record: MasterRecord,
-  message: string,
-): Promise<void> {
-  const now = deps.now().toISOString().replace(/\.\d+Z$/, "Z");
-  await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, {
-    status: buildIntentStatus(redis, record, message, now),
-  });
-  if (deps.pauseAfterIntentMs > 0) await new Promise((r) => setTimeout(r, deps.pauseAfterIntentMs));
-}
-
-function describeHandover(reason: string): string {
-  switch (reason) {
-    case "MasterTerminating":
-      return "its pod is being deleted";
-    case "ScaleDown":
-      return "its pod is removed by the scale-down";
-    default:
-      return "rolling update";
-  }
-}
-
-function describeReason(reason: string): string {
-  switch (reason) {
-    case "Initialize":
-      return "elected among fresh instances";
-    case "Failover":
-      return "the master was lost and this replica had the most data";
-    default:
-      return "two masters had replicas; this one is kept";
-  }
-}
-
-function redisProblem(failures: string[]): Problem {
-  return {
-    reason: Reason.RedisCommandFailed,
-    message: `Redis refused a command: ${failures.join("; ")}`,
-  };
-}
-
 /** Sets role=master on the master pod and role=replica on every other pod. */
 async function labelPods(deps: ReconcileDeps, redis: Redis, masterPod: string): Promise<void> {
   const patches = redisPods(deps, redis).map((pod: Pod) => {
@@ -416,61 +223,4 @@ async function readPassword(
       message: `Secret ${ref.name} not found (spec.password.secretKeyRef)`,
     };
   }
-}
-
-/** Writes the status when it changed; a new problem also becomes an Event. */
-async function report(
-  deps: ReconcileDeps,
-  redis: Redis,
-  input: {
-    plan: ReplicationPlan | undefined;
-    observed: readonly ObservedInstance[];
-    master?: MasterRecord | undefined;
-    problem?: Problem | undefined;
-  },
-): Promise<RedisStatus> {
-  const now = deps.now().toISOString().replace(/\.\d+Z$/, "Z");
-  const master = input.master ??
-    (redis.status?.master
-      ? {
-        pod: redis.status.master,
-        ip: redis.status.masterIP ?? "",
-        epoch: redis.status.epoch ?? 0,
-      }
-      : undefined);
-  const status = buildStatus({
-    redis,
-    plan: input.plan,
-    observations: input.observed.map((o) => o.observation),
-    master,
-    problem: input.problem,
-    now,
-  });
-  const previous = redis.status ?? {};
-  if (matchesDesired(status, previous) && matchesDesired(previous, status)) return status;
-  const hadProblem = previous.conditions?.find((c) => c.type === "Degraded");
-  if (
-    input.problem && (hadProblem?.status !== "True" || hadProblem.message !== input.problem.message)
-  ) {
-    await event(deps, redis, "Warning", input.problem.reason, input.problem.message);
-  }
-  await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, { status });
-  return status;
-}
-
-async function event(
-  deps: ReconcileDeps,
-  redis: Redis,
-  type: "Normal" | "Warning",
-  reason: string,
-  message: string,
-) {
-  const error = await recordEvent(deps.client, "redis-operator", {
-    apiVersion: "redis-operator.dev/v1alpha1",
-    kind: "Redis",
-    namespace: redis.metadata?.namespace ?? "",
-    name: redis.metadata?.name ?? "",
-    ...(redis.metadata?.uid ? { uid: redis.metadata.uid } : {}),
-  }, { type, reason, message });
-  if (error) deps.log.warn("event not recorded", { reason, error: String(error) });
 }

@@ -1,0 +1,202 @@
+/**
+ * Carries out a replication plan: promotion, planned handover, repointing
+ * replicas. The intent (new master, new epoch) is written to the status
+ * before any Redis is touched; a Redis that refuses a command is a problem
+ * to report, not a crash.
+ *
+ * @module
+ */
+import { Reason } from "../api/conditions.ts";
+import { failoverSettings, type Redis, redisPort } from "../api/redis.ts";
+import type { ReplicationPlan } from "../decide/replication.ts";
+import { buildIntentStatus, type Problem } from "../decide/status.ts";
+import type { ReconcileDeps } from "./deps.ts";
+import type { ObservedInstance } from "./observe.ts";
+import { event, type MasterRecord } from "./record.ts";
+
+/**
+ * How long a planned handover may refuse writes (the master is fenced) before
+ * it is rolled back. A target in sync catches up within milliseconds; one that
+ * cannot in a second is not worth a longer refusal (the next pass tries again).
+ */
+const handoverTimeoutMs = 1000;
+
+/** Carries out the plan; Redis refusing a command is a problem to report, not a crash. */
+export async function carryOut(
+  deps: ReconcileDeps,
+  redis: Redis,
+  plan: ReplicationPlan,
+  observed: readonly ObservedInstance[],
+): Promise<{ master?: MasterRecord; problem?: Problem }> {
+  const status = redis.status ?? {};
+  const epoch = status.epoch ?? 0;
+  const { minReplicasToWrite } = failoverSettings(redis);
+  if (plan.kind === "Wait") {
+    const recorded = observed.find((o) =>
+      o.observation.pod === status.master && o.observation.info?.role === "master"
+    );
+    return recorded
+      ? { master: { pod: recorded.observation.pod, ip: recorded.observation.ip, epoch } }
+      : {};
+  }
+  const master = plan.master;
+  const nodeOf = (pod: string) => observed.find((o) => o.observation.pod === pod)?.node;
+  const failures: string[] = [];
+  const attempt = async (pod: string, what: string, run: () => Promise<void>) => {
+    try {
+      await run();
+    } catch (error) {
+      failures.push(`${pod}: ${what}: ${error instanceof Error ? error.message : error}`);
+    }
+  };
+  let record: MasterRecord = { pod: master.pod, ip: master.ip, epoch };
+  const started = performance.now();
+  if (plan.kind === "Promote") {
+    const changed = master.pod !== status.master || master.ip !== status.masterIP;
+    if (changed) {
+      // The intent goes into the status first: an operator restarted from here
+      // on re-derives the same master instead of choosing another.
+      record = { ...record, epoch: epoch + 1 };
+      await writeIntent(deps, redis, record, `making ${record.pod} the master (${plan.reason})`);
+    }
+    if (plan.promote) {
+      await attempt(master.pod, "promote", () => nodeOf(master.pod)!.promote(minReplicasToWrite));
+    }
+    if (failures.length) {
+      return {
+        master: { pod: status.master ?? "", ip: status.masterIP ?? "", epoch: record.epoch },
+        problem: redisProblem(failures),
+      };
+    }
+    await Promise.all(
+      plan.reattach.map((i) =>
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
+      ),
+    );
+    if (changed) {
+      deps.metrics.failovers.inc({ reason: plan.reason });
+      deps.metrics.failoverSeconds.observe((performance.now() - started) / 1000);
+      const previous = status.master ? `; the previous master was ${status.master}` : "";
+      await event(
+        deps,
+        redis,
+        plan.reason === "Initialize" ? "Normal" : "Warning",
+        Reason.MasterChanged,
+        `${master.pod} (${master.ip}) is the master, epoch ${record.epoch}: ${
+          describeReason(plan.reason)
+        }${previous}`,
+      );
+      deps.log.with({ namespace: redis.metadata?.namespace, name: redis.metadata?.name })
+        .info("master changed", { master: master.pod, reason: plan.reason, epoch: record.epoch });
+    }
+  } else if (plan.kind === "Switchover") {
+    // Planned: the intent first, then a handover that loses no acknowledged write.
+    record = { ...record, epoch: epoch + 1 };
+    await writeIntent(
+      deps,
+      redis,
+      record,
+      `handing over from ${plan.from.pod} to ${record.pod} (${plan.reason})`,
+    );
+    const from = nodeOf(plan.from.pod)!;
+    await attempt(
+      plan.from.pod,
+      "handover",
+      () =>
+        from.handOver(
+          master.ip,
+          redisPort,
+          nodeOf(master.pod)!,
+          handoverTimeoutMs,
+          minReplicasToWrite,
+        ),
+    );
+    if (failures.length) {
+      return {
+        master: { pod: plan.from.pod, ip: plan.from.ip, epoch: record.epoch },
+        problem: redisProblem(failures),
+      };
+    }
+    await Promise.all(
+      plan.reattach.map((i) =>
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
+      ),
+    );
+    deps.metrics.failovers.inc({ reason: plan.reason });
+    deps.metrics.failoverSeconds.observe((performance.now() - started) / 1000);
+    await event(
+      deps,
+      redis,
+      "Normal",
+      Reason.MasterChanged,
+      `${master.pod} (${master.ip}) is the master, epoch ${record.epoch}: planned handover from ${plan.from.pod} (${
+        describeHandover(plan.reason)
+      })`,
+    );
+    deps.log.with({ namespace: redis.metadata?.namespace, name: redis.metadata?.name })
+      .info("master handed over", {
+        from: plan.from.pod,
+        master: master.pod,
+        reason: plan.reason,
+        epoch: record.epoch,
+      });
+  } else if (plan.kind === "Reattach") {
+    await Promise.all(
+      plan.reattach.map((i) =>
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
+      ),
+    );
+    const pods = plan.reattach.map((i) => i.pod).join(", ");
+    await event(
+      deps,
+      redis,
+      "Normal",
+      Reason.ReplicaReattached,
+      `Pointed ${pods} at master ${master.pod}`,
+    );
+  }
+  return failures.length ? { master: record, problem: redisProblem(failures) } : { master: record };
+}
+
+/** Writes the intent (new master, epoch) and Ready=False before any Redis is touched. */
+async function writeIntent(
+  deps: ReconcileDeps,
+  redis: Redis,
+  record: MasterRecord,
+  message: string,
+): Promise<void> {
+  const now = deps.now().toISOString().replace(/\.\d+Z$/, "Z");
+  await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, {
+    status: buildIntentStatus(redis, record, message, now),
+  });
+  if (deps.pauseAfterIntentMs > 0) await new Promise((r) => setTimeout(r, deps.pauseAfterIntentMs));
+}
+
+function describeHandover(reason: string): string {
+  switch (reason) {
+    case "MasterTerminating":
+      return "its pod is being deleted";
+    case "ScaleDown":
+      return "its pod is removed by the scale-down";
+    default:
+      return "rolling update";
+  }
+}
+
+function describeReason(reason: string): string {
+  switch (reason) {
+    case "Initialize":
+      return "elected among fresh instances";
+    case "Failover":
+      return "the master was lost and this replica had the most data";
+    default:
+      return "two masters had replicas; this one is kept";
+  }
+}
+
+function redisProblem(failures: string[]): Problem {
+  return {
+    reason: Reason.RedisCommandFailed,
+    message: `Redis refused a command: ${failures.join("; ")}`,
+  };
+}

@@ -1,0 +1,78 @@
+/**
+ * What a pass records for people: the status (written only when it changed)
+ * and Events on the Redis.
+ *
+ * @module
+ */
+import type { Redis, RedisStatus } from "../api/redis.ts";
+import { matchesDesired } from "../decide/drift.ts";
+import type { ReplicationPlan } from "../decide/replication.ts";
+import { buildStatus, type Problem } from "../decide/status.ts";
+import { recordEvent } from "../kube/events.ts";
+import type { ReconcileDeps } from "./deps.ts";
+import type { ObservedInstance } from "./observe.ts";
+
+/** The master after a pass, with the epoch of its election. */
+export interface MasterRecord {
+  readonly pod: string;
+  readonly ip: string;
+  readonly epoch: number;
+}
+
+/** Writes the status when it changed; a new problem also becomes an Event. */
+export async function report(
+  deps: ReconcileDeps,
+  redis: Redis,
+  input: {
+    plan: ReplicationPlan | undefined;
+    observed: readonly ObservedInstance[];
+    master?: MasterRecord | undefined;
+    problem?: Problem | undefined;
+  },
+): Promise<RedisStatus> {
+  const now = deps.now().toISOString().replace(/\.\d+Z$/, "Z");
+  const master = input.master ??
+    (redis.status?.master
+      ? {
+        pod: redis.status.master,
+        ip: redis.status.masterIP ?? "",
+        epoch: redis.status.epoch ?? 0,
+      }
+      : undefined);
+  const status = buildStatus({
+    redis,
+    plan: input.plan,
+    observations: input.observed.map((o) => o.observation),
+    master,
+    problem: input.problem,
+    now,
+  });
+  const previous = redis.status ?? {};
+  if (matchesDesired(status, previous) && matchesDesired(previous, status)) return status;
+  const hadProblem = previous.conditions?.find((c) => c.type === "Degraded");
+  if (
+    input.problem && (hadProblem?.status !== "True" || hadProblem.message !== input.problem.message)
+  ) {
+    await event(deps, redis, "Warning", input.problem.reason, input.problem.message);
+  }
+  await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, { status });
+  return status;
+}
+
+/** Records an Event on the Redis; a failure to record is logged, never fatal. */
+export async function event(
+  deps: ReconcileDeps,
+  redis: Redis,
+  type: "Normal" | "Warning",
+  reason: string,
+  message: string,
+) {
+  const error = await recordEvent(deps.client, "redis-operator", {
+    apiVersion: "redis-operator.dev/v1alpha1",
+    kind: "Redis",
+    namespace: redis.metadata?.namespace ?? "",
+    name: redis.metadata?.name ?? "",
+    ...(redis.metadata?.uid ? { uid: redis.metadata.uid } : {}),
+  }, { type, reason, message });
+  if (error) deps.log.warn("event not recorded", { reason, error: String(error) });
+}
