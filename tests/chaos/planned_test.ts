@@ -224,7 +224,12 @@ Deno.test("planned: a replica killed during the handover costs no acknowledged w
     ]))
       .split(" ");
     const result = await underLoad(client, ns.name, "busy", async () => {
+      // A handover takes milliseconds, so a kill sent after the delete would land after it.
+      // The replica is frozen first: if the handover picks it, it waits on it, and the
+      // kill lands during the handover; if not, the handover goes to the other one.
+      await fault("stop", ns.name, replicas[0]!);
       await kubectl(["-n", ns.name, "delete", "pod", before.status!.master!, "--wait=false"]);
+      await new Promise((r) => setTimeout(r, 300));
       await fault("kill", ns.name, replicas[0]!);
     }, async () => {
       await waitFor("a handover", async () => {
