@@ -197,6 +197,7 @@ function describeReason(reason: string): string {
 function redisProblem(failures: string[]): Problem {
   return {
     reason: Reason.RedisCommandFailed,
-    message: `Redis refused a command: ${failures.join("; ")}`,
+    // Sorted: the same failures make the same message, so the status is not rewritten.
+    message: `Redis refused a command: ${[...failures].sort().join("; ")}`,
   };
 }

@@ -68,7 +68,8 @@ export async function rotatePassword(
       kind: "Failed",
       problem: {
         reason: Reason.RedisCommandFailed,
-        message: `Password rotation: Redis refused a command: ${failures.join("; ")}`,
+        // Sorted: the same failures make the same message, so the status is not rewritten.
+        message: `Password rotation: Redis refused a command: ${failures.sort().join("; ")}`,
       },
     };
   }

@@ -115,32 +115,37 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
         labelPods(deps, redis, master.pod),
       ]);
     }
-    const status = await report(deps, redis, { plan, observed, master, problem });
+    // A password rotation goes a step further only while replication is healthy; a Redis
+    // refusing it is a problem like any other, in the same status write.
+    const rotation = plan.kind === "Healthy"
+      ? await rotatePassword(deps, redis, decidePasswordRotation(password, stored), observed)
+      : { kind: "Idle" as const };
+    const rotationProblem = rotation.kind === "Failed" ? rotation.problem : undefined;
+    const status = await report(deps, redis, {
+      plan,
+      observed,
+      master,
+      problem: problem ?? rotationProblem,
+    });
     const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     deps.metrics.connectedInstances.set({ namespace, name }, status.replicas ?? 0);
-    if (ready && plan.kind === "Healthy") {
-      const rotation = decidePasswordRotation(password, stored);
-      const outcome = await rotatePassword(deps, redis, rotation, observed);
-      if (outcome.kind === "Stepped") {
-        await event(deps, redis, "Normal", outcome.reason, outcome.message);
-        log.info("password rotation", { step: rotation.kind });
-        return { requeueAfterMs: busyRecheckMs };
-      }
-      if (outcome.kind === "Failed") {
-        await event(deps, redis, "Warning", outcome.problem.reason, outcome.problem.message);
-        log.warn("password rotation failed", { message: outcome.problem.message });
-        return { requeueAfterMs: busyRecheckMs };
-      }
-      if (outcome.kind === "Waiting") log.debug("waiting", { message: outcome.message });
+    if (rotation.kind === "Stepped") {
+      await event(deps, redis, "Normal", rotation.reason, rotation.message);
+      log.info("password rotation", { step: rotation.reason });
+      return { requeueAfterMs: busyRecheckMs };
+    }
+    if (rotation.kind === "Waiting") log.debug("waiting", { message: rotation.message });
+    if (ready && plan.kind === "Healthy" && !rotationProblem) {
       if (await rollOneReplica(deps, redis, observed)) return { requeueAfterMs: busyRecheckMs };
     }
-    if (problem) {
-      log.warn("replication problem", { reason: problem.reason, message: problem.message });
+    const reported = problem ?? rotationProblem;
+    if (reported) {
+      log.warn("replication problem", { reason: reported.reason, message: reported.message });
     }
     const recheck = plan.kind === "Wait" && plan.recheckMs !== undefined
       ? plan.recheckMs
       : busyRecheckMs;
-    return { requeueAfterMs: ready ? healthyRecheckMs : recheck };
+    return { requeueAfterMs: ready && !reported ? healthyRecheckMs : recheck };
   } finally {
     for (const { node } of observed) node?.close();
   }
