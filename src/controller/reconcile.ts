@@ -62,9 +62,8 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
   const masterOrdinal = Number(redis.status?.master?.match(/-(\d+)$/)?.[1] ?? -1);
   const statefulSetReplicas = Math.max(desired, masterOrdinal + 1);
   // The operator's copy of the password is what pods start with; it moves to a new
-  // password only step by step (decide/password.ts).
-  // Read even without spec.password: instances started with one keep it, and the
-  // operator must still be able to talk to them.
+  // password only step by step (decide/password.ts). It is read even without
+  // spec.password: instances started with one keep it, and must still be reachable.
   const ownSecret = await readOwnSecret(deps, redis);
   const stored = storedPasswords(ownSecret);
   const secret = password === undefined
