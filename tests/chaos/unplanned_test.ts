@@ -134,8 +134,11 @@ Deno.test("all pods but one lost at once under load, persistence off: the data l
     ])).split(" ");
     const survivor = pods.find((p) => p !== before.status!.master)!;
     const lostAt = Date.now();
-    // The master's pod and a replica's pod deleted together; the replica's process is killed outright.
+    // A replica's process is killed outright, then its pod and the master's are deleted
+    // together. (Killed after the delete, it could already be gone: a replica's preStop
+    // hook lets it go at once.)
     const doomedReplica = pods.find((p) => p !== survivor && p !== before.status!.master)!;
+    await fault("kill", ns.name, doomedReplica);
     await kubectl([
       "-n",
       ns.name,
@@ -145,7 +148,6 @@ Deno.test("all pods but one lost at once under load, persistence off: the data l
       doomedReplica,
       "--wait=false",
     ]);
-    await fault("kill", ns.name, doomedReplica);
     await waitFor(
       "the survivor to lead",
       async () =>
