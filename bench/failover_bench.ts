@@ -14,6 +14,7 @@ import { Redis } from "ioredis";
 import { connectRedis } from "../src/redis/client.ts";
 import { parseReplicationInfo } from "../src/redis/info.ts";
 import { InstanceMonitor } from "../src/redis/monitor.ts";
+import { freePort, until } from "../tests/redis/redis_server.ts";
 import { type Sample, summarize } from "./stats.ts";
 
 /** A redis-server (or sentinel) on a fixed loopback port, restartable. */
@@ -45,20 +46,8 @@ class Process {
   }
 }
 
-async function waitUntil(condition: () => Promise<boolean>, timeoutMs = 60_000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!await condition()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
-
-function freePort(): number {
-  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
-  const port = (listener.addr as Deno.NetAddr).port;
-  listener.close();
-  return port;
-}
+/** Sentinel failovers and resyncs take seconds: wait up to a minute. */
+const waitUntil = (condition: () => Promise<boolean>) => until(condition, 60_000);
 
 /** Three data instances with production settings; the first is the master. */
 async function startInstances(dir: string): Promise<Process[]> {

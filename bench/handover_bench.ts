@@ -9,7 +9,7 @@
  */
 import { Redis } from "ioredis";
 import { connectRedis, type RedisNode } from "../src/redis/client.ts";
-import { startRedisServer } from "../tests/redis/redis_server.ts";
+import { startRedisServer, until } from "../tests/redis/redis_server.ts";
 import { type Sample, summarize } from "./stats.ts";
 
 /** Production settings that matter for a handover: fencing and the replicas' ping period. */
@@ -72,13 +72,7 @@ async function failoverTo(client: Redis, port: number): Promise<void> {
   }
 }
 
-async function waitUntil(condition: () => Promise<boolean>): Promise<void> {
-  const deadline = Date.now() + 10_000;
-  while (!await condition()) {
-    if (Date.now() > deadline) throw new Error("timed out");
-    await new Promise((r) => setTimeout(r, 20));
-  }
-}
+const waitUntil = (condition: () => Promise<boolean>) => until(condition, 10_000);
 
 /** Runs `rounds` handovers of each method; returns the write pause of each, in ms. */
 export async function benchHandover(rounds: number): Promise<Sample[]> {

@@ -10,16 +10,11 @@ import type {
   Secret,
 } from "kubernetes-types/core/v1.d.ts";
 import { decodeBase64 } from "../../src/kube/base64.ts";
-import { isNotFound, type RestClient } from "../../src/kube/client.ts";
+import { type RestClient, unlessNotFound } from "../../src/kube/client.ts";
 
 /** Reads a namespaced core/v1 object; undefined when it does not exist. */
-async function getOptional<T>(client: RestClient, path: string): Promise<T | undefined> {
-  try {
-    return await client.request<T>({ path });
-  } catch (error) {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  }
+function getOptional<T>(client: RestClient, path: string): Promise<T | undefined> {
+  return unlessNotFound(client.request<T>({ path }));
 }
 
 /** The data of a ConfigMap (binaryData decoded to text), or undefined when missing. */

@@ -21,7 +21,7 @@ import { candidatePasswords, decidePasswordRotation } from "../decide/password.t
 import { decideReplication } from "../decide/replication.ts";
 import type { Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../kube/base64.ts";
-import { isNotFound } from "../kube/client.ts";
+import { isNotFound, unlessNotFound } from "../kube/client.ts";
 import { storedPasswords } from "../specs/secret.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
@@ -194,11 +194,9 @@ async function labelPods(deps: ReconcileDeps, redis: Redis, masterPod: string): 
   const patches = redisPods(deps, redis).map((pod: Pod) => {
     const role: Role = pod.metadata?.name === masterPod ? "master" : "replica";
     if (pod.metadata?.labels?.[labels.role] === role) return undefined;
-    return deps.apis.pods.patch(pod.metadata!.namespace!, pod.metadata!.name!, {
+    return unlessNotFound(deps.apis.pods.patch(pod.metadata!.namespace!, pod.metadata!.name!, {
       metadata: { labels: { [labels.role]: role } },
-    }).catch((error) => {
-      if (!isNotFound(error)) throw error;
-    });
+    }));
   });
   await Promise.all(patches);
 }

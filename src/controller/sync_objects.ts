@@ -10,7 +10,7 @@ import type { Secret } from "kubernetes-types/core/v1.d.ts";
 import { fieldManager, objectNames, type Redis } from "../api/redis.ts";
 import type { StoredPasswords } from "../decide/password.ts";
 import { matchesDesired } from "../decide/drift.ts";
-import { isNotFound } from "../kube/client.ts";
+import { unlessNotFound } from "../kube/client.ts";
 import { buildConfigMap } from "../specs/config_map.ts";
 import { buildMasterEndpointSlice, foreignMasterSlices } from "../specs/master_endpoints.ts";
 import { buildPodDisruptionBudget } from "../specs/pdb.ts";
@@ -56,10 +56,7 @@ export async function readOwnSecret(
   redis: Redis,
 ): Promise<Secret | undefined> {
   const name = objectNames(redis.metadata?.name ?? "").base;
-  return await deps.apis.secrets.get(redis.metadata?.namespace ?? "", name).catch((error) => {
-    if (isNotFound(error)) return undefined;
-    throw error;
-  });
+  return await unlessNotFound(deps.apis.secrets.get(redis.metadata?.namespace ?? "", name));
 }
 
 /** Records `passwords` in the operator's Secret: what pods start with from now on. */
@@ -154,9 +151,7 @@ export async function syncMasterEndpoints(
   const current = deps.caches.endpointSlices.get(ns, desired.metadata!.name!);
   let wrote = false;
   for (const foreign of foreignMasterSlices(redis, deps.caches.endpointSlices.list(ns))) {
-    await deps.apis.endpointSlices.delete(ns, foreign.metadata!.name!).catch((error) => {
-      if (!isNotFound(error)) throw error;
-    });
+    await unlessNotFound(deps.apis.endpointSlices.delete(ns, foreign.metadata!.name!));
     wrote = true;
   }
   if (current && !pod) return wrote;

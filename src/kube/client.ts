@@ -33,6 +33,24 @@ export function isNotFound(error: unknown): boolean {
   return error instanceof KubeApiError && error.status === 404;
 }
 
+/**
+ * The request's result, or undefined when the object does not exist (404);
+ * any other error is thrown.
+ *
+ * @example
+ * ```ts
+ * const secret = await unlessNotFound(api.get("default", "maybe-there"));
+ * ```
+ */
+export async function unlessNotFound<T>(request: Promise<T>): Promise<T | undefined> {
+  try {
+    return await request;
+  } catch (error) {
+    if (isNotFound(error)) return undefined;
+    throw error;
+  }
+}
+
 /** Is this a 409 (already exists or conflict) from the API server? */
 export function isConflict(error: unknown): boolean {
   return error instanceof KubeApiError && error.status === 409;

@@ -19,6 +19,16 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
   await deployOperator(client);
   const ns = await testNamespace("own");
   const k = (...args: string[]) => kubectl(["-n", ns.name, ...args]);
+  /** The addresses in every EndpointSlice of the master Service, whoever wrote it. */
+  const masterEndpoints = () =>
+    k(
+      "get",
+      "endpointslices",
+      "-l",
+      "kubernetes.io/service-name=redis-cache-master",
+      "-o",
+      "jsonpath={.items[*].endpoints[*].addresses[*]}",
+    );
   try {
     await k("create", "secret", "generic", "cache-auth", "--from-literal=pw=hunter2");
     await kubectl(
@@ -64,14 +74,7 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
         "",
       );
       assert.equal(
-        await k(
-          "get",
-          "endpointslices",
-          "-l",
-          "kubernetes.io/service-name=redis-cache-master",
-          "-o",
-          "jsonpath={.items[*].endpoints[*].addresses[*]}",
-        ),
+        await masterEndpoints(),
         redis.status!.masterIP,
       );
     });
@@ -142,14 +145,7 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
           "jsonpath={.spec.selector}",
         );
         // The selector made the EndpointSlice controller write a slice of its own: it goes too.
-        const endpoints = await k(
-          "get",
-          "endpointslices",
-          "-l",
-          "kubernetes.io/service-name=redis-cache-master",
-          "-o",
-          "jsonpath={.items[*].endpoints[*].addresses[*]}",
-        );
+        const endpoints = await masterEndpoints();
         const config = await k(
           "get",
           "configmap",

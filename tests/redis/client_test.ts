@@ -2,15 +2,7 @@
 import assert from "node:assert/strict";
 import { connectRedis, type RedisNode } from "../../src/redis/client.ts";
 import { parseReplicationInfo } from "../../src/redis/info.ts";
-import { startRedisServer } from "./redis_server.ts";
-
-async function until(condition: () => Promise<boolean>, timeoutMs = 5000): Promise<void> {
-  const deadline = Date.now() + timeoutMs;
-  while (!await condition()) {
-    if (Date.now() > deadline) throw new Error("Timed out");
-    await new Promise((r) => setTimeout(r, 50));
-  }
-}
+import { startRedisServer, until } from "./redis_server.ts";
 
 Deno.test("replicaOf() and promote() reconfigure real Redis instances", async () => {
   const a = await startRedisServer();

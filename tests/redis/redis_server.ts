@@ -11,8 +11,20 @@ export interface RedisServer {
   stop(): Promise<void>;
 }
 
+/** Polls `condition` every 20 ms until it holds; throws after `timeoutMs`. */
+export async function until(
+  condition: () => Promise<boolean>,
+  timeoutMs = 5000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (!await condition()) {
+    if (Date.now() > deadline) throw new Error(`Timed out after ${timeoutMs} ms`);
+    await new Promise((r) => setTimeout(r, 20));
+  }
+}
+
 /** A port nothing listens on right now (the kernel picks it). */
-function freePort(): number {
+export function freePort(): number {
   const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
   const port = (listener.addr as Deno.NetAddr).port;
   listener.close();
