@@ -27,8 +27,12 @@ export async function carryOut(
   redis: Redis,
   plan: ReplicationPlan,
   observed: readonly ObservedInstance[],
-): Promise<{ master?: MasterRecord; problem?: Problem }> {
+): Promise<{ master?: MasterRecord; problem?: Problem; resourceVersion?: string }> {
   const status = redis.status ?? {};
+  // Every status write is conditional on the version this pass read (or last wrote): a
+  // pass working from a stale cache gets a conflict instead of moving the epoch back.
+  let resourceVersion = redis.metadata?.resourceVersion;
+  const at = () => (resourceVersion === undefined ? {} : { resourceVersion });
   const epoch = status.epoch ?? 0;
   const { minReplicasToWrite } = failoverSettings(redis);
   if (plan.kind === "Wait") {
@@ -36,8 +40,8 @@ export async function carryOut(
       o.observation.pod === status.master && o.observation.info?.role === "master"
     );
     return recorded
-      ? { master: { pod: recorded.observation.pod, ip: recorded.observation.ip, epoch } }
-      : {};
+      ? { master: { pod: recorded.observation.pod, ip: recorded.observation.ip, epoch }, ...at() }
+      : at();
   }
   const master = plan.master;
   const nodeOf = (pod: string) => observed.find((o) => o.observation.pod === pod)?.node;
@@ -57,7 +61,12 @@ export async function carryOut(
       // The intent goes into the status first: an operator restarted from here
       // on re-derives the same master instead of choosing another.
       record = { ...record, epoch: epoch + 1 };
-      await writeIntent(deps, redis, record, `making ${record.pod} the master (${plan.reason})`);
+      resourceVersion = await writeIntent(
+        deps,
+        redis,
+        record,
+        `making ${record.pod} the master (${plan.reason})`,
+      );
     }
     if (plan.promote) {
       await attempt(master.pod, "promote", () => nodeOf(master.pod)!.promote(minReplicasToWrite));
@@ -66,6 +75,7 @@ export async function carryOut(
       return {
         master: { pod: status.master ?? "", ip: status.masterIP ?? "", epoch: record.epoch },
         problem: redisProblem(failures),
+        ...at(),
       };
     }
     await Promise.all(
@@ -92,7 +102,7 @@ export async function carryOut(
   } else if (plan.kind === "Switchover") {
     // Planned: the intent first, then a handover that loses no acknowledged write.
     record = { ...record, epoch: epoch + 1 };
-    await writeIntent(
+    resourceVersion = await writeIntent(
       deps,
       redis,
       record,
@@ -115,6 +125,7 @@ export async function carryOut(
       return {
         master: { pod: plan.from.pod, ip: plan.from.ip, epoch: record.epoch },
         problem: redisProblem(failures),
+        ...at(),
       };
     }
     await Promise.all(
@@ -155,21 +166,33 @@ export async function carryOut(
       `Pointed ${pods} at master ${master.pod}`,
     );
   }
-  return failures.length ? { master: record, problem: redisProblem(failures) } : { master: record };
+  return failures.length
+    ? { master: record, problem: redisProblem(failures), ...at() }
+    : { master: record, ...at() };
 }
 
-/** Writes the intent (new master, epoch) and Ready=False before any Redis is touched. */
+/**
+ * Writes the intent (new master, epoch) and Ready=False before any Redis is
+ * touched, on the condition that the Redis is still at the version the pass
+ * read: a 409 ends the pass before anything is changed. Returns the new version.
+ */
 async function writeIntent(
   deps: ReconcileDeps,
   redis: Redis,
   record: MasterRecord,
   message: string,
-): Promise<void> {
+): Promise<string | undefined> {
   const now = deps.now().toISOString().replace(/\.\d+Z$/, "Z");
-  await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, {
-    status: buildIntentStatus(redis, record, message, now),
-  });
+  const written = await deps.apis.redis.patchStatus(
+    redis.metadata!.namespace!,
+    redis.metadata!.name!,
+    {
+      metadata: { resourceVersion: redis.metadata?.resourceVersion },
+      status: buildIntentStatus(redis, record, message, now),
+    },
+  );
   if (deps.pauseAfterIntentMs > 0) await new Promise((r) => setTimeout(r, deps.pauseAfterIntentMs));
+  return written.metadata?.resourceVersion;
 }
 
 function describeHandover(reason: string): string {
@@ -189,6 +212,8 @@ function describeReason(reason: string): string {
       return "elected among fresh instances";
     case "Failover":
       return "the master was lost and this replica had the most data";
+    case "Adopt":
+      return "the recorded master is gone and this is the one master with replicas";
     default:
       return "two masters had replicas; this one is kept";
   }

@@ -8,7 +8,8 @@
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import { type Redis, redisPort, selectorLabels } from "../api/redis.ts";
 import type { InstanceObservation } from "../decide/replication.ts";
-import { parseReplicationInfo } from "../redis/info.ts";
+import type { Fencing } from "../decide/fencing.ts";
+import { parseReplicationInfo, type ReplicationInfo } from "../redis/info.ts";
 import { RedisAuthError, type RedisNode } from "../redis/client.ts";
 import type { InstanceMonitor } from "../redis/monitor.ts";
 import type { ReconcileDeps } from "./deps.ts";
@@ -72,29 +73,68 @@ export async function observeInstances(
           ? { outdated: true }
           : {}),
       };
-      if (!isPodReady(pod)) return { pod, observation: { ...base, ready: false } };
+      const ready = isPodReady(pod);
+      // A pod that is merely not ready (a slow probe, a node that lost the API server) may
+      // still run a working master: it is asked too, so its answer can stop a failover.
+      if (!ip || pod.status?.phase !== "Running") return { pod, observation: { ...base, ready } };
       // The monitor PINGs every instance twice a second: one it has not heard
       // from for a second is not asked again here (that would only wait out a timeout).
       if ((silentMs ?? 0) >= quietThresholdMs) {
         const error = `no answer to PING for ${silentMs} ms`;
-        return { pod, observation: { ...base, ready: true, error, unreachable: "timeout" } };
+        return { pod, observation: { ...base, ready, error, unreachable: "timeout" } };
       }
-      let node: RedisNode | undefined;
-      try {
-        node = await connectWithAny(deps, ip, passwords);
-        const info = parseReplicationInfo(await node.infoReplication());
-        return { pod, node, observation: { ...base, ready: true, info } };
-      } catch (error) {
-        node?.close();
-        const message = describe(error);
-        // A refused or reset connection proves the process is gone; anything else may be a slow one.
-        const unreachable = /ECONNREFUSED|ECONNRESET|EPIPE|Connection is closed/.test(message)
-          ? "refused" as const
-          : "timeout" as const;
-        return { pod, observation: { ...base, ready: true, error: message, unreachable } };
+      const read = await readInstance(deps, ip, passwords);
+      if ("error" in read) {
+        return { pod, observation: { ...base, ready, ...read } };
       }
+      return {
+        pod,
+        node: read.node,
+        observation: {
+          ...base,
+          ready,
+          info: read.info,
+          ...(read.fencing ? { fencing: read.fencing } : {}),
+        },
+      };
     }),
   );
+}
+
+/** An instance's INFO replication and fencing, or why it could not be read. */
+type InstanceRead =
+  | { node: RedisNode; info: ReplicationInfo; fencing?: Fencing }
+  | { error: string; unreachable: "refused" | "timeout" };
+
+/**
+ * Reads one instance. Only a refused connection proves the process is gone. A
+ * reset or closed connection may come from a live one (at `maxclients` Redis
+ * answers with an error and closes), so it is tried once more at once: refused
+ * then is proof, an answer is an answer, anything else is no proof.
+ */
+async function readInstance(
+  deps: ReconcileDeps,
+  ip: string,
+  passwords: readonly string[],
+): Promise<InstanceRead> {
+  let last = "";
+  for (let attempt = 0; attempt < 2; attempt++) {
+    let node: RedisNode | undefined;
+    try {
+      node = await connectWithAny(deps, ip, passwords);
+      const [text, fencing] = await Promise.all([
+        node.infoReplication(),
+        node.fencing().catch(() => undefined),
+      ]);
+      return { node, info: parseReplicationInfo(text), ...(fencing ? { fencing } : {}) };
+    } catch (error) {
+      node?.close();
+      last = describe(error);
+      if (/ECONNREFUSED/.test(last)) return { error: last, unreachable: "refused" };
+      if (!/ECONNRESET|EPIPE|Connection is closed/.test(last)) break;
+    }
+  }
+  return { error: last, unreachable: "timeout" };
 }
 
 /**

@@ -11,6 +11,7 @@ import type { Redis } from "../api/redis.ts";
 import { type PasswordRotation, storedAfter } from "../decide/password.ts";
 import type { Problem } from "../decide/status.ts";
 import type { ReconcileDeps } from "./deps.ts";
+import type { RedisNode } from "../redis/client.ts";
 import type { ObservedInstance } from "./observe.ts";
 import { writeOwnSecret } from "./sync_objects.ts";
 
@@ -48,20 +49,28 @@ export async function rotatePassword(
       })
     ));
   };
-  if (step.kind === "Add") {
-    // Every instance accepts the new password before any uses it towards its master.
-    await onEach("accept the new password", ({ node }) => node.acceptPassword(step.password));
-    if (!failures.length) {
-      await onEach(
-        "use it towards the master",
-        ({ node }) => node.useMasterPassword(step.password),
-      );
-    }
+  // Each phase runs on every instance before the next begins (see decide/password.ts).
+  const phases: Array<[string, (node: RedisNode) => Promise<void>]> = [];
+  const { password, previous } = step;
+  if (step.kind === "Add" && previous !== "" && password !== "") {
+    phases.push(["accept the new password", (n) => n.acceptPassword(password)]);
+    phases.push(["use it towards the master", (n) => n.useMasterPassword(password)]);
+  } else if (step.kind === "Add" && password !== "") {
+    phases.push(["use the new password towards the master", (n) => n.useMasterPassword(password)]);
+    phases.push(["require the new password", (n) => n.requireOnlyPassword(password)]);
+  } else if (step.kind === "Add") {
+    phases.push(["authenticate to the master as default", (n) => n.useMasterPassword(previous)]);
+    phases.push(["drop the password", (n) => n.requireOnlyPassword("")]);
+  } else if (password !== "") {
+    phases.push(["drop the old password", async (n) => {
+      await n.useMasterPassword(password);
+      await n.requireOnlyPassword(password);
+    }]);
   } else {
-    await onEach("drop the old password", async ({ node }) => {
-      await node.useMasterPassword(step.password);
-      await node.requireOnlyPassword(step.password);
-    });
+    phases.push(["stop sending the old password", (n) => n.useMasterPassword("")]);
+  }
+  for (const [what, run] of phases) {
+    if (!failures.length) await onEach(what, ({ node }) => run(node));
   }
   if (failures.length) {
     return {
@@ -74,15 +83,25 @@ export async function rotatePassword(
     };
   }
   await writeOwnSecret(deps, redis, storedAfter(step));
-  return step.kind === "Add"
-    ? {
-      kind: "Stepped",
-      reason: Reason.PasswordRotating,
-      message: `Every instance accepts the new password; the old one is dropped next`,
-    }
-    : {
-      kind: "Stepped",
+  return { kind: "Stepped", ...describeStep(step, nodes.length) };
+}
+
+/** The Event of a step carried out on `count` instances. */
+function describeStep(
+  step: Exclude<PasswordRotation, { kind: "None" }>,
+  count: number,
+): { reason: string; message: string } {
+  const change = step.previous === "" ? "added" : step.password === "" ? "removed" : "rotated";
+  if (step.kind === "Finish") {
+    return {
       reason: Reason.PasswordRotated,
-      message: `Password rotated on ${nodes.length} instances without a restart`,
+      message: `Password ${change} on ${count} instances without a restart`,
     };
+  }
+  const message = change === "rotated"
+    ? "Every instance accepts the new password; the old one is dropped next"
+    : change === "added"
+    ? "Every instance now requires the password; replicas authenticate with it"
+    : "No instance requires a password any more; replicas stop sending it next";
+  return { reason: Reason.PasswordRotating, message };
 }

@@ -8,6 +8,7 @@
  * @module
  */
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import type { ObjectMeta } from "kubernetes-types/meta/v1.d.ts";
 import { Reason } from "../api/conditions.ts";
 import {
   failoverSettings,
@@ -17,11 +18,17 @@ import {
   redisPort,
   type Role,
 } from "../api/redis.ts";
-import { candidatePasswords, decidePasswordRotation } from "../decide/password.ts";
+import {
+  candidatePasswords,
+  decidePasswordRotation,
+  initialPasswords,
+} from "../decide/password.ts";
+import { decideFencingRepairs } from "../decide/fencing.ts";
+import { specProblems } from "../api/validation.ts";
 import { decideReplication } from "../decide/replication.ts";
 import type { Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../kube/base64.ts";
-import { isNotFound, unlessNotFound } from "../kube/client.ts";
+import { isConflict, isNotFound, unlessNotFound } from "../kube/client.ts";
 import { storedPasswords } from "../specs/secret.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
@@ -49,53 +56,87 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
     deps.monitors.forget(key);
     return {};
   }
-  const log = deps.log.with({ namespace, name });
-
-  const password = await readPassword(deps, redis);
-  if (typeof password === "object") {
-    await report(deps, redis, { plan: undefined, observed: [], problem: password });
-    return { requeueAfterMs: 10_000 };
+  try {
+    return await reconcileExisting(deps, redis);
+  } catch (error) {
+    // Another writer (or our own last write, not yet in the cache) moved the Redis on:
+    // look again from the newer version instead of acting on the stale one.
+    if (!isConflict(error)) throw error;
+    deps.log.with({ namespace, name }).debug("status changed meanwhile, looking again");
+    return { requeueAfterMs: 50 };
   }
+}
+
+/**
+ * One pass. Problems with the objects (a refused spec, a missing Secret, an
+ * apply the API server refuses) are reported, never the end of the pass:
+ * observing Redis and keeping one writable master do not depend on them.
+ */
+async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<WorkResult> {
+  const namespace = redis.metadata!.namespace!;
+  const name = redis.metadata!.name!;
+  const log = deps.log.with({ namespace, name });
+  const problems: Problem[] = [];
+  const invalid = specProblems(redis);
+  if (invalid.length) problems.push({ reason: Reason.InvalidSpec, message: invalid.join("; ") });
+
+  // undefined: the user's Secret cannot be read, so the password is not known this pass.
+  const userPassword = await readPassword(deps, redis);
+  const wanted = typeof userPassword === "object" ? undefined : userPassword;
+  if (typeof userPassword === "object") problems.push(userPassword);
 
   // A scale-down that would remove the master's pod waits until the master has moved.
   const desired = redis.spec?.replicas ?? 3;
   const masterOrdinal = Number(redis.status?.master?.match(/-(\d+)$/)?.[1] ?? -1);
   const statefulSetReplicas = Math.max(desired, masterOrdinal + 1);
   // The operator's copy of the password is what pods start with; it moves to a new
-  // password only step by step (decide/password.ts). It is read even without
-  // spec.password: instances started with one keep it, and must still be reachable.
+  // password (or to none) only step by step (decide/password.ts).
   const ownSecret = await readOwnSecret(deps, redis);
-  const stored = storedPasswords(ownSecret);
-  const secret = password === undefined
-    ? undefined
-    : { passwords: stored ?? { password }, current: ownSecret };
-  try {
-    const written = await syncOwnedObjects(deps, redis, secret, statefulSetReplicas);
-    // Before the plan, keep the master address the ConfigMap already records: the cached
-    // status may predate our last change of master, and a restarting pod reads this key.
-    const recorded = deps.caches.configMaps.get(namespace, objectNames(name).base)?.data?.master;
-    if (await syncConfigMap(deps, redis, recorded ?? redis.status?.masterIP ?? "")) {
-      written.push("ConfigMap");
-    }
-    if (written.length) log.info("objects applied", { objects: written });
-  } catch (error) {
-    if (!(error instanceof ApplyError)) throw error;
-    const problem = { reason: Reason.ApplyFailed, message: error.message };
-    await report(deps, redis, { plan: undefined, observed: [], problem });
-    throw error;
+  const foreignSecret = ownSecret !== undefined && !ownedBy(ownSecret, redis);
+  if (foreignSecret) {
+    problems.push({
+      reason: Reason.SecretConflict,
+      message: `Secret ${
+        objectNames(name).base
+      } exists and does not belong to this Redis: the operator keeps its own copy of the password there and will not overwrite it; rename or delete it`,
+    });
   }
+  const copy = foreignSecret ? undefined : storedPasswords(ownSecret);
+  const podsExist = redisPods(deps, redis).length > 0 ||
+    deps.caches.statefulSets.get(namespace, objectNames(name).base) !== undefined;
+  const stored = wanted === undefined ? copy : initialPasswords(wanted, copy, podsExist);
+  const secret = stored && (ownSecret || stored.password !== "" || stored.previous !== undefined)
+    ? { passwords: stored, current: ownSecret }
+    : undefined;
+  if (!invalid.length && !foreignSecret) {
+    const { written, problems: applyProblems } = await syncOwnedObjects(
+      deps,
+      redis,
+      wanted === undefined ? undefined : secret,
+      statefulSetReplicas,
+    );
+    problems.push(...applyProblems);
+    if (written.length) log.info("objects applied", { objects: written });
+  }
+  // Before the plan, keep the master address the ConfigMap already records: the cached
+  // status may predate our last change of master, and a restarting pod reads this key.
+  const recorded = deps.caches.configMaps.get(namespace, objectNames(name).base)?.data?.master;
+  problems.push(
+    ...await tryApply(() => syncConfigMap(deps, redis, recorded ?? redis.status?.masterIP ?? "")),
+  );
 
   const settings = failoverSettings(redis);
-  const monitor = deps.monitors.get(key);
+  const monitor = deps.monitors.get(`${namespace}/${name}`);
   const observed = await observeInstances(
     deps,
     redis,
-    candidatePasswords(password, stored),
+    candidatePasswords(wanted, stored),
     monitor,
     updateRevision(deps, redis),
   );
+  // Every running pod is watched, ready or not: its answers decide whether it is lost.
   monitor.sync(
-    observed.filter((o) => o.observation.ready).map((o) => o.observation.ip),
+    observed.map((o) => o.observation.ip).filter((ip) => ip !== ""),
     redisPort,
     settings.detectionWindowMs,
   );
@@ -105,26 +146,31 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
       ...(redis.status?.masterIP ? { ip: redis.status.masterIP } : {}),
     }, { ...settings, desiredReplicas: desired });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
-    const { master, problem } = await carryOut(deps, redis, plan, observed);
+    const { master, problem, resourceVersion } = await carryOut(deps, redis, plan, observed);
+    if (problem) problems.push(problem);
     // The Service first: clients wait on it; labels and the ConfigMap only inform.
-    await syncMasterEndpoints(deps, redis, master);
+    problems.push(...await tryApply(() => syncMasterEndpoints(deps, redis, master)));
     if (master) {
-      await Promise.all([
-        syncConfigMap(deps, redis, master.ip),
+      const [configMap] = await Promise.all([
+        tryApply(() => syncConfigMap(deps, redis, master.ip)),
         labelPods(deps, redis, master.pod),
       ]);
+      problems.push(...configMap);
     }
-    // A password rotation goes a step further only while replication is healthy; a Redis
-    // refusing it is a problem like any other, in the same status write.
-    const rotation = plan.kind === "Healthy"
-      ? await rotatePassword(deps, redis, decidePasswordRotation(password, stored), observed)
+    problems.push(...await repairFencing(deps, redis, observed));
+    // A change of password goes a step further only while replication is healthy and
+    // the user's Secret can be read; a Redis refusing it is a problem like any other.
+    const rotation = plan.kind === "Healthy" && wanted !== undefined && stored && !foreignSecret
+      ? await rotatePassword(deps, redis, decidePasswordRotation(wanted, stored), observed)
       : { kind: "Idle" as const };
-    const rotationProblem = rotation.kind === "Failed" ? rotation.problem : undefined;
+    if (rotation.kind === "Failed") problems.push(rotation.problem);
+    const reported = combine(problems);
     const status = await report(deps, redis, {
       plan,
       observed,
       master,
-      problem: problem ?? rotationProblem,
+      problem: reported,
+      resourceVersion,
     });
     const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     deps.metrics.connectedInstances.set({ namespace, name }, status.replicas ?? 0);
@@ -134,10 +180,9 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
       return { requeueAfterMs: busyRecheckMs };
     }
     if (rotation.kind === "Waiting") log.debug("waiting", { message: rotation.message });
-    if (ready && plan.kind === "Healthy" && !rotationProblem) {
+    if (ready && plan.kind === "Healthy" && !reported) {
       if (await rollOneReplica(deps, redis, observed)) return { requeueAfterMs: busyRecheckMs };
     }
-    const reported = problem ?? rotationProblem;
     if (reported) {
       log.warn("replication problem", { reason: reported.reason, message: reported.message });
     }
@@ -148,6 +193,71 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
   } finally {
     for (const { node } of observed) node?.close();
   }
+}
+
+/** Runs an apply; an object the API server refuses becomes a problem. */
+async function tryApply(apply: () => Promise<unknown>): Promise<Problem[]> {
+  try {
+    await apply();
+    return [];
+  } catch (error) {
+    if (!(error instanceof ApplyError)) throw error;
+    return [{ reason: Reason.ApplyFailed, message: error.message }];
+  }
+}
+
+/** One problem for the status: the first one's reason, every message. */
+function combine(problems: readonly Problem[]): Problem | undefined {
+  if (problems.length <= 1) return problems[0];
+  return { reason: problems[0]!.reason, message: problems.map((p) => p.message).join("; ") };
+}
+
+/** Is `object` controlled by this Redis (its ownerReference carries the Redis's uid)? */
+function ownedBy(object: { metadata?: ObjectMeta }, redis: Redis): boolean {
+  return object.metadata?.ownerReferences?.some((r) => r.uid === redis.metadata?.uid) ?? false;
+}
+
+/**
+ * Puts the spec's fencing back on every instance whose live settings differ
+ * (a handover interrupted between fence and swap, a lift that failed, a
+ * changed spec.failover). Runs after the plan: a handover in this pass sets
+ * and lifts its own fence.
+ */
+async function repairFencing(
+  deps: ReconcileDeps,
+  redis: Redis,
+  observed: readonly ObservedInstance[],
+): Promise<Problem[]> {
+  const { minReplicasToWrite, minReplicasMaxLagSeconds } = failoverSettings(redis);
+  const wanted = { minReplicasToWrite, minReplicasMaxLagSeconds };
+  const pods = decideFencingRepairs(observed.map((o) => o.observation), wanted);
+  const failures: string[] = [];
+  await Promise.all(pods.map(async (pod) => {
+    const node = observed.find((o) => o.observation.pod === pod)?.node;
+    try {
+      await node?.setFencing(wanted);
+    } catch (error) {
+      failures.push(`${pod}: ${error instanceof Error ? error.message : error}`);
+    }
+  }));
+  const repaired = pods.filter((p) => !failures.some((f) => f.startsWith(`${p}:`)));
+  if (repaired.length) {
+    await event(
+      deps,
+      redis,
+      "Normal",
+      Reason.FencingRepaired,
+      `Set min-replicas-to-write ${minReplicasToWrite}, min-replicas-max-lag ${minReplicasMaxLagSeconds} on ${
+        repaired.join(", ")
+      }, which differed from the spec`,
+    );
+  }
+  return failures.length
+    ? [{
+      reason: Reason.RedisCommandFailed,
+      message: `Redis refused to restore fencing: ${failures.sort().join("; ")}`,
+    }]
+    : [];
 }
 
 /** The StatefulSet's current template revision, once the controller has seen the latest spec. */
@@ -201,13 +311,10 @@ async function labelPods(deps: ReconcileDeps, redis: Redis, masterPod: string): 
   await Promise.all(patches);
 }
 
-/** Reads the password from the user's Secret, or says what is wrong with it. */
-async function readPassword(
-  deps: ReconcileDeps,
-  redis: Redis,
-): Promise<string | undefined | Problem> {
+/** Reads the password from the user's Secret (`""` without spec.password), or says what is wrong. */
+async function readPassword(deps: ReconcileDeps, redis: Redis): Promise<string | Problem> {
   const ref = redis.spec?.password?.secretKeyRef;
-  if (!ref) return undefined;
+  if (!ref) return "";
   try {
     const secret = await deps.apis.secrets.get(redis.metadata!.namespace!, ref.name);
     const value = secret.data?.[ref.key];
@@ -217,7 +324,15 @@ async function readPassword(
         message: `Secret ${ref.name} has no key ${ref.key} (spec.password.secretKeyRef)`,
       };
     }
-    return decodeBase64Text(value);
+    const password = decodeBase64Text(value);
+    if (password === "") {
+      return {
+        reason: Reason.SecretKeyNotFound,
+        message:
+          `Secret ${ref.name} key ${ref.key} is empty (spec.password.secretKeyRef); remove spec.password for no password`,
+      };
+    }
+    return password;
   } catch (error) {
     if (!isNotFound(error)) throw error;
     return {

@@ -28,6 +28,8 @@ export async function report(
     observed: readonly ObservedInstance[];
     master?: MasterRecord | undefined;
     problem?: Problem | undefined;
+    /** The version the write is conditional on (optimistic concurrency). */
+    resourceVersion?: string | undefined;
   },
 ): Promise<RedisStatus> {
   const now = deps.now().toISOString().replace(/\.\d+Z$/, "Z");
@@ -55,7 +57,13 @@ export async function report(
   ) {
     await event(deps, redis, "Warning", input.problem.reason, input.problem.message);
   }
-  await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, { status });
+  // Conditional on the version the pass worked from, so a stale cache never moves the epoch
+  // back or overwrites a newer master.
+  const resourceVersion = input.resourceVersion ?? redis.metadata?.resourceVersion;
+  await deps.apis.redis.patchStatus(redis.metadata!.namespace!, redis.metadata!.name!, {
+    ...(resourceVersion ? { metadata: { resourceVersion } } : {}),
+    status,
+  });
   return status;
 }
 

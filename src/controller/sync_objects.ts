@@ -7,14 +7,22 @@
  * @module
  */
 import type { Secret } from "kubernetes-types/core/v1.d.ts";
+import { Reason } from "../api/conditions.ts";
 import { fieldManager, objectNames, type Redis } from "../api/redis.ts";
+import { specProblems } from "../api/validation.ts";
+import { keepClaimTemplates } from "../decide/claim_templates.ts";
+import type { Problem } from "../decide/status.ts";
 import type { StoredPasswords } from "../decide/password.ts";
 import { matchesDesired } from "../decide/drift.ts";
 import { unlessNotFound } from "../kube/client.ts";
 import { buildConfigMap } from "../specs/config_map.ts";
-import { buildMasterEndpointSlice, foreignMasterSlices } from "../specs/master_endpoints.ts";
+import {
+  addressFamily,
+  buildMasterEndpointSlice,
+  foreignMasterSlices,
+} from "../specs/master_endpoints.ts";
 import { buildPodDisruptionBudget } from "../specs/pdb.ts";
-import { buildSecret } from "../specs/secret.ts";
+import { buildSecret, storedPasswords } from "../specs/secret.ts";
 import { buildServices } from "../specs/services.ts";
 import { buildStatefulSet } from "../specs/stateful_set.ts";
 import type { ReconcileDeps } from "./deps.ts";
@@ -25,7 +33,11 @@ export class ApplyError extends Error {
   override name = "ApplyError";
 }
 
-/** Applies the ConfigMap if it differs; true when it wrote. */
+/**
+ * Applies the ConfigMap if it differs; true when it wrote. With a spec the
+ * operator refuses, only the master address is kept current (restarting pods
+ * read it), and redis.conf stays as it was.
+ */
 export async function syncConfigMap(
   deps: ReconcileDeps,
   redis: Redis,
@@ -36,6 +48,16 @@ export async function syncConfigMap(
     redis.metadata?.namespace ?? "",
     desired.metadata!.name!,
   );
+  if (specProblems(redis).length) {
+    if (!current || current.data?.master === masterIP) return false;
+    return await applyIfDrifted(
+      "ConfigMap",
+      desired,
+      undefined,
+      (ns, body) =>
+        deps.apis.configMaps.patch(ns, body.metadata!.name!, { data: { master: masterIP } }),
+    );
+  }
   return await applyIfDrifted(
     "ConfigMap",
     desired,
@@ -73,31 +95,51 @@ export async function writeOwnSecret(
   );
 }
 
-/** Applies every owned object except the ConfigMap; returns the kinds/names it wrote. */
+/** What {@linkcode syncOwnedObjects} did: the objects it wrote and what it could not do. */
+export interface SyncOutcome {
+  readonly written: string[];
+  readonly problems: Problem[];
+}
+
+/**
+ * Applies every owned object except the ConfigMap, each on its own: one that
+ * cannot be applied is a problem to report, and the others (and the rest of
+ * the pass: observing Redis, failing over) go on.
+ */
 export async function syncOwnedObjects(
   deps: ReconcileDeps,
   redis: Redis,
   secret: SecretState | undefined,
   replicas: number,
-): Promise<string[]> {
+): Promise<SyncOutcome> {
   const ns = redis.metadata?.namespace ?? "";
   const opts = { fieldManager, force: true };
   const written: string[] = [];
+  const problems: Problem[] = [];
   const sync = async <T extends { metadata?: { name?: string } }>(
     kind: string,
     desired: T,
     current: T | undefined,
     applyObject: (namespace: string, body: T) => Promise<unknown>,
   ) => {
-    if (await applyIfDrifted(kind, desired, current, applyObject)) {
-      written.push(`${kind}/${desired.metadata?.name}`);
+    try {
+      if (await applyIfDrifted(kind, desired, current, applyObject)) {
+        written.push(`${kind}/${desired.metadata?.name}`);
+      }
+    } catch (error) {
+      if (!(error instanceof ApplyError)) throw error;
+      problems.push({ reason: Reason.ApplyFailed, message: error.message });
     }
   };
   if (secret) {
+    // Compared by what it holds too: a key the copy must lose (no password) is no drift
+    // to matchesDesired, which only looks at what the desired object says.
+    const same = secret.current &&
+      JSON.stringify(storedPasswords(secret.current)) === JSON.stringify(secret.passwords);
     await sync(
       "Secret",
       buildSecret(redis, secret.passwords),
-      secret.current,
+      same ? secret.current : undefined,
       (n, body) => deps.apis.secrets.apply(n, body, opts),
     );
   }
@@ -124,14 +166,20 @@ export async function syncOwnedObjects(
     deps.caches.pdbs.get(ns, pdb.metadata!.name!),
     (n, body) => deps.apis.pdbs.apply(n, body, opts),
   );
-  const statefulSet = buildStatefulSet(redis, replicas);
+  const name = objectNames(redis.metadata?.name ?? "").base;
+  const currentSet = deps.caches.statefulSets.get(ns, name);
+  const { statefulSet, refused } = keepClaimTemplates(
+    buildStatefulSet(redis, replicas),
+    currentSet,
+  );
+  if (refused) problems.push({ reason: Reason.StorageChangeRefused, message: refused });
   await sync(
     "StatefulSet",
     statefulSet,
-    deps.caches.statefulSets.get(ns, statefulSet.metadata!.name!),
+    currentSet,
     (n, body) => deps.apis.statefulSets.apply(n, body, opts),
   );
-  return written;
+  return { written, problems };
 }
 
 /**
@@ -144,23 +192,46 @@ export async function syncMasterEndpoints(
   deps: ReconcileDeps,
   redis: Redis,
   master: { readonly pod: string; readonly ip: string } | undefined,
+  replaced = false,
 ): Promise<boolean> {
   const ns = redis.metadata?.namespace ?? "";
   const pod = master && redisPods(deps, redis).find((p) => p.metadata?.name === master.pod);
-  const desired = buildMasterEndpointSlice(redis, pod && { pod, ip: master.ip });
-  const current = deps.caches.endpointSlices.get(ns, desired.metadata!.name!);
+  const names = objectNames(redis.metadata?.name ?? "");
+  const current = deps.caches.endpointSlices.get(ns, names.master);
+  // The family of the master's address; without one, the slice's or the Service's.
+  const family = master ? addressFamily(master.ip) : current?.addressType === "IPv6" ||
+      deps.caches.services.get(ns, names.master)?.spec?.ipFamilies?.[0] === "IPv6"
+    ? "IPv6"
+    : "IPv4";
+  const desired = buildMasterEndpointSlice(redis, pod && { pod, ip: master.ip }, family);
   let wrote = false;
+  if (current && current.addressType !== family && !replaced) {
+    // The address type of a slice cannot change: a new one replaces it.
+    await unlessNotFound(deps.apis.endpointSlices.delete(ns, names.master));
+    return await syncMasterEndpoints(deps, redis, master, true);
+  }
   for (const foreign of foreignMasterSlices(redis, deps.caches.endpointSlices.list(ns))) {
     await unlessNotFound(deps.apis.endpointSlices.delete(ns, foreign.metadata!.name!));
     wrote = true;
   }
-  if (current && !pod) return wrote;
+  // No master this pass: the slice stays on the recorded master while its pod is there with
+  // that address (it may only be slow to answer); once the pod is gone or has another
+  // address, the Service must not send clients to an address another pod may reuse.
+  const live = replaced ? undefined : current;
+  if (live && !pod && recordedMasterStillThere(deps, redis)) return wrote;
   return await applyIfDrifted(
     "EndpointSlice",
     desired,
-    current,
+    live,
     (n, body) => deps.apis.endpointSlices.apply(n, body, { fieldManager, force: true }),
   ) || wrote;
+}
+
+/** Is the pod the status names as master still there, with the recorded address? */
+function recordedMasterStillThere(deps: ReconcileDeps, redis: Redis): boolean {
+  const pod = redisPods(deps, redis).find((p) => p.metadata?.name === redis.status?.master);
+  return pod !== undefined && pod.status?.podIP === redis.status?.masterIP &&
+    pod.status?.phase === "Running";
 }
 
 /** Applies `desired` unless `current` already says everything it says; true when it wrote. */

@@ -13,6 +13,7 @@
  * @module
  */
 import type { ReplicationInfo } from "../redis/info.ts";
+import type { Fencing } from "./fencing.ts";
 
 /** What the reconciler observed about one pod of the StatefulSet. */
 export interface InstanceObservation {
@@ -33,6 +34,8 @@ export interface InstanceObservation {
   readonly terminating?: boolean;
   /** The pod runs an older revision of the pod template. */
   readonly outdated?: boolean;
+  /** The live fencing settings, when they could be read. */
+  readonly fencing?: Fencing;
 }
 
 /** How failures are judged, and how many instances are wanted. */
@@ -62,7 +65,9 @@ export type PromotionReason =
   /** The master is gone; a replica takes over. */
   | "Failover"
   /** More than one master has replicas: one must go. */
-  | "ResolveMasters";
+  | "ResolveMasters"
+  /** The recorded master is gone; the one master that has replicas is recorded and kept. */
+  | "Adopt";
 
 /** The outcome of {@linkcode decideReplication}. */
 export type ReplicationPlan =
@@ -105,12 +110,14 @@ export function decideReplication(
   recorded: RecordedMaster,
   detection: DetectionOptions = { detectionWindowMs: 2000 },
 ): ReplicationPlan {
-  const instances = observations.filter((o): o is Instance => o.ready && o.info !== undefined);
+  // Every instance that answers takes part, ready or not: readiness is the kubelet's view
+  // and lags (a slow probe, a node that lost the API server); an answer is proof of life.
+  const instances = observations.filter((o): o is Instance => o.info !== undefined);
   if (instances.length < minimumFailoverSize) {
     return {
       kind: "Wait",
       message:
-        `${instances.length} of ${observations.length} instances ready: replication is reconfigured from ${minimumFailoverSize} on`,
+        `${instances.length} of ${observations.length} instances answer: replication is reconfigured from ${minimumFailoverSize} on`,
     };
   }
   const replicatesFrom = (replica: Instance, master: Instance) =>
@@ -133,43 +140,88 @@ export function decideReplication(
     return { kind: "Reattach", master, reattach };
   };
 
-  if (activeMasters.length === 1) return around(activeMasters[0]!);
-  if (activeMasters.length > 1) {
-    const master = [...activeMasters].sort((a, b) =>
-      Number(isRecorded(b)) - Number(isRecorded(a)) ||
-      b.info.offset - a.info.offset ||
-      linkedReplicas(b).length - linkedReplicas(a).length ||
-      a.ordinal - b.ordinal
-    )[0]!;
-    return promotion("ResolveMasters", master, instances);
-  }
-  // No master has a linked replica. The master we promoted last may simply not
-  // have its replicas back yet: keep it rather than fail over again.
+  // The status decides: the master it names stays the master while it answers as one,
+  // whatever other masters claim (a stale one may have a replica back, and its offsets
+  // belong to another history). Only when it is gone is another chosen.
   const recordedMaster = masters.find(isRecorded);
   if (recordedMaster) return around(recordedMaster);
 
   const doubt = doubtAboutLoss(observations, instances, recorded, detection);
   if (doubt) return { kind: "Wait", message: doubt, recheckMs: 200 };
 
+  if (activeMasters.length === 1) {
+    const master = activeMasters[0]!;
+    // Not the recorded master (that one is gone, or nothing was recorded): recorded with
+    // a new epoch before it is followed.
+    return recorded.pod ? promotion("Adopt", master, instances) : around(master);
+  }
+  if (activeMasters.length > 1) {
+    // Offsets of different histories say nothing: the master with the most copies wins.
+    const master = [...activeMasters].sort((a, b) =>
+      linkedReplicas(b).length - linkedReplicas(a).length ||
+      (a.info.replId === b.info.replId ? b.info.offset - a.info.offset : 0) ||
+      a.ordinal - b.ordinal
+    )[0]!;
+    return promotion("ResolveMasters", master, instances);
+  }
+
   const replicas = instances.filter((i) => i.info.role === "replica");
   if (replicas.length === 0) {
     // Every instance is a master: a new replication, or one whose pods all restarted.
     return promotion("Initialize", bestCandidate(masters)!, instances);
   }
-  const candidate = bestCandidate(
-    instances.filter((i) =>
-      (i.info.role === "master" || i.info.priority !== 0) && !i.info.syncInProgress &&
-      !i.terminating
-    ),
+  const choice = chooseFailoverTarget(observations, instances, recorded, detection);
+  if (typeof choice === "string") return { kind: "Wait", message: choice };
+  return promotion("Failover", choice, instances);
+}
+
+/**
+ * The replica to promote when the recorded master is lost, as Sentinel
+ * chooses: only replicas of the lost master when there are any (others hold
+ * another history), none whose link has been down far longer than the master
+ * has been silent (10 × the detection window, as Sentinel's staleness rule),
+ * offsets compared only within one replication history. Returns why none can
+ * be promoted otherwise.
+ */
+function chooseFailoverTarget(
+  observations: readonly InstanceObservation[],
+  instances: readonly Instance[],
+  recorded: RecordedMaster,
+  detection: DetectionOptions,
+): Instance | string {
+  const eligible = instances.filter((i) =>
+    (i.info.role === "master" || i.info.priority !== 0) && !i.info.syncInProgress &&
+    !i.terminating
   );
-  if (!candidate) {
-    return {
-      kind: "Wait",
-      message:
-        "the master is lost and no replica can be promoted (all have priority 0 or are syncing)",
-    };
+  if (eligible.length === 0) {
+    return "the master is lost and no replica can be promoted (all have priority 0 or are syncing)";
   }
-  return promotion("Failover", candidate, instances);
+  const followers = recorded.ip
+    ? eligible.filter((i) => i.info.role === "replica" && i.info.masterHost === recorded.ip)
+    : [];
+  const pool = followers.length ? followers : eligible;
+  const lost = observations.find((o) => o.pod === recorded.pod && o.ip === recorded.ip);
+  const staleAfterSeconds = (10 * detection.detectionWindowMs + (lost?.silentMs ?? 0)) / 1000;
+  // A replica that never synced (-1) is not stale but empty: the ranking puts it last.
+  const fresh = pool.filter((i) => contactAgeSeconds(i) <= staleAfterSeconds || !hasHistory(i));
+  if (fresh.length === 0) {
+    return `the master is lost and every replica lost its link more than ${staleAfterSeconds} s ago: promoting one would lose the writes since; restore the master or a fresher replica`;
+  }
+  // One history: that of the replica that heard from a master last.
+  const latest = [...fresh].sort((a, b) => contactAgeSeconds(a) - contactAgeSeconds(b))[0]!;
+  return bestCandidate(fresh.filter((i) => i.info.replId === latest.info.replId))!;
+}
+
+/** Has this instance ever been in sync with a master (or is one)? */
+function hasHistory(i: Instance): boolean {
+  return i.info.role === "master" || i.info.masterLinkUp === true ||
+    (i.info.linkDownSinceSeconds ?? -1) >= 0;
+}
+
+/** Seconds since the instance last heard its master: 0 for a master or a linked replica. */
+function contactAgeSeconds(i: Instance): number {
+  if (i.info.role === "master" || i.info.masterLinkUp) return 0;
+  return hasHistory(i) ? i.info.linkDownSinceSeconds! : Infinity;
 }
 
 /** Must the operator take `master` away? (Its pod is going, or it is the last one outdated.) */
@@ -222,11 +274,13 @@ function switchover(
 
 /**
  * Before replacing the recorded master: is there a reason to believe it still
- * works? A refused connection, a pod that is not ready or an instance that is
- * no longer a master is evidence enough; a master that merely does not answer
- * must have been silent for the detection window, and no replica may still
- * hear from it (replicas hear their master every second, see
- * repl-ping-replica-period). Returns the reason to wait, if any.
+ * works? Only proof of death skips the wait: its pod is gone, it answers as a
+ * replica, or a connection to it is refused (nothing listens). A master that
+ * merely does not answer, or whose connection was reset or closed (a live
+ * Redis at `maxclients` closes new connections), must have been silent for
+ * the detection window, and no replica may still hear from it (replicas hear
+ * their master every second, see repl-ping-replica-period). Returns the
+ * reason to wait, if any.
  */
 function doubtAboutLoss(
   observations: readonly InstanceObservation[],
@@ -236,8 +290,7 @@ function doubtAboutLoss(
 ): string | undefined {
   if (!recorded.pod || !recorded.ip) return undefined;
   const master = observations.find((o) => o.pod === recorded.pod && o.ip === recorded.ip);
-  if (!master || !master.ready || master.info) return undefined;
-  // A refused connection means nothing listens there: the replicas' links are just not down yet.
+  if (!master || master.info) return undefined;
   if (master.unreachable === "refused") return undefined;
   const heardBy = instances.filter((i) =>
     i.info.role === "replica" && i.info.masterHost === recorded.ip && i.info.masterLinkUp &&

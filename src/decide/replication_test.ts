@@ -61,7 +61,7 @@ Deno.test("decideReplication() leaves a healthy replication alone", () => {
 });
 
 Deno.test("decideReplication() does nothing with fewer than two instances", () => {
-  const notReady = { ...replica(1, 0), ready: false };
+  const notRunning: InstanceObservation = { pod: "redis-x-1", ordinal: 1, ip: ip(1), ready: false };
   const noInfo: InstanceObservation = {
     pod: "redis-x-2",
     ordinal: 2,
@@ -69,9 +69,9 @@ Deno.test("decideReplication() does nothing with fewer than two instances", () =
     ready: true,
     error: "timeout",
   };
-  const plan = decideReplication([master(0), notReady, noInfo], {});
+  const plan = decideReplication([master(0), notRunning, noInfo], {});
   assert.equal(plan.kind, "Wait");
-  assert.match(plan.kind === "Wait" ? plan.message : "", /1 of 3 instances ready/);
+  assert.match(plan.kind === "Wait" ? plan.message : "", /1 of 3 instances answer/);
 });
 
 Deno.test("decideReplication() initialises a set of masters around the one holding data", () => {
@@ -154,8 +154,8 @@ Deno.test("decideReplication() points stray instances at the master with replica
 Deno.test("decideReplication() resolves two masters with replicas in favour of the recorded one", () => {
   const observations = [master(0, 500), replica(1, 0), master(2, 100), replica(3, 2)];
   const recorded = decideReplication(observations, { pod: "redis-x-2", ip: ip(2) });
-  assert.equal(recorded.kind === "Promote" && recorded.reason, "ResolveMasters");
-  assert.equal(recorded.kind === "Promote" && recorded.master.pod, "redis-x-2");
+  assert.equal(recorded.kind, "Reattach", "the recorded master needs no new election");
+  assert.equal(recorded.kind === "Reattach" && recorded.master.pod, "redis-x-2");
   assert.deepEqual(pods(recorded as { reattach?: readonly Instance[] }), [
     "redis-x-0",
     "redis-x-1",
@@ -341,4 +341,89 @@ Deno.test("decideReplication() hands the outdated master over to an updated repl
   ], {});
   assert.equal(last.kind === "Switchover" && last.reason, "RollingUpdate");
   assert.equal(last.kind === "Switchover" && last.master.pod, "redis-x-1");
+});
+
+Deno.test("decideReplication() keeps a master whose pod is not ready while it answers (item 4)", () => {
+  const notReady = { ...master(0), ready: false };
+  const plan = decideReplication([notReady, replica(1, 0), replica(2, 0)], {
+    pod: "redis-x-0",
+    ip: ip(0),
+  });
+  assert.equal(plan.kind, "Healthy");
+  assert.equal(plan.kind === "Healthy" && plan.master.pod, "redis-x-0");
+});
+
+Deno.test("decideReplication() waits out the window for a master whose connection was closed (item 4)", () => {
+  const closed: InstanceObservation = {
+    pod: "redis-x-0",
+    ordinal: 0,
+    ip: ip(0),
+    ready: false,
+    error: "Connection is closed.",
+    unreachable: "timeout",
+    silentMs: 0,
+  };
+  const plan = decideReplication([closed, replica(1, 0), replica(2, 0)], {
+    pod: "redis-x-0",
+    ip: ip(0),
+  });
+  assert.equal(plan.kind, "Wait");
+});
+
+Deno.test("decideReplication() keeps the recorded master over a stale master that got a replica back (item 5)", () => {
+  // redis-x-0 is the old master, back after a partition with redis-x-1 still
+  // following it; redis-x-2 was promoted (recorded) and holds the newer writes.
+  const stale = master(0, 900, "b".repeat(40));
+  const follower = replica(1, 0, { offset: 900 });
+  const recordedMaster = master(2, 300, "c".repeat(40));
+  const plan = decideReplication([stale, follower, recordedMaster], {
+    pod: "redis-x-2",
+    ip: ip(2),
+  });
+  assert.equal(plan.kind, "Reattach");
+  assert.equal(plan.kind === "Reattach" && plan.master.pod, "redis-x-2");
+  assert.deepEqual(pods(plan as { reattach?: readonly Instance[] }), ["redis-x-0", "redis-x-1"]);
+});
+
+Deno.test("decideReplication() compares offsets only among replicas of the lost master (item 5)", () => {
+  const withReplId = (o: InstanceObservation, replId: string, linkDown: number) => ({
+    ...o,
+    info: { ...o.info!, replId, linkDownSinceSeconds: linkDown, masterLinkUp: false },
+  });
+  const lost: InstanceObservation = {
+    pod: "redis-x-0",
+    ip: ip(0),
+    ready: true,
+    ordinal: 0,
+    unreachable: "refused",
+  };
+  // redis-x-2 follows another address with a larger offset of another history.
+  const ofLost = withReplId(replica(1, 0, { offset: 100 }), "a".repeat(40), 1);
+  const elsewhere = withReplId(replica(2, "198.18.9.9", { offset: 5000 }), "d".repeat(40), 1);
+  const plan = decideReplication([lost, ofLost, elsewhere], { pod: "redis-x-0", ip: ip(0) });
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-1");
+});
+
+Deno.test("decideReplication() never promotes a replica that lost its link long before the master (item 5)", () => {
+  const linkDown = (o: InstanceObservation, seconds: number) => ({
+    ...o,
+    info: { ...o.info!, linkDownSinceSeconds: seconds, masterLinkUp: false },
+  });
+  const lost: InstanceObservation = {
+    pod: "redis-x-0",
+    ip: ip(0),
+    ready: true,
+    ordinal: 0,
+    unreachable: "refused",
+  };
+  const staleButAhead = linkDown(replica(1, 0, { offset: 900 }), 3600);
+  const recent = linkDown(replica(2, 0, { offset: 100 }), 1);
+  const recorded = { pod: "redis-x-0", ip: ip(0) };
+  const plan = decideReplication([lost, staleButAhead, recent], recorded);
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-2");
+  const onlyStale = decideReplication(
+    [lost, staleButAhead, { ...master(3, 0), ordinal: 3 }],
+    recorded,
+  );
+  assert.notEqual(onlyStale.kind === "Promote" && onlyStale.master.pod, "redis-x-1");
 });

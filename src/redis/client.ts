@@ -45,12 +45,28 @@ export interface RedisNode {
   ): Promise<void>;
   /** Accepts `password` besides the ones it has (`ACL SETUSER default on >password`). */
   acceptPassword(password: string): Promise<void>;
-  /** Accepts `password` only (`CONFIG SET requirepass`): every other one stops working. */
+  /**
+   * Accepts `password` only (`CONFIG SET requirepass`): every other one stops
+   * working; `""` accepts every client (no password).
+   */
   requireOnlyPassword(password: string): Promise<void>;
-  /** Authenticates with `password` to its master from the next sync on (`CONFIG SET masterauth`). */
+  /**
+   * Authenticates to its master as user `default` with `password` from the
+   * next sync on (`masteruser`, `masterauth`); `""` sends no AUTH.
+   */
   useMasterPassword(password: string): Promise<void>;
+  /** The live fencing settings (`CONFIG GET min-replicas-*`). */
+  fencing(): Promise<Fencing>;
+  /** Sets the fencing settings (`CONFIG SET`). */
+  setFencing(fencing: Fencing): Promise<void>;
   /** Closes the connection. */
   close(): void;
+}
+
+/** `min-replicas-to-write` and `min-replicas-max-lag` of one instance. */
+export interface Fencing {
+  readonly minReplicasToWrite: number;
+  readonly minReplicasMaxLagSeconds: number;
 }
 
 /** The instance refused the password (it may still run with another one). */
@@ -85,10 +101,12 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
     });
   }
   // AUTH by hand: given the password option, ioredis drops the connection on a wrong
-  // password and the next command only says the stream is not writeable.
-  if (address.password) {
+  // password and the next command only says the stream is not writeable. No password
+  // ("") is checked with a PING, so an instance that wants one is an auth error too.
+  if (address.password !== undefined) {
     try {
-      await client.call("AUTH", address.password);
+      if (address.password) await client.call("AUTH", address.password);
+      else await client.ping();
     } catch (cause) {
       client.disconnect();
       throw new RedisAuthError(
@@ -141,8 +159,37 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
         await client.call("CONFIG", "SET", "requirepass", password);
       }),
     useMasterPassword: (password) =>
-      wrap("CONFIG SET masterauth", async () => {
-        await client.call("CONFIG", "SET", "masterauth", password);
+      wrap("CONFIG SET masteruser/masterauth", async () => {
+        // Set one at a time (multi-parameter CONFIG SET needs 7.0), the user first, so
+        // a sync never sends the new password as the old single-argument AUTH.
+        if (password) {
+          await client.call("CONFIG", "SET", "masteruser", "default");
+          await client.call("CONFIG", "SET", "masterauth", password);
+        } else {
+          await client.call("CONFIG", "SET", "masterauth", "");
+          await client.call("CONFIG", "SET", "masteruser", "");
+        }
+      }),
+    fencing: () =>
+      wrap("CONFIG GET min-replicas-*", async () => {
+        const [toWrite, maxLag] = await Promise.all([
+          client.call("CONFIG", "GET", "min-replicas-to-write") as Promise<string[]>,
+          client.call("CONFIG", "GET", "min-replicas-max-lag") as Promise<string[]>,
+        ]);
+        return {
+          minReplicasToWrite: Number(toWrite[1]),
+          minReplicasMaxLagSeconds: Number(maxLag[1]),
+        };
+      }),
+    setFencing: (fencing) =>
+      wrap("CONFIG SET min-replicas-*", async () => {
+        await client.call(
+          "CONFIG",
+          "SET",
+          "min-replicas-max-lag",
+          fencing.minReplicasMaxLagSeconds,
+        );
+        await client.call("CONFIG", "SET", "min-replicas-to-write", fencing.minReplicasToWrite);
       }),
     close: () => client.disconnect(),
   };

@@ -79,13 +79,16 @@ rm -f ${runDir}/${hookTokenFile}
 if [ -n "\${REDIS_PASSWORD:-}" ]; then
   # Inside double quotes redis.conf reads \\\\ and \\" as escapes: any password fits.
   quoted=$(printf '%s' "$REDIS_PASSWORD" | sed 's/[\\\\"]/\\\\&/g')
-  printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$quoted" "$quoted" > ${runDir}/auth.conf
-  # The preStop hook's own user, with a token made here: it must still read INFO after
-  # the operator has rotated the password this container was started with.
-  token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')
-  printf '%s' "$token" > ${runDir}/${hookTokenFile}
-  printf 'user ${hookUser} on >%s resetchannels -@all +info +ping\\n' "$token" >> ${runDir}/auth.conf
+  # As user default: that AUTH also succeeds against a master with no password, which
+  # adding or removing a password live goes through (decide/password.ts).
+  printf 'requirepass "%s"\\nmasteruser default\\nmasterauth "%s"\\n' "$quoted" "$quoted" \\
+    > ${runDir}/auth.conf
 fi
+# The preStop hook's own user, with a token made here: it must still read INFO after
+# the operator has added, rotated or removed the password this container started with.
+token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')
+printf '%s' "$token" > ${runDir}/${hookTokenFile}
+printf 'user ${hookUser} on >%s resetchannels -@all +info +ping\\n' "$token" >> ${runDir}/auth.conf
 set -- ${configDir}/redis.conf --include ${runDir}/auth.conf \\
   --replica-announce-ip "$POD_IP" --replica-announce-port ${redisPort}
 if [ -n "$master" ] && [ "$master" = "$POD_IP" ]; then

@@ -28,6 +28,7 @@ export const sliceManager = "redis-operator.dev";
 export function buildMasterEndpointSlice(
   redis: Redis,
   master: { readonly pod: Pod; readonly ip: string } | undefined,
+  addressType: "IPv4" | "IPv6" = master ? addressFamily(master.ip) : "IPv4",
 ): EndpointSlice {
   const names = objectNames(redis.metadata?.name ?? "");
   const pod = master?.pod.metadata;
@@ -44,7 +45,7 @@ export function buildMasterEndpointSlice(
       },
       ownerReferences: [ownerReference(redis)],
     },
-    addressType: "IPv4",
+    addressType,
     ports: [{ name: "redis", port: redisPort, protocol: "TCP" }],
     endpoints: master
       ? [{
@@ -60,6 +61,11 @@ export function buildMasterEndpointSlice(
       }]
       : [],
   };
+}
+
+/** The EndpointSlice address type of an IP address. */
+export function addressFamily(ip: string): "IPv4" | "IPv6" {
+  return ip.includes(":") ? "IPv6" : "IPv4";
 }
 
 /**

@@ -15,7 +15,7 @@ export const passwordKey = "password";
 /** The key of the password being rotated away. */
 export const previousPasswordKey = "previous-password";
 
-/** Builds the Secret holding `stored`. */
+/** Builds the Secret holding `stored`; no password (`""`) is no key, so pods start without one. */
 export function buildSecret(redis: Redis, stored: StoredPasswords): Secret {
   return {
     apiVersion: "v1",
@@ -23,7 +23,7 @@ export function buildSecret(redis: Redis, stored: StoredPasswords): Secret {
     metadata: ownedMetadata(redis, objectNames(redis.metadata?.name ?? "").base),
     type: "Opaque",
     data: {
-      [passwordKey]: encodeBase64Text(stored.password),
+      ...(stored.password !== "" ? { [passwordKey]: encodeBase64Text(stored.password) } : {}),
       ...(stored.previous !== undefined
         ? { [previousPasswordKey]: encodeBase64Text(stored.previous) }
         : {}),
@@ -31,13 +31,13 @@ export function buildSecret(redis: Redis, stored: StoredPasswords): Secret {
   };
 }
 
-/** The passwords a copy holds, or undefined when it holds none. */
+/** The passwords a copy holds (`""` for none), or undefined when there is no copy. */
 export function storedPasswords(secret: Secret | undefined): StoredPasswords | undefined {
-  const password = secret?.data?.[passwordKey];
-  if (password === undefined) return undefined;
-  const previous = secret?.data?.[previousPasswordKey];
+  if (!secret) return undefined;
+  const password = secret.data?.[passwordKey];
+  const previous = secret.data?.[previousPasswordKey];
   return {
-    password: decodeBase64Text(password),
+    password: password === undefined ? "" : decodeBase64Text(password),
     ...(previous !== undefined ? { previous: decodeBase64Text(previous) } : {}),
   };
 }

@@ -38,11 +38,14 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
     name: "POD_IP",
     valueFrom: { fieldRef: { fieldPath: "status.podIP" } },
   }];
-  if (spec.password) {
-    const fromSecret = { valueFrom: { secretKeyRef: { name: names.base, key: passwordKey } } };
-    // REDISCLI_AUTH lets the probes' redis-cli authenticate without the password on its command line.
-    env.push({ name: "REDIS_PASSWORD", ...fromSecret }, { name: "REDISCLI_AUTH", ...fromSecret });
-  }
+  // From the operator's Secret, optional, with or without spec.password: adding or removing
+  // a password then changes no pod template (the operator does it live, decide/password.ts),
+  // and a pod started without a key starts without a password.
+  const fromSecret = {
+    valueFrom: { secretKeyRef: { name: names.base, key: passwordKey, optional: true } },
+  };
+  // REDISCLI_AUTH lets the probes' redis-cli authenticate without the password on its command line.
+  env.push({ name: "REDIS_PASSWORD", ...fromSecret }, { name: "REDISCLI_AUTH", ...fromSecret });
   const ping = { exec: { command: ["redis-cli", "-p", String(redisPort), "ping"] } };
   const redisContainer: Container = {
     name: "redis",

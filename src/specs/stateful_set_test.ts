@@ -23,8 +23,18 @@ Deno.test("buildStatefulSet() is owned by the Redis, OnDelete, with the seed's n
 Deno.test("buildStatefulSet() takes the password from the operator's Secret, never from the spec", () => {
   const container = buildStatefulSet(redis).spec!.template.spec!.containers[0]!;
   const password = container.env?.find((e) => e.name === "REDIS_PASSWORD");
-  assert.deepEqual(password?.valueFrom?.secretKeyRef, { name: "redis-cache", key: "password" });
+  assert.deepEqual(password?.valueFrom?.secretKeyRef, {
+    name: "redis-cache",
+    key: "password",
+    optional: true,
+  });
   assert.ok(container.lifecycle?.preStop?.exec, "the preStop hook holds a master for its handover");
+});
+
+Deno.test("buildStatefulSet() has the same pod template with and without a password (it changes live)", () => {
+  const { password: _, ...withoutPassword } = redis.spec ?? {};
+  const without = buildStatefulSet({ ...redis, spec: withoutPassword });
+  assert.deepEqual(without.spec?.template, buildStatefulSet(redis).spec?.template);
 });
 
 Deno.test("buildStatefulSet() keeps a removed master's pod while the scale-down waits", () => {

@@ -1,0 +1,110 @@
+/**
+ * What the operator refuses in a Redis spec, checked again by the operator
+ * (the CRD's CEL rules say the same, but a resource stored under an older CRD
+ * or written past admission must not reach redis.conf).
+ *
+ * @module
+ */
+import { objectNames, type Redis } from "./redis.ts";
+
+/**
+ * redis.conf directives the operator manages: setting one in spec.config
+ * could break replication, authentication or fencing, or lock the operator
+ * out. Also in the CRD's CEL rule (a unit test keeps the two lists equal).
+ */
+export const managedDirectives: readonly string[] = [
+  "port",
+  "bind",
+  "dir",
+  "replicaof",
+  "slaveof",
+  "masterauth",
+  "masteruser",
+  "requirepass",
+  "user",
+  "aclfile",
+  "replica-announce-ip",
+  "replica-announce-port",
+  "slave-announce-ip",
+  "slave-announce-port",
+  "rename-command",
+  "include",
+  "daemonize",
+  "protected-mode",
+  "pidfile",
+  "supervised",
+  "unixsocket",
+  "min-replicas-to-write",
+  "min-slaves-to-write",
+  "min-replicas-max-lag",
+  "min-slaves-max-lag",
+  "repl-ping-replica-period",
+  "repl-ping-slave-period",
+  // The same priority on every pod ranks nothing; 0 everywhere forbids every failover.
+  "replica-priority",
+  "slave-priority",
+  // A writable replica accepts writes that its next sync silently throws away.
+  "replica-read-only",
+  "slave-read-only",
+];
+
+/**
+ * The only shape of a directive name spec.config accepts. Redis trims a line
+ * and splits it on any whitespace, honours quotes, and compares names without
+ * case, so `"min-replicas-max-lag\t"`, `" port"` or `'"port"'` would reach it
+ * as a managed directive; a strict pattern leaves no such spelling.
+ */
+export const directiveNamePattern = /^[a-z][a-z0-9-]*$/;
+
+/**
+ * Why the operator refuses `redis`'s spec, as sentences for the status; empty
+ * when it accepts it.
+ *
+ * @example
+ * ```ts
+ * const redis = { spec: { config: { "min-replicas-max-lag\t": "0" } } };
+ * console.assert(specProblems(redis).length === 1);
+ * ```
+ */
+export function specProblems(redis: Redis): string[] {
+  const problems: string[] = [];
+  const config = redis.spec?.config ?? {};
+  const malformed = Object.keys(config).filter((k) => !directiveNamePattern.test(k));
+  if (malformed.length) {
+    problems.push(
+      `spec.config names must be lowercase redis.conf directives (a-z, 0-9, "-"): ${
+        malformed.map((k) => JSON.stringify(k)).join(", ")
+      }`,
+    );
+  }
+  const managed = Object.keys(config).filter((k) => managedDirectives.includes(k));
+  if (managed.length) {
+    problems.push(
+      `spec.config must not set directives the operator manages: ${managed.join(", ")}`,
+    );
+  }
+  const broken = Object.entries(config).filter(([, v]) => /[\r\n\0]/.test(v)).map(([k]) => k);
+  if (broken.length) {
+    problems.push(
+      `spec.config values cannot contain line breaks: ${
+        broken.map((k) => JSON.stringify(k)).join(", ")
+      }`,
+    );
+  }
+  const own = objectNames(redis.metadata?.name ?? "").base;
+  if (redis.spec?.password?.secretKeyRef?.name === own) {
+    problems.push(
+      `spec.password.secretKeyRef names Secret ${own}, which the operator writes and deletes with the Redis: keep the password in a Secret of another name`,
+    );
+  }
+  const replicas = redis.spec?.replicas ?? 3;
+  const toWrite = redis.spec?.failover?.minReplicasToWrite;
+  if (toWrite !== undefined && toWrite >= replicas) {
+    problems.push(
+      `spec.failover.minReplicasToWrite ${toWrite} needs more replicas than the ${
+        replicas - 1
+      } a Redis of ${replicas} instances has: every write would be refused`,
+    );
+  }
+  return problems;
+}
