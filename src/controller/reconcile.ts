@@ -108,7 +108,9 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const secret = stored && (ownSecret || stored.password !== "" || stored.previous !== undefined)
     ? { passwords: stored, current: ownSecret }
     : undefined;
-  if (!invalid.length && !foreignSecret) {
+  // A new Redis whose password cannot be read yet gets no pods: they would start without one.
+  const waitForPassword = wanted === undefined && copy === undefined && !podsExist;
+  if (!invalid.length && !foreignSecret && !waitForPassword) {
     const { written, problems: applyProblems } = await syncOwnedObjects(
       deps,
       redis,

@@ -46,12 +46,26 @@ export class WriteLoad {
   #running: Promise<void> | undefined;
   #watching: Promise<void> | undefined;
 
+  #password: string | undefined;
+  #passwordChanged = false;
+
   constructor(
     private readonly client: KubeClient,
     private readonly namespace: string,
     private readonly service: string,
-    private readonly password?: string,
-  ) {}
+    password?: string,
+  ) {
+    this.#password = password;
+  }
+
+  /**
+   * From the next write on, connects with `password` (undefined: none), as an
+   * application does that is given the new password when the Secret changes.
+   */
+  usePassword(password: string | undefined): void {
+    this.#password = password;
+    this.#passwordChanged = true;
+  }
 
   /** Starts watching the endpoints and writing; resolves once the first write is acknowledged. */
   async start(): Promise<void> {
@@ -125,12 +139,13 @@ export class WriteLoad {
         await new Promise((r) => setTimeout(r, 5));
         continue;
       }
-      if (connection?.ip !== target) {
+      if (connection?.ip !== target || this.#passwordChanged) {
+        this.#passwordChanged = false;
         connection?.redis.disconnect();
         const redis = new Redis({
           host: target,
           port: 6379,
-          ...(this.password ? { password: this.password } : {}),
+          ...(this.#password ? { password: this.#password } : {}),
           connectTimeout: 300,
           commandTimeout: 300,
           maxRetriesPerRequest: 0,

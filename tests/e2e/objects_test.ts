@@ -4,6 +4,7 @@
  * refused invalid resources, a missing Secret reported.
  */
 import assert from "node:assert/strict";
+import { trickSpellings } from "../fixtures/directive_spellings.ts";
 import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "../cluster/helpers.ts";
 import {
   deployOperator,
@@ -194,9 +195,20 @@ Deno.test("invalid resources are refused with a message a person understands", a
       /spec\.replicas.*should be greater than or equal to 3/,
     );
     assert.match(
-      await apply(redisManifest("forbidden", { config: { maxmemory: "1gb", Port: "7000" } })),
+      await apply(redisManifest("forbidden", { config: { maxmemory: "1gb", port: "7000" } })),
       /spec\.config must not set directives the operator manages: port, bind/,
     );
+    // Spellings Redis reads as a managed directive (issue 8, item 1): the tab key
+    // switched fencing off before, since CEL compared the raw key.
+    for (const name of ["min-replicas-max-lag", "replicaof", "requirepass", "rename-command"]) {
+      for (const spelling of trickSpellings(name)) {
+        assert.match(
+          await apply(redisManifest("tricked", { config: { [spelling]: "0" } })),
+          /spec\.config names must be lowercase redis\.conf directives/,
+          JSON.stringify(spelling),
+        );
+      }
+    }
     assert.match(
       await apply(JSON.stringify({ ...JSON.parse(redisManifest("typo")), sepc: {} })),
       /unknown field "sepc"/,
