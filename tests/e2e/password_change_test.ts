@@ -29,7 +29,7 @@ Deno.test("a password is added to a running Redis and removed again, live, under
     return true;
   };
   const copyKeys = () => k("get", "secret", "redis-open", "-o", "jsonpath={.data}");
-  const password = "added-Pa55 \"word\"";
+  const password = 'added-Pa55 "word"';
   const auth = ["-a", password, "--no-auth-warning"];
   try {
     await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("open"));
@@ -59,12 +59,21 @@ Deno.test("a password is added to a running Redis and removed again, live, under
       return required && !(await copyKeys()).includes("previous-password") ? true : undefined;
     }, 60_000);
     await waitForReady(client, ns.name, "open");
-    await waitFor("writes with the password", async () =>
-      load.acks.some((a) => a.at > addedAt + 200) ? true : undefined);
+    await waitFor(
+      "writes with the password",
+      async () => load.acks.some((a) => a.at > addedAt + 200) ? true : undefined,
+    );
 
     // Remove: the application stops sending it once the Redis no longer asks.
     const removedAt = Date.now();
-    await k("patch", "redis", "open", "--type=json", "-p", '[{"op":"remove","path":"/spec/password"}]');
+    await k(
+      "patch",
+      "redis",
+      "open",
+      "--type=json",
+      "-p",
+      '[{"op":"remove","path":"/spec/password"}]',
+    );
     await waitFor("every instance to take clients without a password", async () => {
       const open = await everyPod(async (ip) => await redisCli(ip, "PING") === "PONG");
       const keys = await copyKeys();
@@ -72,8 +81,10 @@ Deno.test("a password is added to a running Redis and removed again, live, under
     }, 60_000);
     load.usePassword(undefined);
     const after = await waitForReady(client, ns.name, "open");
-    await waitFor("writes without the password", async () =>
-      load.acks.some((a) => a.at > removedAt + 200) ? true : undefined);
+    await waitFor(
+      "writes without the password",
+      async () => load.acks.some((a) => a.at > removedAt + 200) ? true : undefined,
+    );
     const report = await load.stop();
 
     assert.equal(after.status!.master, before.status!.master, "the master did not move");
@@ -104,7 +115,9 @@ Deno.test("a password Secret named like the operator's own copy is refused, and 
     await k("create", "secret", "generic", "redis-mine", "--from-literal=password=users-own");
     const refused = await kubectl(
       ["-n", ns.name, "apply", "-f", "-"],
-      redisManifest("mine", { password: { secretKeyRef: { name: "redis-mine", key: "password" } } }),
+      redisManifest("mine", {
+        password: { secretKeyRef: { name: "redis-mine", key: "password" } },
+      }),
     ).then(() => "accepted", (error) => String(error));
     assert.match(refused, /must not name the operator's own Secret/);
 

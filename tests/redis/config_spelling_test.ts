@@ -18,7 +18,12 @@ async function readBack(conf: string, directive: string): Promise<string | undef
     stdout: "null",
     stderr: "null",
   }).spawn();
-  const client = new IORedis({ port, host: "127.0.0.1", lazyConnect: true, retryStrategy: () => null });
+  const client = new IORedis({
+    port,
+    host: "127.0.0.1",
+    lazyConnect: true,
+    retryStrategy: () => null,
+  });
   client.on("error", () => {});
   try {
     const started = await Promise.race([
@@ -48,7 +53,10 @@ async function readBack(conf: string, directive: string): Promise<string | undef
 Deno.test("every spelling Redis reads as min-replicas-max-lag is refused before it reaches redis.conf", async () => {
   const read: string[] = [];
   for (const spelling of trickSpellings("min-replicas-max-lag")) {
-    const redis = { metadata: { name: "x", namespace: "y" }, spec: { config: { [spelling]: "0" } } };
+    const redis = {
+      metadata: { name: "x", namespace: "y" },
+      spec: { config: { [spelling]: "0" } },
+    };
     // What today's renderer writes: a fenced conf where the user's line comes last.
     const conf = renderRedisConf(redis).replace(/^(port|bind|dir|save) .*\n/gm, "");
     if (await readBack(conf, "min-replicas-max-lag") === "0") read.push(JSON.stringify(spelling));
