@@ -102,7 +102,7 @@ export async function observeInstances(
 }
 
 /** An instance's INFO replication and fencing, or why it could not be read. */
-type InstanceRead =
+export type InstanceRead =
   | { node: RedisNode; info: ReplicationInfo; fencing?: Fencing }
   | { error: string; unreachable: "refused" | "timeout" };
 
@@ -112,16 +112,17 @@ type InstanceRead =
  * answers with an error and closes), so it is tried once more at once: refused
  * then is proof, an answer is an answer, anything else is no proof.
  */
-async function readInstance(
-  deps: ReconcileDeps,
+export async function readInstance(
+  deps: Pick<ReconcileDeps, "connect">,
   ip: string,
   passwords: readonly string[],
+  port = redisPort,
 ): Promise<InstanceRead> {
   let last = "";
   for (let attempt = 0; attempt < 2; attempt++) {
     let node: RedisNode | undefined;
     try {
-      node = await connectWithAny(deps, ip, passwords);
+      node = await connectWithAny(deps, ip, port, passwords);
       const [text, fencing] = await Promise.all([
         node.infoReplication(),
         node.fencing().catch(() => undefined),
@@ -142,16 +143,17 @@ async function readInstance(
  * rotation some instances may still hold only an older one.
  */
 async function connectWithAny(
-  deps: ReconcileDeps,
+  deps: Pick<ReconcileDeps, "connect">,
   ip: string,
+  port: number,
   passwords: readonly string[],
 ): Promise<RedisNode> {
   const [first, ...others] = passwords;
   try {
-    return await deps.connect({ host: ip, port: redisPort, password: first });
+    return await deps.connect({ host: ip, port, password: first });
   } catch (error) {
     if (!(error instanceof RedisAuthError) || others.length === 0) throw error;
-    return await connectWithAny(deps, ip, others);
+    return await connectWithAny(deps, ip, port, others);
   }
 }
 

@@ -90,14 +90,19 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
     retryStrategy: () => null,
     enableReadyCheck: false,
   });
-  // ioredis reports socket errors as events; the failing command reports them to us.
-  client.on("error", () => {});
+  // ioredis reports socket errors as events, and a failed connect() only as "Connection is
+  // closed": the socket's own error (ECONNREFUSED, ECONNRESET) is kept as the cause, since
+  // only a refused connection proves that nothing listens.
+  let socketError: Error | undefined;
+  client.on("error", (error: Error) => {
+    socketError ??= error;
+  });
   try {
     await client.connect();
   } catch (cause) {
     client.disconnect();
     throw new Error(`Cannot connect to Redis at ${hostPort(address.host, address.port)}`, {
-      cause,
+      cause: socketError ?? cause,
     });
   }
   // AUTH by hand: given the password option, ioredis drops the connection on a wrong

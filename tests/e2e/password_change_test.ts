@@ -61,7 +61,7 @@ Deno.test("a password is added to a running Redis and removed again, live, under
     await waitForReady(client, ns.name, "open");
     await waitFor(
       "writes with the password",
-      async () => load.acks.some((a) => a.at > addedAt + 200) ? true : undefined,
+      () => Promise.resolve(load.acks.some((a) => a.at > addedAt + 200) ? true : undefined),
     );
 
     // Remove: the application stops sending it once the Redis no longer asks.
@@ -83,7 +83,7 @@ Deno.test("a password is added to a running Redis and removed again, live, under
     const after = await waitForReady(client, ns.name, "open");
     await waitFor(
       "writes without the password",
-      async () => load.acks.some((a) => a.at > removedAt + 200) ? true : undefined,
+      () => Promise.resolve(load.acks.some((a) => a.at > removedAt + 200) ? true : undefined),
     );
     const report = await load.stop();
 

@@ -1,0 +1,41 @@
+import assert from "node:assert/strict";
+import { Redis as IORedis } from "ioredis";
+import { readInstance } from "../../src/controller/observe.ts";
+import { connectRedis } from "../../src/redis/client.ts";
+import { freePort, startRedisServer } from "./redis_server.ts";
+
+const deps = { connect: connectRedis };
+
+Deno.test("readInstance() takes a master at maxclients for a live one, not a dead one (issue 8, item 4)", async () => {
+  const server = await startRedisServer("--maxclients", "1");
+  const holder = new IORedis({ port: server.port, host: "127.0.0.1" });
+  holder.on("error", () => {});
+  try {
+    await holder.ping();
+    // Redis accepts the connection, answers "max number of clients reached" and closes it;
+    // ioredis reports "Connection is closed", which counted as a refused connection before.
+    const read = await readInstance(deps, "127.0.0.1", [""], server.port);
+    assert.ok("error" in read, "no INFO from a full server");
+    assert.equal(read.unreachable, "timeout", `${read.error} is no proof of death`);
+  } finally {
+    holder.disconnect();
+    await server.stop();
+  }
+});
+
+Deno.test("readInstance() takes a refused connection as proof, and reads INFO and fencing of a live one", async () => {
+  const refused = await readInstance(deps, "127.0.0.1", [""], freePort());
+  assert.ok("error" in refused);
+  assert.equal(refused.unreachable, "refused");
+
+  const server = await startRedisServer("--min-replicas-to-write", "1000000");
+  try {
+    const read = await readInstance(deps, "127.0.0.1", ["wrong", ""], server.port);
+    assert.ok("info" in read, JSON.stringify(read));
+    assert.equal(read.info.role, "master");
+    assert.deepEqual(read.fencing, { minReplicasToWrite: 1000000, minReplicasMaxLagSeconds: 10 });
+    read.node.close();
+  } finally {
+    await server.stop();
+  }
+});
