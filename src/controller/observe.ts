@@ -87,23 +87,15 @@ export async function observeInstances(
       if ("error" in read) {
         return { pod, observation: { ...base, ready, ...read } };
       }
-      return {
-        pod,
-        node: read.node,
-        observation: {
-          ...base,
-          ready,
-          info: read.info,
-          ...(read.fencing ? { fencing: read.fencing } : {}),
-        },
-      };
+      const { node, ...answers } = read;
+      return { pod, node, observation: { ...base, ready, ...answers } };
     }),
   );
 }
 
 /** An instance's INFO replication and fencing, or why it could not be read. */
 export type InstanceRead =
-  | { node: RedisNode; info: ReplicationInfo; fencing?: Fencing }
+  | { node: RedisNode; info: ReplicationInfo; fencing?: Fencing; keys?: number }
   | { error: string; unreachable: "refused" | "timeout" };
 
 /**
@@ -123,11 +115,17 @@ export async function readInstance(
     let node: RedisNode | undefined;
     try {
       node = await connectWithAny(deps, ip, port, passwords);
-      const [text, fencing] = await Promise.all([
+      const [text, fencing, keys] = await Promise.all([
         node.infoReplication(),
         node.fencing().catch(() => undefined),
+        node.keyCount().catch(() => undefined),
       ]);
-      return { node, info: parseReplicationInfo(text), ...(fencing ? { fencing } : {}) };
+      return {
+        node,
+        info: parseReplicationInfo(text),
+        ...(fencing ? { fencing } : {}),
+        ...(keys === undefined ? {} : { keys }),
+      };
     } catch (error) {
       node?.close();
       last = describe(error);

@@ -36,6 +36,11 @@ export interface InstanceObservation {
   readonly outdated?: boolean;
   /** The live fencing settings, when they could be read. */
   readonly fencing?: Fencing;
+  /**
+   * Keys held, over every database (INFO keyspace). An instance that loaded
+   * an AOF or RDB file at start holds data at replication offset 0.
+   */
+  readonly keys?: number;
 }
 
 /** How failures are judged, and how many instances are wanted. */
@@ -326,17 +331,19 @@ function promotion(
 }
 
 /**
- * Ranks candidates for master: instances holding data before empty ones (an
- * empty instance must never become the master others copy), then the lowest
- * replica priority, the highest offset, the lowest ordinal.
+ * Ranks candidates for master: instances holding data (a replication offset,
+ * or keys loaded from disk at offset 0) before empty ones (an empty instance
+ * must never become the master others copy), then the lowest replica
+ * priority, the highest offset, the most keys, the lowest ordinal.
  */
 export function rankCandidates(candidates: readonly Instance[]): Instance[] {
   const priority = (i: Instance) => i.info.role === "master" ? 100 : i.info.priority ?? 100;
-  const hasData = (i: Instance) => i.info.offset > 0 ? 1 : 0;
+  const hasData = (i: Instance) => i.info.offset > 0 || (i.keys ?? 0) > 0 ? 1 : 0;
   return [...candidates].sort((a, b) =>
     hasData(b) - hasData(a) ||
     priority(a) - priority(b) ||
     b.info.offset - a.info.offset ||
+    (b.keys ?? 0) - (a.keys ?? 0) ||
     a.ordinal - b.ordinal
   );
 }

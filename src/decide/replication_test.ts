@@ -427,3 +427,14 @@ Deno.test("decideReplication() never promotes a replica that lost its link long 
   );
   assert.notEqual(onlyStale.kind === "Promote" && onlyStale.master.pod, "redis-x-1");
 });
+
+Deno.test("rankCandidates() takes keys loaded from an AOF at offset 0 for data (issue 8, item 9)", () => {
+  const loaded = { ...replica(2, 0, { offset: 0 }), keys: 5000 } as Instance;
+  const empty = { ...replica(1, 0, { offset: 0 }), keys: 0 } as Instance;
+  const fewer = { ...replica(0, 0, { offset: 0 }), keys: 10 } as Instance;
+  assert.deepEqual(rankCandidates([empty, fewer, loaded]).map((i) => i.pod), [
+    "redis-x-2",
+    "redis-x-0",
+    "redis-x-1",
+  ]);
+});

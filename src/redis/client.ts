@@ -55,6 +55,8 @@ export interface RedisNode {
    * next sync on (`masteruser`, `masterauth`); `""` sends no AUTH.
    */
   useMasterPassword(password: string): Promise<void>;
+  /** Keys held over every database (`INFO keyspace`). */
+  keyCount(): Promise<number>;
   /** The live fencing settings (`CONFIG GET min-replicas-*`). */
   fencing(): Promise<Fencing>;
   /** Sets the fencing settings (`CONFIG SET`). */
@@ -174,6 +176,11 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
           await client.call("CONFIG", "SET", "masterauth", "");
           await client.call("CONFIG", "SET", "masteruser", "");
         }
+      }),
+    keyCount: () =>
+      wrap("INFO keyspace", async () => {
+        const text = await client.info("keyspace");
+        return [...text.matchAll(/^db\d+:keys=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
       }),
     fencing: () =>
       wrap("CONFIG GET min-replicas-*", async () => {

@@ -126,7 +126,7 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
           terminationGracePeriodSeconds: 30,
           ...(spec.initContainers?.length ? { initContainers: spec.initContainers } : {}),
           ...(spec.securityContext ? { securityContext: spec.securityContext } : {}),
-          ...(spec.affinity ? { affinity: spec.affinity } : {}),
+          affinity: spec.affinity ?? spreadAcrossNodes(redis),
           ...(spec.nodeSelector ? { nodeSelector: spec.nodeSelector } : {}),
           ...(spec.tolerations ? { tolerations: spec.tolerations } : {}),
           ...(spec.serviceAccountName ? { serviceAccountName: spec.serviceAccountName } : {}),
@@ -135,6 +135,26 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
         },
       },
       ...(claimTemplates.length ? { volumeClaimTemplates: claimTemplates } : {}),
+    },
+  };
+}
+
+/**
+ * The default affinity: pods of one Redis prefer different nodes. A node that
+ * holds the master and a replica takes both when it fails, and one survivor
+ * alone is never reconfigured (decide/replication.ts, minimumFailoverSize).
+ * Preferred, not required, so a one-node cluster still runs every pod.
+ */
+export function spreadAcrossNodes(redis: Redis) {
+  return {
+    podAntiAffinity: {
+      preferredDuringSchedulingIgnoredDuringExecution: [{
+        weight: 100,
+        podAffinityTerm: {
+          labelSelector: { matchLabels: selectorLabels(redis) },
+          topologyKey: "kubernetes.io/hostname",
+        },
+      }],
     },
   };
 }

@@ -47,3 +47,16 @@ Deno.test("configHash() changes with the config, so a config change rolls the po
   assert.notEqual(configHash(redis), configHash(changed));
   assert.equal(configHash(redis), configHash({ ...redis }));
 });
+
+Deno.test("buildStatefulSet() spreads the pods across nodes unless spec.affinity says otherwise (issue 8, item 9)", () => {
+  const spread = buildStatefulSet(redis).spec?.template.spec?.affinity;
+  const term = spread?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0];
+  assert.equal(term?.podAffinityTerm.topologyKey, "kubernetes.io/hostname");
+  assert.deepEqual(term?.podAffinityTerm.labelSelector?.matchLabels, {
+    redis: "cache",
+    "app.kubernetes.io/managed-by": "redis-operator",
+  });
+  const own = { nodeAffinity: {} };
+  const custom = buildStatefulSet({ ...redis, spec: { ...redis.spec, affinity: own } });
+  assert.deepEqual(custom.spec?.template.spec?.affinity, own);
+});
