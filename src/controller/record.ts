@@ -4,8 +4,8 @@
  *
  * @module
  */
+import { isDeepStrictEqual } from "node:util";
 import type { Redis, RedisStatus } from "../api/redis.ts";
-import { matchesDesired } from "../decide/drift.ts";
 import type { ReplicationPlan } from "../decide/replication.ts";
 import { buildStatus, type Problem } from "../decide/status.ts";
 import { recordEvent } from "../kube/events.ts";
@@ -50,7 +50,9 @@ export async function report(
     now,
   });
   const previous = redis.status ?? {};
-  if (matchesDesired(status, previous) && matchesDesired(previous, status)) return status;
+  // Exactly equal: a custom resource keeps zero values (epoch 0 is not "no epoch"), so the
+  // owned objects' drift rule (decide/drift.ts) does not apply here.
+  if (isDeepStrictEqual(status, previous)) return status;
   const hadProblem = previous.conditions?.find((c) => c.type === "Degraded");
   if (
     input.problem && (hadProblem?.status !== "True" || hadProblem.message !== input.problem.message)

@@ -1,0 +1,61 @@
+/**
+ * Counting what the operator writes, for the tests of "a pass that finds
+ * nothing to change writes nothing". The counts come from the leader's
+ * request metrics: a server-side apply that changes nothing moves no
+ * resourceVersion, so only the operator's own count shows it.
+ *
+ * @module
+ */
+import { kubectl, waitFor } from "../cluster/helpers.ts";
+
+/**
+ * The operator's write requests (anything but GET) by method and resource,
+ * from its metrics; Lease requests (leader election) left out.
+ */
+export function writeRequests(metrics: Map<string, number>): Map<string, number> {
+  return new Map(
+    [...metrics].filter(([key]) =>
+      key.startsWith("redis_operator_api_requests_total") && !/method="GET"/.test(key) &&
+      !/resource="leases"/.test(key)
+    ),
+  );
+}
+
+/** The write requests made between two scrapes, as `{method,resource}` → count; empty when none. */
+export function writesBetween(
+  before: Map<string, number>,
+  after: Map<string, number>,
+): Record<string, number> {
+  const earlier = writeRequests(before);
+  const made: Record<string, number> = {};
+  for (const [key, value] of writeRequests(after)) {
+    const count = value - (earlier.get(key) ?? 0);
+    if (count) made[key.slice(key.indexOf("{"))] = count;
+  }
+  return made;
+}
+
+/** Successful reconcile passes counted by an operator's metrics. */
+export function successfulPasses(metrics: Map<string, number>): number {
+  return metrics.get('redis_operator_reconciles_total{result="success"}') ?? 0;
+}
+
+/**
+ * Waits until the Redis resources in the whole cluster are exactly `names`
+ * (`namespace/name`): the request counters are per operator, so the
+ * resources of earlier tests (their namespaces go away in the background)
+ * must be gone first.
+ */
+export async function waitForOnlyRedis(names: readonly string[]): Promise<void> {
+  const wanted = [...names].sort().join(" ");
+  await waitFor(`the Redis resources to be only ${wanted}`, async () => {
+    const all = await kubectl([
+      "get",
+      "redis",
+      "-A",
+      "-o",
+      'go-template={{range .items}}{{.metadata.namespace}}/{{.metadata.name}}{{" "}}{{end}}',
+    ]);
+    return all.trim().split(" ").filter(Boolean).sort().join(" ") === wanted ? true : undefined;
+  }, 90_000);
+}

@@ -1,0 +1,97 @@
+/**
+ * A steady Redis costs no writes (issue 8, item 11): with the default spec,
+ * the annotated example and optional fields whose zero values the API server
+ * leaves out, the leader's passes find every owned object as they want it.
+ * Before, the default spec's readiness probe (initialDelaySeconds 0, never
+ * stored) had each pass apply the StatefulSet again.
+ */
+import assert from "node:assert/strict";
+import { delay } from "../../src/async/delay.ts";
+import { clusterClient, kubectl, testNamespace } from "../cluster/helpers.ts";
+import { successfulPasses, waitForOnlyRedis, writesBetween } from "./api_writes.ts";
+import { deployOperator, leaderPod, scrapeMetrics, waitForReady } from "./operator.ts";
+
+const example = await Deno.readTextFile(new URL("../../example/redis.yaml", import.meta.url));
+
+/** A Redis manifest with exactly `spec`: no image or probe delay the other tests add. */
+const manifest = (name: string, spec: Record<string, unknown>) =>
+  JSON.stringify({
+    apiVersion: "redis-operator.dev/v1alpha1",
+    kind: "Redis",
+    metadata: { name },
+    spec,
+  });
+
+/** `kind/name` → resourceVersion of every object the operator owns in `namespace`. */
+async function ownedVersions(namespace: string): Promise<Record<string, string>> {
+  const list = async (kinds: string, selector: string) =>
+    JSON.parse(await kubectl(["-n", namespace, "get", kinds, "-l", selector, "-o", "json"]))
+      .items as Array<
+        { kind: string; metadata: { name: string; resourceVersion: string } }
+      >;
+  const items = [
+    ...await list(
+      "statefulsets,services,configmaps,secrets,poddisruptionbudgets",
+      "app.kubernetes.io/managed-by=redis-operator",
+    ),
+    // Only the master Service's slice is the operator's; the others carry its labels too.
+    ...await list("endpointslices", "endpointslice.kubernetes.io/managed-by=redis-operator.dev"),
+  ];
+  return Object.fromEntries(
+    items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]),
+  );
+}
+
+Deno.test("a steady Redis costs no writes: the default spec, the example, optional fields", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("nowrite");
+  try {
+    const apply = (yaml: string) => kubectl(["-n", ns.name, "apply", "-f", "-"], yaml);
+    await apply(manifest("plain", { replicas: 3 }));
+    await apply(example);
+    // Zero values the server does not store, and numbers it stores as quantity strings.
+    await apply(manifest("extras", {
+      replicas: 3,
+      config: { "maxmemory-policy": "noeviction" },
+      annotations: { "example.com/flag": "" },
+      nodeSelector: {},
+      tolerations: [],
+      serviceAccountName: "default",
+      volumes: [{ name: "scratch", emptyDir: {} }],
+      failover: { minReplicasToWrite: 0 },
+      redis: { initialDelaySeconds: 0, resources: { requests: { cpu: 0.1, memory: 67108864 } } },
+    }));
+    const names = ["plain", "example", "extras"];
+    for (const name of names) await waitForReady(client, ns.name, name, 3, 180_000);
+    await waitForOnlyRedis(names.map((name) => `${ns.name}/${name}`));
+
+    const leader = (await leaderPod(client))!;
+    const before = { metrics: await scrapeMetrics(leader), versions: await ownedVersions(ns.name) };
+    await delay(15_000);
+    const after = { metrics: await scrapeMetrics(leader), versions: await ownedVersions(ns.name) };
+
+    assert.equal(
+      (await leaderPod(client))?.metadata?.name,
+      leader.metadata?.name,
+      "the same leader all along, so its counters cover the whole window",
+    );
+    const passes = successfulPasses(after.metrics) - successfulPasses(before.metrics);
+    assert.ok(passes >= 2 * names.length, `passes ran: ${passes}`);
+    assert.deepEqual(
+      writesBetween(before.metrics, after.metrics),
+      {},
+      "no create, patch, update or delete",
+    );
+    // A StatefulSet, four Services, a ConfigMap, a PDB and the master slice each (no password, no Secret).
+    assert.equal(
+      Object.keys(before.versions).length,
+      8 * names.length,
+      "every owned object is listed",
+    );
+    assert.deepEqual(after.versions, before.versions, "no owned object changed");
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
