@@ -38,7 +38,9 @@ for (const signal of ["SIGTERM", "SIGINT"] as const) {
 
 const config = await loadClusterConfig(flags.kubeconfig ? { kubeconfig: flags.kubeconfig } : {});
 const metrics = new OperatorMetrics();
-const client = new KubeClient(config, (method, path) => metrics.countRequest(method, path));
+const client = new KubeClient(config, {
+  onRequest: (method, path) => metrics.countRequest(method, path),
+});
 // Unique per process: a restarted container is a new candidate, not the old leader resumed.
 const identity = `${Deno.env.get("POD_NAME") ?? Deno.hostname()}_${
   crypto.randomUUID().slice(0, 8)
@@ -73,8 +75,11 @@ if (flags["no-leader-elect"]) {
     namespace: flags["lease-namespace"] ?? config.namespace,
     name: flags["lease-name"],
     identity,
+    // client-go's defaults: a leader that cannot renew for 10 s stops; followers wait 15 s
+    // after the last change they saw, so the two never overlap.
     leaseDurationMs: 15_000,
-    renewIntervalMs: 5_000,
+    renewDeadlineMs: 10_000,
+    renewIntervalMs: 2_000,
     retryIntervalMs: 2_000,
     fieldManager,
     signal: stop.signal,

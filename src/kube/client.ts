@@ -5,6 +5,7 @@
  */
 import type { KubeRequest, RestClient } from "../../generated/contract.ts";
 import type { ClusterConfig } from "./config.ts";
+import { timeoutSignal } from "./timeout_signal.ts";
 
 export type { KubeRequest, RestClient } from "../../generated/contract.ts";
 
@@ -38,7 +39,7 @@ export function isNotFound(error: unknown): boolean {
  * any other error is thrown.
  *
  * @example
- * ```ts
+ * ```ts ignore
  * const secret = await unlessNotFound(api.get("default", "maybe-there"));
  * ```
  */
@@ -56,25 +57,50 @@ export function isConflict(error: unknown): boolean {
   return error instanceof KubeApiError && error.status === 409;
 }
 
+/** Options of {@linkcode KubeClient}. */
+export interface KubeClientOptions {
+  /** Sees every request before it is sent (metrics count them). */
+  readonly onRequest?: (method: string, path: string) => void;
+  /**
+   * How long one request may take, in milliseconds: until the whole body of a
+   * `request()` is read, until the headers of a `stream()` arrive (a watch body
+   * then stays open; its idle watchdog is in `watch.ts`). Default
+   * {@linkcode defaultRequestTimeoutMs}.
+   */
+  readonly requestTimeoutMs?: number;
+}
+
 /**
- * The fetch-based {@linkcode RestClient}.
+ * The default time limit of one request. An API server answers a healthy
+ * request in milliseconds; one that accepted the connection and then hangs
+ * (stopped, overloaded, half-open TCP) would otherwise hang every caller forever,
+ * the leader's renewals included.
+ */
+export const defaultRequestTimeoutMs = 10_000;
+
+/**
+ * The fetch-based {@linkcode RestClient}. Every request is bounded by
+ * `requestTimeoutMs` as well as by the caller's signal; a request that runs out
+ * of time rejects with a `TimeoutError` naming the method, path and limit.
  *
  * @example
  * ```ts ignore
- * const client = new KubeClient(await loadClusterConfig());
+ * const client = new KubeClient(await loadClusterConfig(), { requestTimeoutMs: 5_000 });
  * const pods = await client.request({ path: "/api/v1/namespaces/default/pods" });
  * ```
  */
 export class KubeClient implements RestClient {
   readonly config: ClusterConfig;
+  /** The time limit of every request, in milliseconds. */
+  readonly requestTimeoutMs: number;
   #http: Deno.HttpClient;
 
   readonly #onRequest: ((method: string, path: string) => void) | undefined;
 
-  /** `onRequest` sees every request before it is sent (metrics count them). */
-  constructor(config: ClusterConfig, onRequest?: (method: string, path: string) => void) {
+  constructor(config: ClusterConfig, options: KubeClientOptions = {}) {
     this.config = config;
-    this.#onRequest = onRequest;
+    this.#onRequest = options.onRequest;
+    this.requestTimeoutMs = options.requestTimeoutMs ?? defaultRequestTimeoutMs;
     const tls = config.clientCert && config.clientKey
       ? { cert: config.clientCert, key: config.clientKey }
       : undefined;
@@ -85,22 +111,37 @@ export class KubeClient implements RestClient {
   }
 
   async request<T = unknown>(request: KubeRequest): Promise<T> {
-    const response = await this.#send(request);
-    const text = await response.text();
-    const body = text ? safeJson(text) : undefined;
-    if (!response.ok) {
-      throw new KubeApiError(request.method ?? "GET", request.path, response.status, body);
+    const method = request.method ?? "GET";
+    const limit = this.#limit(method, request);
+    try {
+      const response = await this.#send(request, limit.signal);
+      // The body is read under the same limit: a server may send headers and then stall.
+      const text = await response.text();
+      const body = text ? safeJson(text) : undefined;
+      if (!response.ok) throw new KubeApiError(method, request.path, response.status, body);
+      return body as T;
+    } catch (error) {
+      throw limit.expired ? limit.signal.reason : error;
+    } finally {
+      limit.clear();
     }
-    return body as T;
   }
 
   async stream(request: KubeRequest): Promise<ReadableStream<Uint8Array>> {
-    const response = await this.#send(request);
-    if (!response.ok || !response.body) {
-      const text = await response.text();
-      throw new KubeApiError("GET", request.path, response.status, text ? safeJson(text) : text);
+    const limit = this.#limit("GET", request);
+    try {
+      const response = await this.#send(request, limit.signal);
+      if (!response.ok || !response.body) {
+        const text = await response.text();
+        throw new KubeApiError("GET", request.path, response.status, text ? safeJson(text) : text);
+      }
+      return response.body;
+    } catch (error) {
+      throw limit.expired ? limit.signal.reason : error;
+    } finally {
+      // Only the wait for the headers is limited; the caller's signal still ends the body.
+      limit.clear();
     }
-    return response.body;
   }
 
   /** Releases the connection pool. */
@@ -108,7 +149,15 @@ export class KubeClient implements RestClient {
     this.#http.close();
   }
 
-  async #send(request: KubeRequest): Promise<Response> {
+  #limit(method: string, request: KubeRequest) {
+    return timeoutSignal(
+      this.requestTimeoutMs,
+      request.signal,
+      `Kubernetes API ${method} ${request.path} timed out after ${this.requestTimeoutMs} ms`,
+    );
+  }
+
+  async #send(request: KubeRequest, signal: AbortSignal): Promise<Response> {
     const method = request.method ?? "GET";
     this.#onRequest?.(method, request.path);
     const url = new URL(this.config.server + request.path);
@@ -116,7 +165,10 @@ export class KubeClient implements RestClient {
       if (value !== undefined) url.searchParams.set(key, String(value));
     }
     const headers: Record<string, string> = { accept: "application/json" };
-    if (this.config.token) headers.authorization = `Bearer ${await this.config.token()}`;
+    // The token source may run an exec plugin or read a file: it counts against the limit too.
+    if (this.config.token) {
+      headers.authorization = `Bearer ${await abortable(this.config.token(), signal)}`;
+    }
     let body: string | undefined;
     if (request.body !== undefined) {
       headers["content-type"] = request.contentType ?? "application/json";
@@ -126,10 +178,20 @@ export class KubeClient implements RestClient {
       method,
       headers,
       ...(body === undefined ? {} : { body }),
-      ...(request.signal ? { signal: request.signal } : {}),
+      signal,
       client: this.#http,
     });
   }
+}
+
+/** `promise`, or a rejection with the signal's reason as soon as it aborts. */
+function abortable<T>(promise: Promise<T>, signal: AbortSignal): Promise<T> {
+  if (signal.aborted) return Promise.reject(signal.reason);
+  return new Promise<T>((resolve, reject) => {
+    const onAbort = () => reject(signal.reason);
+    signal.addEventListener("abort", onAbort, { once: true });
+    promise.then(resolve, reject).finally(() => signal.removeEventListener("abort", onAbort));
+  });
 }
 
 function safeJson(text: string): unknown {

@@ -16,6 +16,7 @@ export class Informer<T extends KubeObject> {
   readonly #client: RestClient;
   readonly #path: string;
   readonly #labelSelector: string | undefined;
+  readonly #idleTimeoutMs: number | undefined;
   readonly #onChange: (object: T, type: ChangeType) => void;
   #markSynced!: () => void;
   /** Resolves after the first complete list. */
@@ -24,11 +25,17 @@ export class Informer<T extends KubeObject> {
   constructor(
     client: RestClient,
     path: string,
-    options: { labelSelector?: string; onChange: (object: T, type: ChangeType) => void },
+    options: {
+      labelSelector?: string;
+      /** Restart a watch that stays silent this long (see `listWatch`). */
+      idleTimeoutMs?: number;
+      onChange: (object: T, type: ChangeType) => void;
+    },
   ) {
     this.#client = client;
     this.#path = path;
     this.#labelSelector = options.labelSelector;
+    this.#idleTimeoutMs = options.idleTimeoutMs;
     this.#onChange = options.onChange;
   }
 
@@ -39,6 +46,7 @@ export class Informer<T extends KubeObject> {
         signal,
         onError,
         ...(this.#labelSelector ? { labelSelector: this.#labelSelector } : {}),
+        ...(this.#idleTimeoutMs === undefined ? {} : { idleTimeoutMs: this.#idleTimeoutMs }),
       })
     ) {
       if (event.type === "LIST") {

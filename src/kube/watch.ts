@@ -1,12 +1,13 @@
 /**
  * List-watch as an async generator: a full list, then watch events from that
- * resource version, with bookmarks, a fresh list after 410 Gone and reconnects
- * with capped exponential backoff.
+ * resource version, with bookmarks, a fresh list after 410 Gone, an idle
+ * watchdog and reconnects with capped exponential backoff.
  *
  * @module
  */
 import { delay } from "../async/delay.ts";
 import { KubeApiError, type RestClient } from "./client.ts";
+import { Watchdog } from "./watchdog.ts";
 
 /** The metadata every listed object carries. */
 export interface KubeObject {
@@ -37,10 +38,27 @@ export interface ListWatchOptions {
   readonly signal: AbortSignal;
   /** Called when a connection fails and is about to be retried. */
   readonly onError?: (error: unknown) => void;
+  /**
+   * A watch on which nothing (no event, no bookmark) arrives for this long is
+   * taken for dead, aborted and started again. Default
+   * {@linkcode defaultWatchIdleTimeoutMs}.
+   */
+  readonly idleTimeoutMs?: number;
 }
 
 /**
- * Lists and watches the collection at `path` until `signal` aborts.
+ * How long a watch may stay silent before it is restarted: twice the interval
+ * at which the API server sends bookmarks (about a minute) to a watch that asks
+ * for them. A silent watch is otherwise indistinguishable from one whose server
+ * is stopped or whose TCP connection died without a reset: it would wait out
+ * the whole server-side timeout, minutes of missed changes.
+ */
+export const defaultWatchIdleTimeoutMs = 120_000;
+
+/**
+ * Lists and watches the collection at `path` until `signal` aborts. The list
+ * is bounded by the client's request timeout; each watch by an idle watchdog
+ * (`idleTimeoutMs`), after which it resumes from the last resource version seen.
  *
  * @example
  * ```ts ignore
@@ -55,6 +73,7 @@ export async function* listWatch<T extends KubeObject>(
   options: ListWatchOptions,
 ): AsyncGenerator<WatchEvent<T>> {
   const { signal } = options;
+  const idleTimeoutMs = options.idleTimeoutMs ?? defaultWatchIdleTimeoutMs;
   const selectors = { labelSelector: options.labelSelector, fieldSelector: options.fieldSelector };
   let resourceVersion: string | undefined;
   let backoffMs = 250;
@@ -67,28 +86,47 @@ export async function* listWatch<T extends KubeObject>(
         resourceVersion = list.metadata.resourceVersion;
         yield { type: "LIST", items: list.items };
       }
+      // Ends this one watch (not the generator) when the watchdog bites.
+      const idle = new AbortController();
+      const watchSignal = AbortSignal.any([signal, idle.signal]);
       const body = await client.stream({
         path,
         query: {
           ...selectors,
           watch: true,
           resourceVersion,
+          // Bookmarks keep our resource version fresh and prove the watch alive when nothing changes.
           allowWatchBookmarks: true,
           // The server ends the watch after this long; we simply reconnect.
           timeoutSeconds: 240 + Math.floor(Math.random() * 60),
         },
-        signal,
+        signal: watchSignal,
       });
-      for await (const line of jsonLines(body, signal)) {
-        const event = JSON.parse(line) as { type: string; object: T & { code?: number } };
-        if (event.type === "ERROR") {
-          throw new KubeApiError("WATCH", path, event.object.code ?? 500, event.object);
+      const watchdog = new Watchdog(idleTimeoutMs, () =>
+        idle.abort(
+          new DOMException(
+            `Watch of ${path} received nothing for ${idleTimeoutMs} ms: restarting it`,
+            "TimeoutError",
+          ),
+        ));
+      try {
+        for await (const line of jsonLines(body, watchSignal)) {
+          watchdog.kick();
+          const event = JSON.parse(line) as { type: string; object: T & { code?: number } };
+          if (event.type === "ERROR") {
+            throw new KubeApiError("WATCH", path, event.object.code ?? 500, event.object);
+          }
+          resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
+          backoffMs = 250;
+          if (event.type === "BOOKMARK") continue;
+          yield event as WatchEvent<T>;
+          // A slow consumer is not a silent server.
+          watchdog.kick();
         }
-        resourceVersion = event.object.metadata?.resourceVersion ?? resourceVersion;
-        backoffMs = 250;
-        if (event.type === "BOOKMARK") continue;
-        yield event as WatchEvent<T>;
+      } finally {
+        watchdog.stop();
       }
+      if (idle.signal.aborted && !signal.aborted) throw idle.signal.reason;
     } catch (error) {
       if (signal.aborted) return;
       if (error instanceof KubeApiError && error.status === 410) {
