@@ -60,3 +60,16 @@ Deno.test("buildStatefulSet() spreads the pods across nodes unless spec.affinity
   const custom = buildStatefulSet({ ...redis, spec: { ...redis.spec, affinity: own } });
   assert.deepEqual(custom.spec?.template.spec?.affinity, own);
 });
+
+Deno.test("buildStatefulSet() gives pods the restricted Pod Security settings unless the spec sets its own (issue 8, item 10)", () => {
+  const pod = buildStatefulSet(redis).spec!.template.spec!;
+  assert.equal(pod.securityContext?.runAsNonRoot, true);
+  assert.equal(pod.securityContext?.seccompProfile?.type, "RuntimeDefault");
+  for (const container of pod.containers) {
+    assert.equal(container.securityContext?.allowPrivilegeEscalation, false);
+    assert.deepEqual(container.securityContext?.capabilities?.drop, ["ALL"]);
+  }
+  const own = { runAsUser: 1000 };
+  const custom = buildStatefulSet({ ...redis, spec: { ...redis.spec, securityContext: own } });
+  assert.deepEqual(custom.spec?.template.spec?.securityContext, own);
+});

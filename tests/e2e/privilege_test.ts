@@ -1,0 +1,99 @@
+/**
+ * What creating a Redis lets a namespace user do through the operator (issue
+ * 8, item 10). The contract: the pods the operator creates are ordinary pods
+ * of the user's namespace, so Pod Security Admission judges them like any
+ * other (a Redis is as powerful as a StatefulSet there, no more); the default
+ * pods satisfy the "restricted" standard; and the operator's own identity can
+ * write only its own Secrets, whatever its ClusterRole says.
+ */
+import assert from "node:assert/strict";
+import { clusterClient, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
+import { deployOperator, redisManifest, waitForReady } from "./operator.ts";
+
+const operatorIdentity = "--as=system:serviceaccount:redis-operator:redis-operator";
+
+Deno.test("the operator's identity cannot write a Secret that is not its own", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("secrets");
+  const k = (...args: string[]) => kubectl(["-n", ns.name, ...args]);
+  const asOperator = (...args: string[]) =>
+    kubectl(["-n", ns.name, operatorIdentity, ...args]).then(() => "allowed", String);
+  try {
+    await k("create", "secret", "generic", "app-db", "--from-literal=password=users-own");
+    await k("create", "secret", "generic", "redis-app", "--from-literal=password=users-too");
+    const patch = JSON.stringify({ data: { password: btoa("taken") } });
+    assert.match(await asOperator("patch", "secret", "app-db", "-p", patch), /denied request/);
+    assert.match(
+      await asOperator("patch", "secret", "redis-app", "-p", patch),
+      /denied request/,
+      "named like a copy, but not labelled as one",
+    );
+    assert.match(
+      await asOperator(
+        "label",
+        "secret",
+        "redis-app",
+        "app.kubernetes.io/managed-by=redis-operator",
+      ),
+      /denied request/,
+      "nor can it make a user's Secret its own",
+    );
+    assert.match(await asOperator("delete", "secret", "app-db"), /denied request|cannot delete/);
+    assert.equal(
+      atob(JSON.parse(await k("get", "secret", "app-db", "-o", "json")).data.password),
+      "users-own",
+    );
+    // Its own copies it writes as before.
+    await k("create", "secret", "generic", "pw", "--from-literal=pw=s3cret");
+    await kubectl(
+      ["-n", ns.name, "apply", "-f", "-"],
+      redisManifest("own", { password: { secretKeyRef: { name: "pw", key: "pw" } } }),
+    );
+    await waitForReady(client, ns.name, "own");
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
+
+Deno.test("a default Redis runs where the restricted Pod Security Standard is enforced; a hostPath volume does not", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("restricted");
+  const k = (...args: string[]) => kubectl(["-n", ns.name, ...args]);
+  try {
+    await kubectl([
+      "label",
+      "namespace",
+      ns.name,
+      "pod-security.kubernetes.io/enforce=restricted",
+      "pod-security.kubernetes.io/enforce-version=latest",
+    ]);
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("tight"));
+    await waitForReady(client, ns.name, "tight");
+
+    await kubectl(
+      ["-n", ns.name, "apply", "-f", "-"],
+      redisManifest("escape", { volumes: [{ name: "host", hostPath: { path: "/" } }] }),
+    );
+    const refused = await waitFor("the StatefulSet's pods refused", async () => {
+      const messages = await k(
+        "get",
+        "events",
+        "--field-selector",
+        "involvedObject.name=redis-escape,reason=FailedCreate",
+        "-o",
+        "jsonpath={.items[*].message}",
+      );
+      return /violates PodSecurity "restricted:latest".*hostPath/.test(messages)
+        ? messages
+        : undefined;
+    });
+    assert.ok(refused);
+    assert.equal(await k("get", "pods", "-l", "redis=escape", "-o", "name"), "", "no pod runs");
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
