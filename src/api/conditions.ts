@@ -34,6 +34,7 @@ export const Reason = {
   SecretConflict: "SecretConflict",
   StorageChangeRefused: "StorageChangeRefused",
   FencingRepaired: "FencingRepaired",
+  ReplicaParked: "ReplicaParked",
   RedisCommandFailed: "RedisCommandFailed",
   PasswordRotating: "PasswordRotating",
   PasswordRotated: "PasswordRotated",

@@ -24,8 +24,9 @@ import {
   initialPasswords,
 } from "../decide/password.ts";
 import { decideFencingRepairs } from "../decide/fencing.ts";
+import { decideParking, parkingAddress } from "../decide/parking.ts";
 import { specProblems } from "../api/validation.ts";
-import { decideReplication } from "../decide/replication.ts";
+import { decideReplication, type RecordedMaster } from "../decide/replication.ts";
 import type { Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../kube/base64.ts";
 import { isConflict, isNotFound, unlessNotFound } from "../kube/client.ts";
@@ -143,10 +144,14 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     settings.detectionWindowMs,
   );
   try {
-    const plan = decideReplication(observed.map((o) => o.observation), {
+    const recordedMaster = {
       ...(redis.status?.master ? { pod: redis.status.master } : {}),
       ...(redis.status?.masterIP ? { ip: redis.status.masterIP } : {}),
-    }, { ...settings, desiredReplicas: desired });
+    };
+    const plan = decideReplication(observed.map((o) => o.observation), recordedMaster, {
+      ...settings,
+      desiredReplicas: desired,
+    });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
     const { master, problem, resourceVersion } = await carryOut(deps, redis, plan, observed);
     if (problem) problems.push(problem);
@@ -160,6 +165,9 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       problems.push(...configMap);
     }
     problems.push(...await repairFencing(deps, redis, observed));
+    if (plan.kind === "Wait") {
+      problems.push(...await parkReplicas(deps, redis, observed, recordedMaster));
+    }
     // A change of password goes a step further only while replication is healthy and
     // the user's Secret can be read; a Redis refusing it is a problem like any other.
     const rotation = plan.kind === "Healthy" && wanted !== undefined && stored && !foreignSecret
@@ -217,6 +225,48 @@ function combine(problems: readonly Problem[]): Problem | undefined {
 /** Is `object` controlled by this Redis (its ownerReference carries the Redis's uid)? */
 function ownedBy(object: { metadata?: ObjectMeta }, redis: Redis): boolean {
   return object.metadata?.ownerReferences?.some((r) => r.uid === redis.metadata?.uid) ?? false;
+}
+
+/**
+ * While no failover can happen, points replicas away from the address of a
+ * master whose pod is gone (decide/parking.ts): nothing else may take it over.
+ */
+async function parkReplicas(
+  deps: ReconcileDeps,
+  redis: Redis,
+  observed: readonly ObservedInstance[],
+  recorded: RecordedMaster,
+): Promise<Problem[]> {
+  const pods = decideParking(observed.map((o) => o.observation), recorded);
+  const failures: string[] = [];
+  await Promise.all(pods.map(async (pod) => {
+    try {
+      await observed.find((o) => o.observation.pod === pod)?.node?.replicaOf(
+        parkingAddress.host,
+        parkingAddress.port,
+      );
+    } catch (error) {
+      failures.push(`${pod}: ${error instanceof Error ? error.message : error}`);
+    }
+  }));
+  const parked = pods.filter((p) => !failures.some((f) => f.startsWith(`${p}:`)));
+  if (parked.length) {
+    await event(
+      deps,
+      redis,
+      "Warning",
+      Reason.ReplicaParked,
+      `Pointed ${
+        parked.join(", ")
+      } away from ${recorded.ip}, the address of lost master ${recorded.pod} whose pod is gone: a replica must never copy whatever takes that address next`,
+    );
+  }
+  return failures.length
+    ? [{
+      reason: Reason.RedisCommandFailed,
+      message: `Redis refused REPLICAOF: ${failures.sort().join("; ")}`,
+    }]
+    : [];
 }
 
 /**

@@ -14,6 +14,7 @@
  */
 import type { ReplicationInfo } from "../redis/info.ts";
 import type { Fencing } from "./fencing.ts";
+import { parkingAddress } from "./parking.ts";
 
 /** What the reconciler observed about one pod of the StatefulSet. */
 export interface InstanceObservation {
@@ -175,21 +176,22 @@ export function decideReplication(
     // Every instance is a master: a new replication, or one whose pods all restarted.
     return promotion("Initialize", bestCandidate(masters)!, instances);
   }
-  const choice = chooseFailoverTarget(observations, instances, recorded, detection);
+  const choice = chooseFailoverTarget(instances, recorded, detection);
   if (typeof choice === "string") return { kind: "Wait", message: choice };
   return promotion("Failover", choice, instances);
 }
 
 /**
  * The replica to promote when the recorded master is lost, as Sentinel
- * chooses: only replicas of the lost master when there are any (others hold
- * another history), none whose link has been down far longer than the master
- * has been silent (10 × the detection window, as Sentinel's staleness rule),
- * offsets compared only within one replication history. Returns why none can
- * be promoted otherwise.
+ * chooses: only replicas of the lost master when any holds data (others hold
+ * another history; a replica parked away from the lost master's address
+ * counts as its replica), none whose link went down more than 10 detection
+ * windows before the freshest one's (Sentinel's staleness rule, measured
+ * against the freshest replica since a gone pod says nothing of when it
+ * died; the only copy of the data is never refused), offsets compared only
+ * within one replication history. Returns why none can be promoted otherwise.
  */
 function chooseFailoverTarget(
-  observations: readonly InstanceObservation[],
   instances: readonly Instance[],
   recorded: RecordedMaster,
   detection: DetectionOptions,
@@ -202,19 +204,25 @@ function chooseFailoverTarget(
     return "the master is lost and no replica can be promoted (all have priority 0 or are syncing)";
   }
   const followers = recorded.ip
-    ? eligible.filter((i) => i.info.role === "replica" && i.info.masterHost === recorded.ip)
+    ? eligible.filter((i) =>
+      i.info.role === "replica" &&
+      (i.info.masterHost === recorded.ip || i.info.masterHost === parkingAddress.host)
+    )
     : [];
-  const pool = followers.length ? followers : eligible;
-  const lost = observations.find((o) => o.pod === recorded.pod && o.ip === recorded.ip);
-  const staleAfterSeconds = (10 * detection.detectionWindowMs + (lost?.silentMs ?? 0)) / 1000;
-  // A replica that never synced (-1) is not stale but empty: the ranking puts it last.
+  const pool = followers.some(holdsData) ? followers : eligible;
+  const freshest = Math.min(...pool.map(contactAgeSeconds));
+  const staleAfterSeconds = freshest + 10 * detection.detectionWindowMs / 1000;
+  // A replica that never synced is not stale but empty: the ranking puts it last.
   const fresh = pool.filter((i) => contactAgeSeconds(i) <= staleAfterSeconds || !hasHistory(i));
-  if (fresh.length === 0) {
-    return `the master is lost and every replica lost its link more than ${staleAfterSeconds} s ago: promoting one would lose the writes since; restore the master or a fresher replica`;
-  }
-  // One history: that of the replica that heard from a master last.
-  const latest = [...fresh].sort((a, b) => contactAgeSeconds(a) - contactAgeSeconds(b))[0]!;
+  if (freshest === Infinity) return bestCandidate(fresh)!;
+  // One history: that of the replica that heard from its master last.
+  const latest = fresh.find((i) => contactAgeSeconds(i) === freshest)!;
   return bestCandidate(fresh.filter((i) => i.info.replId === latest.info.replId))!;
+}
+
+/** Does the instance hold data (a replication offset, or keys loaded from disk)? */
+function holdsData(i: Instance): boolean {
+  return i.info.offset > 0 || (i.keys ?? 0) > 0;
 }
 
 /** Has this instance ever been in sync with a master (or is one)? */
@@ -223,9 +231,14 @@ function hasHistory(i: Instance): boolean {
     (i.info.linkDownSinceSeconds ?? -1) >= 0;
 }
 
-/** Seconds since the instance last heard its master: 0 for a master or a linked replica. */
+/**
+ * Seconds since a replica last heard its master: 0 while linked. Unknown
+ * (Infinity) for one that never synced, and for a master without replicas:
+ * nothing tells how recent its data is.
+ */
 function contactAgeSeconds(i: Instance): number {
-  if (i.info.role === "master" || i.info.masterLinkUp) return 0;
+  if (i.info.role === "master") return Infinity;
+  if (i.info.masterLinkUp) return 0;
   return hasHistory(i) ? i.info.linkDownSinceSeconds! : Infinity;
 }
 
@@ -338,7 +351,7 @@ function promotion(
  */
 export function rankCandidates(candidates: readonly Instance[]): Instance[] {
   const priority = (i: Instance) => i.info.role === "master" ? 100 : i.info.priority ?? 100;
-  const hasData = (i: Instance) => i.info.offset > 0 || (i.keys ?? 0) > 0 ? 1 : 0;
+  const hasData = (i: Instance) => holdsData(i) ? 1 : 0;
   return [...candidates].sort((a, b) =>
     hasData(b) - hasData(a) ||
     priority(a) - priority(b) ||

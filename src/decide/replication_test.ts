@@ -421,11 +421,9 @@ Deno.test("decideReplication() never promotes a replica that lost its link long 
   const recorded = { pod: "redis-x-0", ip: ip(0) };
   const plan = decideReplication([lost, staleButAhead, recent], recorded);
   assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-2");
-  const onlyStale = decideReplication(
-    [lost, staleButAhead, { ...master(3, 0), ordinal: 3 }],
-    recorded,
-  );
-  assert.notEqual(onlyStale.kind === "Promote" && onlyStale.master.pod, "redis-x-1");
+  // The only copy of the data is promoted, however old: waiting would not bring newer data back.
+  const onlyStale = decideReplication([lost, staleButAhead, master(3, 0)], recorded);
+  assert.equal(onlyStale.kind === "Promote" && onlyStale.master.pod, "redis-x-1");
 });
 
 Deno.test("rankCandidates() takes keys loaded from an AOF at offset 0 for data (issue 8, item 9)", () => {
@@ -437,4 +435,34 @@ Deno.test("rankCandidates() takes keys loaded from an AOF at offset 0 for data (
     "redis-x-0",
     "redis-x-1",
   ]);
+});
+
+Deno.test("decideReplication() promotes a survivor parked away from a gone master over empty pods that follow its address (item 7)", () => {
+  const gone = ip(0);
+  const linkDown = (o: InstanceObservation, seconds: number): InstanceObservation => ({
+    ...o,
+    info: { ...o.info!, masterLinkUp: false, linkDownSinceSeconds: seconds },
+  });
+  const parked = linkDown(replica(1, "127.0.0.1", { offset: 900 }), 300);
+  // Recreated pods start as replicas of the recorded address and hold nothing.
+  const empty = (n: number) => linkDown(replica(n, gone, { offset: 0 }), -1);
+  const plan = decideReplication([parked, empty(2), empty(3)], { pod: "redis-x-0", ip: gone });
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-1");
+});
+
+Deno.test("decideReplication() never adopts a stale master without replicas over a replica of the lost one", () => {
+  const staleMaster = master(1, 5000, "e".repeat(40));
+  const follower: InstanceObservation = {
+    ...replica(2, 0, { offset: 300 }),
+    info: { ...replica(2, 0, { offset: 300 }).info!, masterLinkUp: false, linkDownSinceSeconds: 2 },
+  };
+  const lost: InstanceObservation = {
+    pod: "redis-x-0",
+    ordinal: 0,
+    ip: ip(0),
+    ready: true,
+    unreachable: "refused",
+  };
+  const plan = decideReplication([lost, staleMaster, follower], { pod: "redis-x-0", ip: ip(0) });
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-2");
 });
