@@ -35,6 +35,8 @@ export const Reason = {
   StorageChangeRefused: "StorageChangeRefused",
   FencingRepaired: "FencingRepaired",
   ReplicaParked: "ReplicaParked",
+  SecretUnreadable: "SecretUnreadable",
+  AuthFailed: "AuthFailed",
   RedisCommandFailed: "RedisCommandFailed",
   PasswordRotating: "PasswordRotating",
   PasswordRotated: "PasswordRotated",

@@ -91,6 +91,20 @@ export function specProblems(redis: Redis): string[] {
       }`,
     );
   }
+  const unbalanced = Object.entries(config).filter(([, v]) => !splitsLikeRedis(v)).map(([k]) => k);
+  if (unbalanced.length) {
+    problems.push(
+      `spec.config values must have balanced quotes (Redis would refuse to start): ${
+        unbalanced.join(", ")
+      }`,
+    );
+  }
+  const maxclients = config["maxclients"];
+  if (maxclients !== undefined && !(Number(maxclients) >= minimumMaxclients)) {
+    problems.push(
+      `spec.config maxclients must be at least ${minimumMaxclients}: the operator, its monitor and the preStop hook need connections of their own`,
+    );
+  }
   const own = objectNames(redis.metadata?.name ?? "").base;
   if (redis.spec?.password?.secretKeyRef?.name === own) {
     problems.push(
@@ -107,4 +121,38 @@ export function specProblems(redis: Redis): string[] {
     );
   }
   return problems;
+}
+
+/** Fewer clients than this would leave the operator no connection of its own. */
+const minimumMaxclients = 32;
+
+/**
+ * Does `value` split into arguments the way Redis reads a redis.conf line?
+ * Quotes must be balanced and a closing quote followed by a space or the end
+ * (as sdssplitargs wants); otherwise Redis refuses the whole file.
+ */
+function splitsLikeRedis(value: string): boolean {
+  const space = (c: string | undefined) => c !== undefined && /\s/.test(c);
+  let i = 0;
+  while (true) {
+    while (space(value[i])) i++;
+    if (i >= value.length) return true;
+    let quote: '"' | "'" | undefined;
+    for (let done = false; !done; i++) {
+      const c = value[i];
+      if (quote) {
+        if (c === undefined) return false;
+        if (c === "\\" && (quote === '"' || value[i + 1] === "'") && i + 1 < value.length) {
+          i++;
+        } else if (c === quote) {
+          if (i + 1 < value.length && !space(value[i + 1])) return false;
+          done = true;
+        }
+      } else if (c === undefined || space(c)) {
+        done = true;
+      } else if (c === '"' || c === "'") {
+        quote = c;
+      }
+    }
+  }
 }

@@ -65,3 +65,15 @@ Deno.test("the CRD's CEL rules name the same managed directives and the same nam
   assert.deepEqual([...listed].sort(), [...managedDirectives].sort());
   assert.ok(rules.some((r) => r.includes(`k.matches('${directiveNamePattern.source}')`)));
 });
+
+Deno.test("specProblems() refuses values Redis cannot split, and a maxclients that locks the operator out", () => {
+  for (const value of ['"unbalanced', "'x", '"a"b', "a 'b"]) {
+    assert.equal(specProblems(withConfig({ "notify-keyspace-events": value })).length, 1, value);
+  }
+  for (const value of ['"quoted value"', "'single'", 'a "b c" d', '"esc \\" quote"', "900 1", ""]) {
+    assert.deepEqual(specProblems(withConfig({ save: value })), [], value);
+  }
+  assert.equal(specProblems(withConfig({ maxclients: "1" })).length, 1);
+  assert.equal(specProblems(withConfig({ maxclients: "lots" })).length, 1);
+  assert.deepEqual(specProblems(withConfig({ maxclients: "10000" })), []);
+});

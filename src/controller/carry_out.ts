@@ -72,11 +72,10 @@ export async function carryOut(
       await attempt(master.pod, "promote", () => nodeOf(master.pod)!.promote(minReplicasToWrite));
     }
     if (failures.length) {
-      return {
-        master: { pod: status.master ?? "", ip: status.masterIP ?? "", epoch: record.epoch },
-        problem: redisProblem(failures),
-        ...at(),
-      };
+      // The intent stays: the promotion may have run though its reply was lost, and the
+      // next pass sees which. Recording the lost master under the new epoch would let
+      // two masters share one epoch.
+      return { master: record, problem: redisProblem(failures), ...at() };
     }
     await Promise.all(
       plan.reattach.map((i) =>

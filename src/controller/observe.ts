@@ -19,6 +19,10 @@ export interface ObservedInstance {
   readonly observation: InstanceObservation;
   readonly node?: RedisNode;
   readonly pod: Pod;
+  /** The password the instance accepted (`""`: none). */
+  readonly password?: string;
+  /** The instance answered but refused every password the operator knows. */
+  readonly authFailed?: boolean;
 }
 
 /**
@@ -85,18 +89,23 @@ export async function observeInstances(
       }
       const read = await readInstance(deps, ip, passwords);
       if ("error" in read) {
-        return { pod, observation: { ...base, ready, ...read } };
+        const { authFailed, ...failure } = read;
+        return {
+          pod,
+          observation: { ...base, ready, ...failure },
+          ...(authFailed ? { authFailed } : {}),
+        };
       }
-      const { node, ...answers } = read;
-      return { pod, node, observation: { ...base, ready, ...answers } };
+      const { node, password, ...answers } = read;
+      return { pod, node, password, observation: { ...base, ready, ...answers } };
     }),
   );
 }
 
 /** An instance's INFO replication and fencing, or why it could not be read. */
 export type InstanceRead =
-  | { node: RedisNode; info: ReplicationInfo; fencing?: Fencing; keys?: number }
-  | { error: string; unreachable: "refused" | "timeout" };
+  | { node: RedisNode; password: string; info: ReplicationInfo; fencing?: Fencing; keys?: number }
+  | { error: string; unreachable: "refused" | "timeout"; authFailed?: boolean };
 
 /**
  * Reads one instance. Only a refused connection proves the process is gone. A
@@ -113,8 +122,9 @@ export async function readInstance(
   let last = "";
   for (let attempt = 0; attempt < 2; attempt++) {
     let node: RedisNode | undefined;
+    let password = "";
     try {
-      node = await connectWithAny(deps, ip, port, passwords);
+      [node, password] = await connectWithAny(deps, ip, port, passwords);
       const [text, fencing, keys] = await Promise.all([
         node.infoReplication(),
         node.fencing().catch(() => undefined),
@@ -122,6 +132,7 @@ export async function readInstance(
       ]);
       return {
         node,
+        password,
         info: parseReplicationInfo(text),
         ...(fencing ? { fencing } : {}),
         ...(keys === undefined ? {} : { keys }),
@@ -129,6 +140,10 @@ export async function readInstance(
     } catch (error) {
       node?.close();
       last = describe(error);
+      // It answered: not dead, but locked against the operator, which must say so.
+      if (error instanceof RedisAuthError) {
+        return { error: last, unreachable: "timeout", authFailed: true };
+      }
       if (/ECONNREFUSED/.test(last)) return { error: last, unreachable: "refused" };
       if (!/ECONNRESET|EPIPE|Connection is closed/.test(last)) break;
     }
@@ -137,18 +152,19 @@ export async function readInstance(
 }
 
 /**
- * Connects with the first of `passwords` the instance accepts: during a
- * rotation some instances may still hold only an older one.
+ * Connects with the first of `passwords` the instance accepts (`""`: none),
+ * and says which: during a rotation some instances may still hold only an
+ * older one.
  */
 async function connectWithAny(
   deps: Pick<ReconcileDeps, "connect">,
   ip: string,
   port: number,
   passwords: readonly string[],
-): Promise<RedisNode> {
-  const [first, ...others] = passwords;
+): Promise<[RedisNode, string]> {
+  const [first = "", ...others] = passwords;
   try {
-    return await deps.connect({ host: ip, port, password: first });
+    return [await deps.connect({ host: ip, port, password: first }), first];
   } catch (error) {
     if (!(error instanceof RedisAuthError) || others.length === 0) throw error;
     return await connectWithAny(deps, ip, port, others);

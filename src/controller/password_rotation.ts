@@ -56,12 +56,19 @@ export async function rotatePassword(
     phases.push(["accept the new password", (n) => n.acceptPassword(password)]);
     phases.push(["use it towards the master", (n) => n.useMasterPassword(password)]);
   } else if (step.kind === "Add" && password !== "") {
-    phases.push(["use the new password towards the master", (n) => n.useMasterPassword(password)]);
+    phases.push([
+      "use the new password towards the master as user default",
+      (n) => n.useMasterPassword(password, true),
+    ]);
     phases.push(["require the new password", (n) => n.requireOnlyPassword(password)]);
   } else if (step.kind === "Add") {
-    phases.push(["authenticate to the master as default", (n) => n.useMasterPassword(previous)]);
+    phases.push([
+      "authenticate to the master as user default",
+      (n) => n.useMasterPassword(previous, true),
+    ]);
     phases.push(["drop the password", (n) => n.requireOnlyPassword("")]);
   } else if (password !== "") {
+    // Back to the single-argument AUTH, which a master without a password refuses.
     phases.push(["drop the old password", async (n) => {
       await n.useMasterPassword(password);
       await n.requireOnlyPassword(password);

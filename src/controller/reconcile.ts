@@ -7,7 +7,7 @@
  *
  * @module
  */
-import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import type { Pod, Secret } from "kubernetes-types/core/v1.d.ts";
 import type { ObjectMeta } from "kubernetes-types/meta/v1.d.ts";
 import { Reason } from "../api/conditions.ts";
 import {
@@ -37,11 +37,11 @@ import { carryOut } from "./carry_out.ts";
 import { rotatePassword } from "./password_rotation.ts";
 import { event, report } from "./record.ts";
 import {
-  ApplyError,
   readOwnSecret,
   syncConfigMap,
   syncMasterEndpoints,
   syncOwnedObjects,
+  writeOwnSecret,
 } from "./sync_objects.ts";
 import type { WorkResult } from "./work_queue.ts";
 
@@ -92,7 +92,18 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const statefulSetReplicas = Math.max(desired, masterOrdinal + 1);
   // The operator's copy of the password is what pods start with; it moves to a new
   // password (or to none) only step by step (decide/password.ts).
-  const ownSecret = await readOwnSecret(deps, redis);
+  // A copy that cannot be read (the API server failed us) is neither used nor rewritten.
+  let ownSecret: Secret | undefined;
+  let copyUnknown = false;
+  try {
+    ownSecret = await readOwnSecret(deps, redis);
+  } catch (error) {
+    copyUnknown = true;
+    problems.push({
+      reason: Reason.SecretUnreadable,
+      message: `Cannot read Secret ${objectNames(name).base}: ${describeError(error)}`,
+    });
+  }
   const foreignSecret = ownSecret !== undefined && !ownedBy(ownSecret, redis);
   if (foreignSecret) {
     problems.push({
@@ -105,17 +116,20 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const copy = foreignSecret ? undefined : storedPasswords(ownSecret);
   const podsExist = redisPods(deps, redis).length > 0 ||
     deps.caches.statefulSets.get(namespace, objectNames(name).base) !== undefined;
-  const stored = wanted === undefined ? copy : initialPasswords(wanted, copy, podsExist);
+  let stored = wanted === undefined || copyUnknown
+    ? copy
+    : initialPasswords(wanted, copy, podsExist);
   const secret = stored && (ownSecret || stored.password !== "" || stored.previous !== undefined)
     ? { passwords: stored, current: ownSecret }
     : undefined;
   // A new Redis whose password cannot be read yet gets no pods: they would start without one.
-  const waitForPassword = wanted === undefined && copy === undefined && !podsExist;
+  const waitForPassword = (wanted === undefined || copyUnknown) && copy === undefined &&
+    !podsExist;
   if (!invalid.length && !foreignSecret && !waitForPassword) {
     const { written, problems: applyProblems } = await syncOwnedObjects(
       deps,
       redis,
-      wanted === undefined ? undefined : secret,
+      wanted === undefined || copyUnknown ? undefined : secret,
       statefulSetReplicas,
     );
     problems.push(...applyProblems);
@@ -137,6 +151,24 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     monitor,
     updateRevision(deps, redis),
   );
+  const locked = observed.filter((o) => o.authFailed).map((o) => o.observation.pod);
+  if (locked.length) {
+    problems.push({
+      reason: Reason.AuthFailed,
+      message: `Redis on ${
+        locked.join(", ")
+      } refused every password the operator knows (the user's Secret and the operator's copy): it cannot be observed or failed over; restore the password it runs with`,
+    });
+  }
+  if (!copy && !copyUnknown && podsExist && wanted && !foreignSecret) {
+    // The copy is gone (deleted by hand, pruned) while pods run: what they accept says
+    // what it held. Written back at once, so a pod restarting now starts with it.
+    const accepted = observed.flatMap((o) => o.password === undefined ? [] : [o.password]);
+    if (accepted.length && accepted.every((p) => p === wanted)) {
+      stored = { password: wanted };
+      problems.push(...await tryApply(() => writeOwnSecret(deps, redis, { password: wanted })));
+    }
+  }
   // Every running pod is watched, ready or not: its answers decide whether it is lost.
   monitor.sync(
     observed.map((o) => o.observation.ip).filter((ip) => ip !== ""),
@@ -158,13 +190,13 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     // The Service first: clients wait on it; labels and the ConfigMap only inform.
     problems.push(...await tryApply(() => syncMasterEndpoints(deps, redis, master)));
     if (master) {
-      const [configMap] = await Promise.all([
+      const applied = await Promise.all([
         tryApply(() => syncConfigMap(deps, redis, master.ip)),
-        labelPods(deps, redis, master.pod),
+        tryApply(() => labelPods(deps, redis, master.pod)),
       ]);
-      problems.push(...configMap);
+      problems.push(...applied.flat());
     }
-    problems.push(...await repairFencing(deps, redis, observed));
+    problems.push(...await repairFencing(deps, redis, observed, master?.pod));
     if (plan.kind === "Wait") {
       problems.push(...await parkReplicas(deps, redis, observed, recordedMaster));
     }
@@ -205,15 +237,21 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   }
 }
 
-/** Runs an apply; an object the API server refuses becomes a problem. */
+/**
+ * Runs a write of the pass; one the API server refuses, or a request that
+ * fails, becomes a problem: the rest of the pass (fencing, status) goes on.
+ */
 async function tryApply(apply: () => Promise<unknown>): Promise<Problem[]> {
   try {
     await apply();
     return [];
   } catch (error) {
-    if (!(error instanceof ApplyError)) throw error;
-    return [{ reason: Reason.ApplyFailed, message: error.message }];
+    return [{ reason: Reason.ApplyFailed, message: describeError(error) }];
   }
+}
+
+function describeError(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }
 
 /** One problem for the status: the first one's reason, every message. */
@@ -279,10 +317,11 @@ async function repairFencing(
   deps: ReconcileDeps,
   redis: Redis,
   observed: readonly ObservedInstance[],
+  master: string | undefined,
 ): Promise<Problem[]> {
   const { minReplicasToWrite, minReplicasMaxLagSeconds } = failoverSettings(redis);
   const wanted = { minReplicasToWrite, minReplicasMaxLagSeconds };
-  const pods = decideFencingRepairs(observed.map((o) => o.observation), wanted);
+  const pods = decideFencingRepairs(observed.map((o) => o.observation), wanted, master);
   const failures: string[] = [];
   await Promise.all(pods.map(async (pod) => {
     const node = observed.find((o) => o.observation.pod === pod)?.node;
@@ -386,7 +425,15 @@ async function readPassword(deps: ReconcileDeps, redis: Redis): Promise<string |
     }
     return password;
   } catch (error) {
-    if (!isNotFound(error)) throw error;
+    if (!isNotFound(error)) {
+      // The API server failed us: the pass goes on with the passwords the copy records.
+      return {
+        reason: Reason.SecretUnreadable,
+        message: `Cannot read Secret ${ref.name} (spec.password.secretKeyRef): ${
+          describeError(error)
+        }`,
+      };
+    }
     return {
       reason: Reason.SecretNotFound,
       message: `Secret ${ref.name} not found (spec.password.secretKeyRef)`,

@@ -195,7 +195,12 @@ export async function syncMasterEndpoints(
   replaced = false,
 ): Promise<boolean> {
   const ns = redis.metadata?.namespace ?? "";
-  const pod = master && redisPods(deps, redis).find((p) => p.metadata?.name === master.pod);
+  // The pod must still have the master's address: a pod recreated under the same name has
+  // another, and the old one may already be someone else's.
+  const pod = master &&
+    redisPods(deps, redis).find((p) =>
+      p.metadata?.name === master.pod && p.status?.podIP === master.ip
+    );
   const names = objectNames(redis.metadata?.name ?? "");
   const current = deps.caches.endpointSlices.get(ns, names.master);
   // The family of the master's address; without one, the slice's or the Service's.

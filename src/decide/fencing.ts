@@ -19,24 +19,29 @@ export interface Fencing {
 }
 
 /**
- * The instances whose live fencing differs from `wanted`, by pod name.
- * Instances whose settings could not be read are left out.
+ * The instances whose live fencing differs from `wanted`, by pod name: the
+ * replicas and `master`, the master this pass settled on. Instances whose
+ * settings could not be read are left out.
  *
  * @example
  * ```ts
  * const wanted = { minReplicasToWrite: 1, minReplicasMaxLagSeconds: 2 };
  * const left = { minReplicasToWrite: 1000000, minReplicasMaxLagSeconds: 2 };
  * console.assert(
- *   decideFencingRepairs([{ pod: "p", ordinal: 0, ip: "", ready: true, fencing: left }], wanted)[0] === "p",
+ *   decideFencingRepairs([{ pod: "p", ordinal: 0, ip: "", ready: true, fencing: left }], wanted, "p")[0] === "p",
  * );
  * ```
  */
 export function decideFencingRepairs(
   observations: readonly InstanceObservation[],
   wanted: Fencing,
+  master?: string,
 ): string[] {
   return observations.filter((o) =>
     o.fencing !== undefined &&
+    // Another master keeps its fence until it is demoted: lifting it would let it take
+    // writes that are lost when it becomes a replica.
+    (o.info?.role === "replica" || o.pod === master) &&
     (o.fencing.minReplicasToWrite !== wanted.minReplicasToWrite ||
       o.fencing.minReplicasMaxLagSeconds !== wanted.minReplicasMaxLagSeconds)
   ).map((o) => o.pod);

@@ -1,34 +1,62 @@
 import assert from "node:assert/strict";
+import { parseReplicationInfo } from "../redis/info.ts";
 import { decideFencingRepairs } from "./fencing.ts";
 import type { InstanceObservation } from "./replication.ts";
 
 const wanted = { minReplicasToWrite: 1, minReplicasMaxLagSeconds: 2 };
-const at = (pod: string, fencing?: InstanceObservation["fencing"]): InstanceObservation => ({
+const fenced = { minReplicasToWrite: 1000000, minReplicasMaxLagSeconds: 2 };
+const at = (
+  pod: string,
+  role: "master" | "slave",
+  fencing?: InstanceObservation["fencing"],
+): InstanceObservation => ({
   pod,
   ordinal: 0,
   ip: "198.18.1.1",
   ready: true,
+  info: parseReplicationInfo(`role:${role}\nmaster_host:198.18.1.9\n`),
   ...(fencing ? { fencing } : {}),
 });
 
-Deno.test("decideFencingRepairs() finds a fence a handover left behind", () => {
+Deno.test("decideFencingRepairs() finds a fence a handover left behind on the master (item 6)", () => {
   assert.deepEqual(
-    decideFencingRepairs([
-      at("redis-a-0", { minReplicasToWrite: 1000000, minReplicasMaxLagSeconds: 2 }),
-      at("redis-a-1", wanted),
-      at("redis-a-2"),
-    ], wanted),
+    decideFencingRepairs(
+      [
+        at("redis-a-0", "master", fenced),
+        at("redis-a-1", "slave", wanted),
+        at("redis-a-2", "slave"),
+      ],
+      wanted,
+      "redis-a-0",
+    ),
     ["redis-a-0"],
+  );
+});
+
+Deno.test("decideFencingRepairs() leaves a master the pass did not settle on fenced", () => {
+  // The old master of an interrupted handover: lifting its fence before it is demoted
+  // would let it take writes that are lost when it becomes a replica.
+  assert.deepEqual(
+    decideFencingRepairs(
+      [
+        at("redis-a-0", "master", fenced),
+        at("redis-a-1", "master", wanted),
+        at("redis-a-2", "slave", fenced),
+      ],
+      wanted,
+      "redis-a-1",
+    ),
+    ["redis-a-2"],
   );
 });
 
 Deno.test("decideFencingRepairs() follows a changed spec.failover on running instances", () => {
+  const lag5 = { minReplicasToWrite: 1, minReplicasMaxLagSeconds: 5 };
+  assert.deepEqual(decideFencingRepairs([at("redis-a-0", "master", wanted)], lag5, "redis-a-0"), [
+    "redis-a-0",
+  ]);
   assert.deepEqual(
-    decideFencingRepairs([at("redis-a-0", wanted)], {
-      minReplicasToWrite: 1,
-      minReplicasMaxLagSeconds: 5,
-    }),
-    ["redis-a-0"],
+    decideFencingRepairs([at("redis-a-0", "master", wanted)], wanted, "redis-a-0"),
+    [],
   );
-  assert.deepEqual(decideFencingRepairs([at("redis-a-0", wanted)], wanted), []);
 });

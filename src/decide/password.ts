@@ -10,10 +10,12 @@
  * copy forgets the previous one. A pod restarting in between starts with the
  * new password and still matches.
  *
- * How each step keeps replication working: instances authenticate to their
- * master as user `default` (`masteruser default`), and `AUTH default <any>`
- * succeeds against a master with no password, so a replica that reconnects at
- * any moment is accepted:
+ * How each step keeps replication working: while a password is added or
+ * removed, instances authenticate to their master as user `default`
+ * (`masteruser default`), since `AUTH default <any>` succeeds against a
+ * master with no password; Finish returns to the plain `AUTH <password>`,
+ * which such a master refuses. A replica that reconnects at any moment is
+ * accepted:
  * - rotation: Add accepts the new password next to the old one and uses it
  *   towards the master; Finish keeps only the new one;
  * - adding: Add uses the new password towards the master, then requires it

@@ -176,7 +176,16 @@ export function decideReplication(
     // Every instance is a master: a new replication, or one whose pods all restarted.
     return promotion("Initialize", bestCandidate(masters)!, instances);
   }
-  const choice = chooseFailoverTarget(instances, recorded, detection);
+  // A replica linked to the recorded address while no pod of ours has it follows a stranger.
+  const addressReused = recorded.ip !== undefined &&
+    !observations.some((o) => o.pod === recorded.pod && o.ip === recorded.ip);
+  const choice = chooseFailoverTarget(
+    instances.filter((i) =>
+      !(addressReused && i.info.masterHost === recorded.ip && i.info.masterLinkUp)
+    ),
+    recorded,
+    detection,
+  );
   if (typeof choice === "string") return { kind: "Wait", message: choice };
   return promotion("Failover", choice, instances);
 }
@@ -309,6 +318,8 @@ function doubtAboutLoss(
   if (!recorded.pod || !recorded.ip) return undefined;
   const master = observations.find((o) => o.pod === recorded.pod && o.ip === recorded.ip);
   if (!master || master.info) return undefined;
+  // A refused connection means nothing listens there: the replicas' links are just not
+  // down yet (a firewall rejecting only the operator would fool this; see the README).
   if (master.unreachable === "refused") return undefined;
   const heardBy = instances.filter((i) =>
     i.info.role === "replica" && i.info.masterHost === recorded.ip && i.info.masterLinkUp &&
@@ -319,9 +330,9 @@ function doubtAboutLoss(
       heardBy.map((i) => i.pod).join(", ")
     } still hear it`;
   }
-  const silent = master.silentMs ?? 0;
-  if (silent < detection.detectionWindowMs) {
-    return `master ${master.pod} has not answered for ${silent} ms; it is replaced after ${detection.detectionWindowMs} ms`;
+  // No elapsed time in the message: it goes into the status, which would change every pass.
+  if ((master.silentMs ?? 0) < detection.detectionWindowMs) {
+    return `master ${master.pod} does not answer; it is replaced once silent for ${detection.detectionWindowMs} ms`;
   }
   return undefined;
 }

@@ -239,7 +239,10 @@ Deno.test("decideReplication() waits out the detection window for a silent maste
   const recorded = { pod: "redis-x-0", ip: ip(0) };
   const early = decideReplication([silent(800), ...replicas.map((r) => lastIo(r, 2))], recorded);
   assert.equal(early.kind, "Wait");
-  assert.match(early.kind === "Wait" ? early.message : "", /has not answered for 800 ms/);
+  assert.match(
+    early.kind === "Wait" ? early.message : "",
+    /does not answer; it is replaced once silent for 2000 ms/,
+  );
   const heard = decideReplication([silent(5000), ...replicas.map((r) => lastIo(r, 0))], recorded);
   assert.equal(heard.kind, "Wait", "replicas that still hear the master veto a failover");
   assert.match(heard.kind === "Wait" ? heard.message : "", /still hear it/);
@@ -464,5 +467,24 @@ Deno.test("decideReplication() never adopts a stale master without replicas over
     unreachable: "refused",
   };
   const plan = decideReplication([lost, staleMaster, follower], { pod: "redis-x-0", ip: ip(0) });
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-2");
+});
+
+Deno.test("decideReplication() never promotes a replica linked to the gone master's address, now a stranger's", () => {
+  // redis-x-0's pod is gone and another Redis took its address: redis-x-1 reached it and
+  // copied it (link up, another history); redis-x-2 still holds our data.
+  const linkedToStranger = {
+    ...replica(1, 0, { offset: 50 }),
+    info: { ...replica(1, 0, { offset: 50 }).info!, replId: "f".repeat(40) },
+  };
+  const ours: InstanceObservation = {
+    ...replica(2, 0, { offset: 100000 }),
+    info: {
+      ...replica(2, 0, { offset: 100000 }).info!,
+      masterLinkUp: false,
+      linkDownSinceSeconds: 3,
+    },
+  };
+  const plan = decideReplication([linkedToStranger, ours], { pod: "redis-x-0", ip: ip(0) });
   assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-2");
 });

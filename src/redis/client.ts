@@ -51,10 +51,13 @@ export interface RedisNode {
    */
   requireOnlyPassword(password: string): Promise<void>;
   /**
-   * Authenticates to its master as user `default` with `password` from the
-   * next sync on (`masteruser`, `masterauth`); `""` sends no AUTH.
+   * Authenticates to its master with `password` from the next sync on
+   * (`masterauth`; `""` sends no AUTH). As user `default` (`masteruser`) only
+   * while a password is added or removed: that AUTH also succeeds against a
+   * master with no password, which a replica must otherwise refuse (a
+   * stranger reusing its master's address could be copied).
    */
-  useMasterPassword(password: string): Promise<void>;
+  useMasterPassword(password: string, asDefaultUser?: boolean): Promise<void>;
   /** Keys held over every database (`INFO keyspace`). */
   keyCount(): Promise<number>;
   /** The live fencing settings (`CONFIG GET min-replicas-*`). */
@@ -165,15 +168,15 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
       wrap("CONFIG SET requirepass", async () => {
         await client.call("CONFIG", "SET", "requirepass", password);
       }),
-    useMasterPassword: (password) =>
+    useMasterPassword: (password, asDefaultUser = false) =>
       wrap("CONFIG SET masteruser/masterauth", async () => {
-        // Set one at a time (multi-parameter CONFIG SET needs 7.0), the user first, so
-        // a sync never sends the new password as the old single-argument AUTH.
-        if (password) {
+        // One at a time (multi-parameter CONFIG SET needs 7.0), in the order that never
+        // leaves a sync with a password but not the user it needs.
+        if (asDefaultUser) {
           await client.call("CONFIG", "SET", "masteruser", "default");
           await client.call("CONFIG", "SET", "masterauth", password);
         } else {
-          await client.call("CONFIG", "SET", "masterauth", "");
+          await client.call("CONFIG", "SET", "masterauth", password);
           await client.call("CONFIG", "SET", "masteruser", "");
         }
       }),

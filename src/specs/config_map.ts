@@ -79,10 +79,7 @@ rm -f ${runDir}/${hookTokenFile}
 if [ -n "\${REDIS_PASSWORD:-}" ]; then
   # Inside double quotes redis.conf reads \\\\ and \\" as escapes: any password fits.
   quoted=$(printf '%s' "$REDIS_PASSWORD" | sed 's/[\\\\"]/\\\\&/g')
-  # As user default: that AUTH also succeeds against a master with no password, which
-  # adding or removing a password live goes through (decide/password.ts).
-  printf 'requirepass "%s"\\nmasteruser default\\nmasterauth "%s"\\n' "$quoted" "$quoted" \\
-    > ${runDir}/auth.conf
+  printf 'requirepass "%s"\\nmasterauth "%s"\\n' "$quoted" "$quoted" > ${runDir}/auth.conf
 fi
 # The preStop hook's own user, with a token made here: it must still read INFO after
 # the operator has added, rotated or removed the password this container started with.

@@ -66,3 +66,23 @@ Deno.test("every spelling Redis reads as min-replicas-max-lag is refused before 
   console.log(`Redis read as the directive: ${read.join(", ")}`);
   assert.ok(read.length >= 5, `Redis read only ${read.join(", ")} as the directive`);
 });
+
+Deno.test("values Redis cannot split are refused, and values it reads are not", async () => {
+  const conf = (value: string) => `dbfilename ${value}\n`;
+  for (const value of ['"unbalanced', "'x", '"a"b']) {
+    const redis = {
+      metadata: { name: "x", namespace: "y" },
+      spec: { config: { dbfilename: value } },
+    };
+    assert.equal(await readBack(conf(value), "dbfilename"), undefined, `Redis refuses ${value}`);
+    assert.ok(specProblems(redis).length > 0, `${value} must be refused`);
+  }
+  for (const value of ['"quoted value.rdb"', "'single.rdb'", '"esc \\" quote.rdb"']) {
+    const redis = {
+      metadata: { name: "x", namespace: "y" },
+      spec: { config: { dbfilename: value } },
+    };
+    assert.notEqual(await readBack(conf(value), "dbfilename"), undefined, `Redis reads ${value}`);
+    assert.deepEqual(specProblems(redis), [], `${value} is fine`);
+  }
+});
