@@ -31,6 +31,7 @@ import type { Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../kube/base64.ts";
 import { isConflict, isNotFound, unlessNotFound } from "../kube/client.ts";
 import { storedPasswords } from "../specs/secret.ts";
+import type { RedisNode } from "../redis/client.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
 import { carryOut } from "./carry_out.ts";
@@ -276,35 +277,24 @@ async function parkReplicas(
   recorded: RecordedMaster,
 ): Promise<Problem[]> {
   const pods = decideParking(observed.map((o) => o.observation), recorded);
-  const failures: string[] = [];
-  await Promise.all(pods.map(async (pod) => {
-    try {
-      await observed.find((o) => o.observation.pod === pod)?.node?.replicaOf(
-        parkingAddress.host,
-        parkingAddress.port,
-      );
-    } catch (error) {
-      failures.push(`${pod}: ${error instanceof Error ? error.message : error}`);
-    }
-  }));
-  const parked = pods.filter((p) => !failures.some((f) => f.startsWith(`${p}:`)));
-  if (parked.length) {
+  const { done, problems } = await onEach(
+    observed,
+    pods,
+    "REPLICAOF",
+    (node) => node.replicaOf(parkingAddress.host, parkingAddress.port),
+  );
+  if (done.length) {
     await event(
       deps,
       redis,
       "Warning",
       Reason.ReplicaParked,
       `Pointed ${
-        parked.join(", ")
+        done.join(", ")
       } away from ${recorded.ip}, the address of lost master ${recorded.pod} whose pod is gone: a replica must never copy whatever takes that address next`,
     );
   }
-  return failures.length
-    ? [{
-      reason: Reason.RedisCommandFailed,
-      message: `Redis refused REPLICAOF: ${failures.sort().join("; ")}`,
-    }]
-    : [];
+  return problems;
 }
 
 /**
@@ -322,33 +312,53 @@ async function repairFencing(
   const { minReplicasToWrite, minReplicasMaxLagSeconds } = failoverSettings(redis);
   const wanted = { minReplicasToWrite, minReplicasMaxLagSeconds };
   const pods = decideFencingRepairs(observed.map((o) => o.observation), wanted, master);
-  const failures: string[] = [];
-  await Promise.all(pods.map(async (pod) => {
-    const node = observed.find((o) => o.observation.pod === pod)?.node;
-    try {
-      await node?.setFencing(wanted);
-    } catch (error) {
-      failures.push(`${pod}: ${error instanceof Error ? error.message : error}`);
-    }
-  }));
-  const repaired = pods.filter((p) => !failures.some((f) => f.startsWith(`${p}:`)));
-  if (repaired.length) {
+  const { done, problems } = await onEach(
+    observed,
+    pods,
+    "to restore fencing",
+    (node) => node.setFencing(wanted),
+  );
+  if (done.length) {
     await event(
       deps,
       redis,
       "Normal",
       Reason.FencingRepaired,
       `Set min-replicas-to-write ${minReplicasToWrite}, min-replicas-max-lag ${minReplicasMaxLagSeconds} on ${
-        repaired.join(", ")
+        done.join(", ")
       }, which differed from the spec`,
     );
   }
-  return failures.length
+  return problems;
+}
+
+/** Runs `command` on the instances of `pods`; a refusal is a problem, the others go on. */
+async function onEach(
+  observed: readonly ObservedInstance[],
+  pods: readonly string[],
+  what: string,
+  command: (node: RedisNode) => Promise<void>,
+): Promise<{ done: string[]; problems: Problem[] }> {
+  const failures: string[] = [];
+  const done: string[] = [];
+  await Promise.all(pods.map(async (pod) => {
+    const node = observed.find((o) => o.observation.pod === pod)?.node;
+    if (!node) return;
+    try {
+      await command(node);
+      done.push(pod);
+    } catch (error) {
+      failures.push(`${pod}: ${describeError(error)}`);
+    }
+  }));
+  const problems = failures.length
     ? [{
       reason: Reason.RedisCommandFailed,
-      message: `Redis refused to restore fencing: ${failures.sort().join("; ")}`,
+      // Sorted: the same failures make the same message, so the status is not rewritten.
+      message: `Redis refused ${what}: ${failures.sort().join("; ")}`,
     }]
     : [];
+  return { done: done.sort(), problems };
 }
 
 /** The StatefulSet's current template revision, once the controller has seen the latest spec. */
