@@ -60,3 +60,11 @@ Deno.test("foreignMasterSlices() picks the master Service's slices another contr
   );
   assert.deepEqual(foreignMasterSlices(redis, [ours, stale, replicas]), [stale]);
 });
+
+Deno.test("buildMasterEndpointSlice() follows the address family of the master (item 7)", () => {
+  assert.equal(buildMasterEndpointSlice(redis, { pod, ip: "fd00::7" }).addressType, "IPv6");
+  assert.equal(buildMasterEndpointSlice(redis, { pod, ip: "198.18.1.7" }).addressType, "IPv4");
+  const empty = buildMasterEndpointSlice(redis, undefined, "IPv6");
+  assert.equal(empty.addressType, "IPv6");
+  assert.deepEqual(empty.endpoints, []);
+});

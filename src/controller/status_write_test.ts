@@ -1,0 +1,79 @@
+import assert from "node:assert/strict";
+import { configure, getLogger } from "@logtape/logtape";
+import type { KubeRequest, RestClient } from "../kube/client.ts";
+import type { Redis } from "../api/redis.ts";
+import type { ReplicationPlan } from "../decide/replication.ts";
+import { parseReplicationInfo } from "../redis/info.ts";
+import { carryOut } from "./carry_out.ts";
+import { buildApis, type ReconcileDeps } from "./deps.ts";
+import { report } from "./record.ts";
+
+/** A transport that records every request and answers each write with version "43". */
+function recordingDeps(): { deps: ReconcileDeps; statusWrites: KubeRequest[] } {
+  const statusWrites: KubeRequest[] = [];
+  const client: RestClient = {
+    request: <T>(request: KubeRequest) => {
+      if (request.path.endsWith("/status")) statusWrites.push(request);
+      return Promise.resolve({ metadata: { resourceVersion: "43" } } as T);
+    },
+    stream: () => Promise.reject(new Error("no watches here")),
+  };
+  const deps = {
+    client,
+    apis: buildApis(client),
+    log: getLogger(["test"]),
+    now: () => new Date(0),
+    pauseAfterIntentMs: 0,
+    metrics: {
+      failovers: { inc: () => {} },
+      failoverSeconds: { observe: () => {} },
+    },
+  } as unknown as ReconcileDeps;
+  return { deps, statusWrites };
+}
+
+const redis: Redis = {
+  metadata: { name: "cache", namespace: "prod", uid: "u", resourceVersion: "42", generation: 1 },
+  spec: { replicas: 3 },
+  status: { master: "redis-cache-0", masterIP: "198.18.1.10", epoch: 7 },
+};
+
+Deno.test("status writes are conditional on the version the pass read, and the intent's version carries on (item 5)", async () => {
+  await configure({ sinks: {}, loggers: [], reset: true });
+  const { deps, statusWrites } = recordingDeps();
+  const master = {
+    pod: "redis-cache-1",
+    ordinal: 1,
+    ip: "198.18.1.11",
+    ready: true,
+    info: parseReplicationInfo("role:master\nmaster_repl_offset:100\n"),
+  };
+  const plan: ReplicationPlan = {
+    kind: "Promote",
+    reason: "Adopt",
+    master,
+    promote: false,
+    reattach: [],
+  };
+  const outcome = await carryOut(deps, redis, plan, []);
+  const intent = statusWrites[0]?.body as {
+    metadata?: { resourceVersion?: string };
+    status?: { epoch?: number };
+  };
+  assert.equal(
+    intent.metadata?.resourceVersion,
+    "42",
+    "a stale cache gets a conflict, not an older epoch",
+  );
+  assert.equal(intent.status?.epoch, 8);
+  assert.equal(outcome.resourceVersion, "43");
+
+  await report(deps, redis, {
+    plan,
+    observed: [],
+    master: outcome.master,
+    resourceVersion: outcome.resourceVersion,
+  });
+  const final = statusWrites[1]?.body as { metadata?: { resourceVersion?: string } };
+  assert.equal(final.metadata?.resourceVersion, "43", "conditional on the intent just written");
+});

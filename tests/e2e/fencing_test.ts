@@ -1,0 +1,48 @@
+/**
+ * A fence left behind is put back (issue 8, item 6): an operator that died
+ * between fencing a master for a handover and lifting the fence would leave
+ * it refusing every write while the status says Ready. Every pass now
+ * compares the live fencing of every instance with the spec.
+ */
+import assert from "node:assert/strict";
+import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "../cluster/helpers.ts";
+import { deployOperator, redisManifest, waitForReady } from "./operator.ts";
+
+Deno.test("a master left fenced (min-replicas-to-write out of reach) is unfenced by the next pass", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("fence");
+  try {
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("fenced"));
+    const ready = await waitForReady(client, ns.name, "fenced");
+    const master = ready.status!.masterIP!;
+    // What an interrupted handover leaves: the master refuses every write.
+    await redisCli(master, "CONFIG", "SET", "min-replicas-to-write", "1000000");
+    assert.match(await redisCli(master, "SET", "k", "v"), /NOREPLICAS/);
+    await waitFor(
+      "the fence lifted",
+      async () => (await redisCli(master, "SET", "k", "v")) === "OK" ? true : undefined,
+      30_000,
+    );
+    assert.match(
+      await redisCli(master, "CONFIG", "GET", "min-replicas-to-write"),
+      /min-replicas-to-write\s+1$/,
+    );
+    assert.match(
+      await kubectl([
+        "-n",
+        ns.name,
+        "get",
+        "events",
+        "--field-selector",
+        "reason=FencingRepaired",
+        "-o",
+        "jsonpath={.items[*].message}",
+      ]),
+      /Set min-replicas-to-write 1, min-replicas-max-lag 2 on redis-fenced-\d/,
+    );
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
