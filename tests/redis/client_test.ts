@@ -60,12 +60,13 @@ async function replicationUnderLoad() {
     servers.map((s) => connectRedis({ host: "127.0.0.1", port: s.port })),
   );
   for (const node of nodes.slice(1)) await node.replicaOf("127.0.0.1", servers[0]!.port);
+  // A wait, not a timing assertion: generous, since a busy 2-core machine once took over 5 s.
   await until(async () => {
     for (const node of nodes.slice(1)) {
       if (!parseReplicationInfo(await node.infoReplication()).masterLinkUp) return false;
     }
     return true;
-  });
+  }, 20_000);
   const { Redis } = await import("ioredis");
   const acked: number[] = [];
   let stop = false;
