@@ -140,7 +140,9 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   // status may predate our last change of master, and a restarting pod reads this key.
   const recorded = deps.caches.configMaps.get(namespace, objectNames(name).base)?.data?.master;
   problems.push(
-    ...await tryApply(() => syncConfigMap(deps, redis, recorded ?? redis.status?.masterIP ?? "")),
+    ...await tryApply(() =>
+      syncConfigMap(deps, redis, recorded ?? redis.status?.masterIP ?? "", invalid.length > 0)
+    ),
   );
 
   const settings = failoverSettings(redis);
@@ -192,7 +194,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     problems.push(...await tryApply(() => syncMasterEndpoints(deps, redis, master)));
     if (master) {
       const applied = await Promise.all([
-        tryApply(() => syncConfigMap(deps, redis, master.ip)),
+        tryApply(() => syncConfigMap(deps, redis, master.ip, invalid.length > 0)),
         tryApply(() => labelPods(deps, redis, master.pod)),
       ]);
       problems.push(...applied.flat());

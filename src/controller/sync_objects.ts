@@ -9,7 +9,6 @@
 import type { Secret } from "kubernetes-types/core/v1.d.ts";
 import { Reason } from "../api/conditions.ts";
 import { fieldManager, objectNames, type Redis } from "../api/redis.ts";
-import { specProblems } from "../api/validation.ts";
 import { keepClaimTemplates } from "../decide/claim_templates.ts";
 import type { Problem } from "../decide/status.ts";
 import type { StoredPasswords } from "../decide/password.ts";
@@ -34,21 +33,22 @@ export class ApplyError extends Error {
 }
 
 /**
- * Applies the ConfigMap if it differs; true when it wrote. With a spec the
- * operator refuses, only the master address is kept current (restarting pods
- * read it), and redis.conf stays as it was.
+ * Applies the ConfigMap if it differs; true when it wrote. With `specRefused`
+ * (the operator refuses the spec: api/validation.ts), only the master address
+ * is kept current (restarting pods read it), and redis.conf stays as it was.
  */
 export async function syncConfigMap(
   deps: ReconcileDeps,
   redis: Redis,
   masterIP: string,
+  specRefused: boolean,
 ): Promise<boolean> {
   const desired = buildConfigMap(redis, masterIP);
   const current = deps.caches.configMaps.get(
     redis.metadata?.namespace ?? "",
     desired.metadata!.name!,
   );
-  if (specProblems(redis).length) {
+  if (specRefused) {
     if (!current || current.data?.master === masterIP) return false;
     return await applyIfDrifted(
       "ConfigMap",

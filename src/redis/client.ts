@@ -5,6 +5,7 @@
  * @module
  */
 import { Redis } from "ioredis";
+import type { Fencing } from "../decide/fencing.ts";
 import { hostPort } from "../kube/config.ts";
 
 /** How to reach one instance. */
@@ -66,12 +67,6 @@ export interface RedisNode {
   setFencing(fencing: Fencing): Promise<void>;
   /** Closes the connection. */
   close(): void;
-}
-
-/** `min-replicas-to-write` and `min-replicas-max-lag` of one instance. */
-export interface Fencing {
-  readonly minReplicasToWrite: number;
-  readonly minReplicasMaxLagSeconds: number;
 }
 
 /** The instance refused the password (it may still run with another one). */
