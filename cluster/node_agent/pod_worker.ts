@@ -313,12 +313,24 @@ export class PodWorker {
     try {
       launch = await this.#prepare(runtime, kind);
     } catch (error) {
-      if (!(error instanceof MissingReferenceError)) throw error;
-      if (runtime.state.waiting?.message !== error.message) {
-        this.#event("Warning", "Failed", `Error: ${error.message}`);
+      // Like a kubelet, a container that cannot be set up yet waits and is tried again:
+      // a missing ConfigMap or Secret, but also an API server that timed out or refused
+      // (it may be stopped or restarting). Giving up would leave the pod dead for good.
+      const message = error instanceof Error ? error.message : String(error);
+      const reason = error instanceof MissingReferenceError
+        ? "CreateContainerConfigError"
+        : "CreateContainerError";
+      if (runtime.state.waiting?.message !== message) {
+        this.#event("Warning", "Failed", `Error: ${message}`);
       }
-      runtime.state = { waiting: { reason: "CreateContainerConfigError", message: error.message } };
+      runtime.state = { waiting: { reason, message } };
       this.#markDirty();
+      this.#ctx.log("container not started", {
+        pod: this.#name,
+        container: container.name,
+        reason,
+        error: message,
+      });
       await delay(2000, this.#stop.signal).catch(() => {});
       return "retry";
     }

@@ -103,6 +103,16 @@ Deno.test("the kube-apiserver stopped: the leader steps down within its renew de
       } ms; ${newHolder} leads ${(performance.now() - continuedAt).toFixed(0)} ms after SIGCONT`,
     );
     await waitForReady(client, ns.name, "apistop", 3, 120_000);
+    // The old leader exits on stepping down; its pod must run again, even when its restart
+    // fell inside the stop (in CI the node agent once gave it up, and every later test hung).
+    await kubectl([
+      "-n",
+      "redis-operator",
+      "rollout",
+      "status",
+      "deployment/redis-operator",
+      "--timeout=120s",
+    ]);
     await assertOneMasterEverywhere(client, ns.name, "apistop");
   } finally {
     await ns.remove();

@@ -4,7 +4,9 @@
  */
 import assert from "node:assert/strict";
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
-import { clusterClient, redisCli, testNamespace, waitFor } from "./helpers.ts";
+import { delay } from "../../src/async/delay.ts";
+import { runningPid } from "../../cluster/lib/daemon.ts";
+import { clusterClient, layout, redisCli, testNamespace, waitFor } from "./helpers.ts";
 
 const isReady = (p: Pod) =>
   p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
@@ -122,6 +124,63 @@ Deno.test("pods on the local node", async (t) => {
           ),
           `replica-announce-ip\n${ip}`,
         );
+      },
+    );
+
+    await t.step(
+      "a container whose setup timed out on a stopped API server is tried again, not given up",
+      async () => {
+        await create({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "patient" },
+          spec: {
+            containers: [{
+              name: "redis",
+              image: "redis:7.0",
+              env: [{
+                name: "GREETING",
+                valueFrom: { configMapKeyRef: { name: "later", key: "greeting" } },
+              }],
+              readinessProbe: { tcpSocket: { port: 6379 }, periodSeconds: 1 },
+            }],
+          },
+        });
+        await waitFor(
+          "CreateContainerConfigError",
+          async () =>
+            (await pod("patient")).status?.containerStatuses?.[0]?.state?.waiting?.reason ===
+              "CreateContainerConfigError" || undefined,
+        );
+        // The agent looks for the ConfigMap every 2 s; with the API server stopped for longer
+        // than its 10 s request timeout, at least one lookup times out (as in CI, where an
+        // operator pod that restarted during the chaos test was never started again).
+        const apiServer = runningPid(layout.pidDir, "kube-apiserver");
+        assert.ok(apiServer, `kube-apiserver runs (pid file in ${layout.pidDir})`);
+        Deno.kill(apiServer, "SIGSTOP");
+        try {
+          await delay(13_000);
+        } finally {
+          Deno.kill(apiServer, "SIGCONT");
+        }
+        await waitFor(
+          "the API server back",
+          () => pod("patient").then(() => true, () => undefined),
+        );
+        await client.request({
+          method: "POST",
+          path: `/api/v1/namespaces/${ns.name}/configmaps`,
+          body: {
+            apiVersion: "v1",
+            kind: "ConfigMap",
+            metadata: { name: "later" },
+            data: { greeting: "hello" },
+          },
+        });
+        await waitFor("the patient pod to become Ready", async () => {
+          const p = await pod("patient");
+          return isReady(p) ? p : undefined;
+        }, 60_000);
       },
     );
   } finally {
