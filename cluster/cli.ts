@@ -7,6 +7,7 @@
  * @module
  */
 import { buildComponents, type ComponentName, componentNames } from "./lib/control_plane.ts";
+import { ensureClusterDns } from "./lib/cluster_dns.ts";
 import { logTail, runningPid, startDaemon } from "./lib/daemon.ts";
 import { type ClusterLayout, clusterLayout, network } from "./lib/layout.ts";
 import {
@@ -20,6 +21,7 @@ import {
 } from "./lib/netns.ts";
 import { ensurePki, writeKubeconfig } from "./lib/pki.ts";
 import { run } from "./lib/run.ts";
+import { podResolvConf } from "./node_agent/pod_dns.ts";
 import { readPodRecord } from "./node_agent/pod_record.ts";
 import { waitForComponent } from "./lib/readiness.ts";
 
@@ -88,7 +90,7 @@ function requireRoot(): void {
 
 async function requireTools(): Promise<void> {
   const missing: string[] = [];
-  for (const tool of ["ip", "openssl", "nsenter", "unshare", "redis-server"]) {
+  for (const tool of ["ip", "openssl", "nsenter", "unshare", "redis-server", "nft", "sysctl"]) {
     const found = await run(["sh", "-c", `command -v ${tool}`], { allowFailure: true });
     if (!found.trim()) missing.push(tool);
   }
@@ -96,7 +98,7 @@ async function requireTools(): Promise<void> {
     throw new UserError(
       `Missing programs: ${
         missing.join(", ")
-      }: install them (Debian: apt-get install iproute2 openssl util-linux redis-server)`,
+      }: install them (Debian: apt-get install iproute2 openssl util-linux redis-server nftables procps)`,
     );
   }
 }
@@ -203,6 +205,19 @@ async function createClusterNetwork(layout: ClusterLayout): Promise<void> {
       network.bridge,
     );
     await ipIn(layout.netns, "link", "set", network.bridge, "up");
+    // ClusterIPs need a route for the node's own connections to reach kube-proxy's NAT
+    // (a real node has its default route); nothing is translated beyond the bridge.
+    await ipIn(layout.netns, "route", "add", network.serviceRange, "dev", network.bridge);
+    // As on a node: pod traffic to a ClusterIP is routed (forwarding on), and bridged
+    // pod-to-pod replies pass netfilter, so kube-proxy's NAT is undone on the way back.
+    await run([
+      "nsenter",
+      `--net=/run/netns/${layout.netns}`,
+      "sysctl",
+      "-qw",
+      "net.ipv4.ip_forward=1",
+      "net.bridge.bridge-nf-call-iptables=1",
+    ]);
   } catch (error) {
     await deleteNetns(layout.netns);
     throw error;
@@ -229,6 +244,8 @@ async function startInside(layout: ClusterLayout): Promise<void> {
       }
     });
   }
+  await ensureClusterDns(layout, bin);
+  console.log("ready: cluster DNS");
 }
 
 function portsOf(component: string): number[] {
@@ -320,8 +337,30 @@ async function execInside(layout: ClusterLayout, command: string[]): Promise<num
     throw new UserError(`Cluster ${layout.name} is not up: run \`deno task cluster up\` first`);
   }
   const bin = await binDir(false);
+  // Like a pod, the command resolves names through the cluster DNS: its own mount
+  // namespace sees a resolv.conf naming kube-dns, and nothing else changes.
+  const resolvConf = `${layout.stateDir}/resolv.conf`;
+  await Deno.writeTextFile(
+    resolvConf,
+    podResolvConf({ metadata: { namespace: "default" } }, {
+      nameserver: network.dnsClusterIP,
+      domain: network.clusterDomain,
+    }),
+  );
   const status = await new Deno.Command("nsenter", {
-    args: [`--net=/run/netns/${layout.netns}`, "--", ...command],
+    args: [
+      `--net=/run/netns/${layout.netns}`,
+      "--",
+      "unshare",
+      "--mount",
+      "--propagation=private",
+      "--",
+      "sh",
+      "-c",
+      'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+      resolvConf,
+      ...command,
+    ],
     env: {
       KUBECONFIG: layout.kubeconfig,
       PATH: `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,

@@ -16,6 +16,7 @@ export const componentNames = [
   "kube-controller-manager",
   "kube-scheduler",
   "node-agent",
+  "kube-proxy",
 ] as const;
 
 /** One of {@linkcode componentNames}. */
@@ -60,9 +61,12 @@ export function buildComponents(
       `--service-account-signing-key-file=${pki.serviceAccountKey}`,
       `--service-cluster-ip-range=${network.serviceRange}`,
       "--authorization-mode=Node,RBAC",
-      // The default admission plugins stay on; the `kubernetes` Service endpoints
-      // would name an address pods reach directly anyway, so nobody maintains them.
-      "--endpoint-reconciler-type=none",
+      // Reach the node agent's kubelet API as kubeadm configures it: by InternalIP,
+      // verifying its serving certificate, with a client certificate of its own.
+      "--kubelet-preferred-address-types=InternalIP,ExternalIP,Hostname",
+      `--kubelet-certificate-authority=${pki.caCert}`,
+      `--kubelet-client-certificate=${pki.apiServerKubeletClientCert}`,
+      `--kubelet-client-key=${pki.apiServerKubeletClientKey}`,
       "--allow-privileged=true",
       "--v=1",
     ],
@@ -113,5 +117,25 @@ export function buildComponents(
       NO_COLOR: "1",
     },
   };
-  return [etcd, apiServer, controllerManager, scheduler, nodeAgent];
+  // kube-proxy in nftables mode with every sync setting at its default (minSyncPeriod
+  // 1 s), so the delays measured here are those of a stock node. Only what a network
+  // namespace cannot do is switched off: the conntrack table size and timeouts are
+  // machine-wide sysctls (0 leaves them as they are).
+  const kubeProxy: DaemonSpec = {
+    name: "kube-proxy",
+    command: [
+      `${binDir}/kube-proxy`,
+      kubeconfigFlag,
+      "--proxy-mode=nftables",
+      `--hostname-override=${layout.nodeName}`,
+      `--cluster-cidr=${network.podRange}`,
+      "--conntrack-max-per-core=0",
+      "--conntrack-tcp-timeout-established=0",
+      "--conntrack-tcp-timeout-close-wait=0",
+      "--metrics-bind-address=127.0.0.1:10249",
+      "--healthz-bind-address=127.0.0.1:10256",
+      "--v=1",
+    ],
+  };
+  return [etcd, apiServer, controllerManager, scheduler, nodeAgent, kubeProxy];
 }

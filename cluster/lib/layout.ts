@@ -13,8 +13,16 @@ export const network = {
   prefixLength: 16,
   /** Pod addresses are handed out from 198.18.1.1 upwards. */
   podRangeStart: "198.18.1.1",
-  /** ClusterIPs of Services: never routed (there is no kube-proxy), kept in the test range anyway. */
+  /** Pods and the node itself (kube-proxy's cluster CIDR). */
+  podRange: "198.18.0.0/16",
+  /** ClusterIPs of Services, translated by kube-proxy inside the cluster namespace. */
   serviceRange: "198.19.0.0/16",
+  /** The `kubernetes` Service's ClusterIP, the first of the range. */
+  apiServerClusterIP: "198.19.0.1",
+  /** The cluster DNS Service (kube-dns) ClusterIP, as kubeadm picks it: the tenth. */
+  dnsClusterIP: "198.19.0.10",
+  /** The cluster domain, kubelet's default. */
+  clusterDomain: "cluster.local",
   bridge: "rop0",
   apiServerPort: 6443,
 } as const;

@@ -1,7 +1,8 @@
 /**
  * Certificates for the local cluster, made with openssl: a CA, the API server's
- * serving certificate, an admin client certificate (group system:masters) and
- * the service-account signing key pair. Made once per cluster state folder.
+ * serving certificate, an admin client certificate (group system:masters), the
+ * node agent's kubelet serving certificate, the API server's client certificate
+ * towards it and the service-account signing key pair. Made once per cluster state folder.
  *
  * @module
  */
@@ -18,6 +19,12 @@ export interface PkiFiles {
   adminKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
+  /** The node agent's kubelet API serving certificate. */
+  kubeletCert: string;
+  kubeletKey: string;
+  /** The API server's client certificate towards kubelets (kubeadm's apiserver-kubelet-client). */
+  apiServerKubeletClientCert: string;
+  apiServerKubeletClientKey: string;
 }
 
 /** Returns the PKI file paths inside `dir`. */
@@ -31,6 +38,10 @@ export function pkiFiles(dir: string): PkiFiles {
     adminKey: `${dir}/admin.key`,
     serviceAccountKey: `${dir}/sa.key`,
     serviceAccountPub: `${dir}/sa.pub`,
+    kubeletCert: `${dir}/kubelet.crt`,
+    kubeletKey: `${dir}/kubelet.key`,
+    apiServerKubeletClientCert: `${dir}/apiserver-kubelet-client.crt`,
+    apiServerKubeletClientKey: `${dir}/apiserver-kubelet-client.key`,
   };
 }
 
@@ -65,6 +76,21 @@ export async function ensurePki(dir: string): Promise<PkiFiles> {
     await signedCert(files, files.adminKey, files.adminCert, "/O=system:masters/CN=admin", [
       "extendedKeyUsage=clientAuth",
     ]);
+  }
+  if (!await exists(files.kubeletCert)) {
+    await signedCert(files, files.kubeletKey, files.kubeletCert, "/CN=node-agent", [
+      `subjectAltName=IP:${network.gateway}`,
+      "extendedKeyUsage=serverAuth",
+    ]);
+  }
+  if (!await exists(files.apiServerKubeletClientCert)) {
+    await signedCert(
+      files,
+      files.apiServerKubeletClientKey,
+      files.apiServerKubeletClientCert,
+      "/O=kubeadm:cluster-admins/CN=kube-apiserver-kubelet-client",
+      ["extendedKeyUsage=clientAuth"],
+    );
   }
   if (!await exists(files.serviceAccountKey)) {
     await run(["openssl", "genrsa", "-out", files.serviceAccountKey, "2048"]);

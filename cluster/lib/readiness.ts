@@ -37,6 +37,13 @@ function checksAfter(component: ComponentName, layout: ClusterLayout): Check[] {
           return true;
         }],
       ];
+    case "kube-proxy":
+      // healthz answers 200 once kube-proxy has written its first full ruleset.
+      return [["kube-proxy synced", async () => {
+        const response = await fetch("http://127.0.0.1:10256/healthz");
+        await response.body?.cancel();
+        return response.ok;
+      }]];
     default:
       return [];
   }

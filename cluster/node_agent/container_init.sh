@@ -3,14 +3,17 @@
 # Runs as root inside the pod's network namespace and a fresh mount and UTS
 # namespace (nsenter + unshare), so every mount below is private to the container.
 #
-#   container_init.sh LOG ROOTFS HOSTNAME WORKDIR USER GROUPS RO_ROOT [SRC DST ro|rw]... -- COMMAND...
+#   container_init.sh LOG ROOTFS HOSTNAME WORKDIR USER GROUPS RO_ROOT CHOWN [SRC DST ro|rw]... -- COMMAND...
+#
+# CHOWN is a uid that gets every file of WORKDIR it does not own, as the official
+# redis image's entrypoint does before it drops to that user; "-" for none.
 #
 # The root file system is a tmpfs holding the host's /usr read-only (Debian is
 # usr-merged, so /bin, /lib... are symlinks into it), /dev, /proc, a private
 # /tmp and a minimal /etc; volumes are bind-mounted where the pod spec says.
 set -eu
-log=$1 root=$2 name=$3 workdir=$4 user=$5 groups=$6 ro_root=$7
-shift 7
+log=$1 root=$2 name=$3 workdir=$4 user=$5 groups=$6 ro_root=$7 chown_to=$8
+shift 8
 exec >>"$log" 2>&1
 
 mkdir -p "$root"
@@ -45,6 +48,9 @@ while [ "$1" != "--" ]; do
   if [ "$mode" = ro ]; then mount -o remount,bind,ro "$root$dst"; fi
 done
 shift
+if [ "$chown_to" != - ] && [ -d "$root$workdir" ]; then
+  find "$root$workdir" \! -user "$chown_to" -exec chown "$chown_to" '{}' + || true
+fi
 # readOnlyRootFilesystem: the tmpfs root becomes read-only; volumes stay as mounted.
 if [ "$ro_root" = true ]; then mount -o remount,ro "$root"; fi
 

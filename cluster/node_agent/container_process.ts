@@ -21,6 +21,8 @@ export interface ContainerLaunch {
   readonly workingDir: string;
   /** `uid:gid` for chroot's --userspec. */
   readonly user: string;
+  /** Files in the working dir not owned by this uid are given to it first (the redis image's entrypoint). */
+  readonly chownWorkingDir?: string | undefined;
   /** Supplementary group ids, comma separated (the pod's fsGroup). */
   readonly groups: string;
   /** `readOnlyRootFilesystem`: only volumes are writable. */
@@ -59,6 +61,7 @@ export function launchContainer(launch: ContainerLaunch): Deno.ChildProcess {
       launch.user,
       launch.groups,
       String(launch.readOnlyRoot),
+      launch.chownWorkingDir ?? "-",
       ...mountArgs,
       "--",
       ...launch.command,
@@ -71,20 +74,28 @@ export function launchContainer(launch: ContainerLaunch): Deno.ChildProcess {
   }).spawn();
 }
 
+/** A running container, as far as running more commands in it goes. */
+export interface RunningContainer {
+  readonly pid: number;
+  readonly env: Record<string, string>;
+  /** `uid:gid` of its process: exec probes, hooks and `kubectl exec` run as this user. */
+  readonly user: string;
+}
+
 /**
  * Runs a command inside a running container (its network, mount and UTS
- * namespaces and its root), as exec probes and `kubectl exec` would.
+ * namespaces, its root and its user), as exec probes, lifecycle hooks and
+ * `kubectl exec` do on a kubelet.
  */
 export async function execInContainer(
-  pid: number,
+  container: RunningContainer,
   command: readonly string[],
-  env: Record<string, string>,
   timeoutMs: number,
 ): Promise<{ code: number; output: string }> {
   const child = new Deno.Command("nsenter", {
-    args: [`--target=${pid}`, "--net", "--mount", "--uts", "--root", "--wd", "--", ...command],
+    args: enterContainerArgs(container, command),
     clearEnv: true,
-    env,
+    env: container.env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
@@ -104,4 +115,27 @@ export async function execInContainer(
   } finally {
     clearTimeout(timer);
   }
+}
+
+/**
+ * nsenter's arguments that run `command` inside `container`: its network, mount
+ * and UTS namespaces, its root and working dir, as its user.
+ */
+export function enterContainerArgs(
+  container: RunningContainer,
+  command: readonly string[],
+): string[] {
+  const [uid, gid] = container.user.split(":");
+  return [
+    `--target=${container.pid}`,
+    "--net",
+    "--mount",
+    "--uts",
+    "--root",
+    "--wd",
+    `--setuid=${uid ?? "0"}`,
+    `--setgid=${gid ?? "0"}`,
+    "--",
+    ...command,
+  ];
 }

@@ -5,11 +5,17 @@
  *
  * @module
  */
-import type { Container, EnvVar, ObjectFieldSelector, Pod } from "kubernetes-types/core/v1.d.ts";
+import type {
+  Container,
+  EnvVar,
+  ObjectFieldSelector,
+  Pod,
+  Service,
+} from "kubernetes-types/core/v1.d.ts";
 import type { RestClient } from "../../src/kube/client.ts";
-import { network } from "../lib/layout.ts";
 import { readConfigMapData, readSecretData } from "./api_objects.ts";
 import { expandVariables } from "./images.ts";
+import { linkedServices, serviceLinkEnv } from "./service_links.ts";
 
 /** Addresses known only once the sandbox exists. */
 export interface PodAddresses {
@@ -32,13 +38,12 @@ export async function resolveEnv(
   addresses: PodAddresses,
 ): Promise<Record<string, string>> {
   const namespace = pod.metadata?.namespace ?? "default";
+  // Service variables come first, so the container's own env may override them and
+  // refer to them with $(NAME), as on a kubelet.
   const env: Record<string, string> = {
     PATH: basePath,
     HOSTNAME: pod.metadata?.name ?? "",
-    // There is no kube-proxy: in-cluster clients talk to the API server directly.
-    KUBERNETES_SERVICE_HOST: network.gateway,
-    KUBERNETES_SERVICE_PORT: String(network.apiServerPort),
-    KUBERNETES_SERVICE_PORT_HTTPS: String(network.apiServerPort),
+    ...serviceLinkEnv(await servicesFor(client, pod)),
   };
   const decoder = new TextDecoder();
   for (const source of container.envFrom ?? []) {
@@ -63,6 +68,20 @@ export async function resolveEnv(
     if (value !== undefined) env[variable.name] = value;
   }
   return env;
+}
+
+/** The Services whose variables the pod's containers get (see {@linkcode linkedServices}). */
+async function servicesFor(client: RestClient, pod: Pod): Promise<Service[]> {
+  const namespace = pod.metadata?.namespace ?? "default";
+  const [inNamespace, apiServer] = await Promise.all([
+    pod.spec?.enableServiceLinks === false
+      ? Promise.resolve([])
+      : client.request<{ items: Service[] }>({ path: `/api/v1/namespaces/${namespace}/services` })
+        .then((list) => list.items),
+    client.request<Service>({ path: "/api/v1/namespaces/default/services/kubernetes" })
+      .catch(() => undefined),
+  ]);
+  return linkedServices(pod, inNamespace, apiServer);
 }
 
 async function resolveVariable(

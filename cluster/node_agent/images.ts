@@ -7,12 +7,13 @@
 import type { Container } from "kubernetes-types/core/v1.d.ts";
 
 /** The kinds of image the agent knows how to run as host processes. */
-export type ImageKind = "redis" | "operator";
+export type ImageKind = "redis" | "operator" | "coredns";
 
 /**
  * Classifies an image by its repository name, ignoring registry, tag and digest:
  * any `redis` or `valkey` image runs the host's redis-server; any
- * `redis-operator` image runs this repository's `main.ts` with Deno.
+ * `redis-operator` image runs this repository's `main.ts` with Deno; any
+ * `coredns` image runs the CoreDNS build cached beside the control plane.
  *
  * @example
  * ```ts
@@ -25,6 +26,7 @@ export function classifyImage(image: string): ImageKind | undefined {
   const repository = lastSegment.split(":")[0] ?? "";
   if (repository === "redis" || repository === "valkey") return "redis";
   if (repository === "redis-operator") return "operator";
+  if (repository === "coredns") return "coredns";
   return undefined;
 }
 
@@ -86,4 +88,48 @@ export function buildOperatorCommand(
 ): string[] {
   const args = (container.args ?? []).map((arg) => expandVariables(arg, env));
   return [denoPath, "run", "--allow-all", "--cached-only", mainModule, ...args];
+}
+
+/**
+ * The command line for a CoreDNS container: the image's entrypoint is the
+ * `coredns` binary, so `args` follow it (`command`, when given, replaces it).
+ */
+export function buildCorednsCommand(
+  container: Container,
+  env: Record<string, string>,
+  corednsPath: string,
+): string[] {
+  const expand = (parts: string[] | undefined) =>
+    (parts ?? []).map((part) => expandVariables(part, env));
+  if (container.command?.length) {
+    const [program, ...rest] = expand(container.command);
+    const binary = program!.split("/").pop() === "coredns" ? corednsPath : program!;
+    return [binary, ...rest, ...expand(container.args)];
+  }
+  return [corednsPath, ...expand(container.args)];
+}
+
+/**
+ * The official redis and valkey images build the server with `protected-mode no`
+ * as its compiled-in default, so a config file may still turn it on. The host's
+ * redis-server defaults to yes, so the same default is given on the command line,
+ * but only when neither the arguments nor the config file (`configText`, with the
+ * files it includes already appended) say otherwise.
+ *
+ * @example
+ * ```ts
+ * withImageDefaults(["redis-server", "--save", ""]); // [..., "--protected-mode", "no"]
+ * ```
+ */
+export function withImageDefaults(argv: string[], configText = ""): string[] {
+  if (argv[0] !== "redis-server") return argv;
+  const inArgs = argv.some((arg) => arg.toLowerCase() === "--protected-mode");
+  const inConfig = /^\s*protected-mode\s/im.test(configText);
+  return inArgs || inConfig ? argv : [...argv, "--protected-mode", "no"];
+}
+
+/** The config file a redis-server command line names, if any (its first argument). */
+export function redisConfigPath(argv: string[]): string | undefined {
+  const first = argv[1];
+  return argv[0] === "redis-server" && first && !first.startsWith("-") ? first : undefined;
 }

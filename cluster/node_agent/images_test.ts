@@ -1,9 +1,12 @@
 import assert from "node:assert/strict";
 import {
+  buildCorednsCommand,
   buildOperatorCommand,
   buildRedisCommand,
   classifyImage,
   expandVariables,
+  redisConfigPath,
+  withImageDefaults,
 } from "./images.ts";
 
 Deno.test("classifyImage() knows redis and valkey by repository name, whatever the registry, tag or digest", () => {
@@ -13,6 +16,7 @@ Deno.test("classifyImage() knows redis and valkey by repository name, whatever t
   assert.equal(classifyImage("valkey/valkey:8.0"), "redis");
   assert.equal(classifyImage("registry:5000/mirror/redis@sha256:abcd"), "redis");
   assert.equal(classifyImage("ghcr.io/x/redis-operator:dev"), "operator");
+  assert.equal(classifyImage("registry.k8s.io/coredns/coredns:v1.15.0"), "coredns");
   assert.equal(classifyImage("nginx:1.27"), undefined);
   assert.equal(classifyImage("oliver006/redis_exporter:v1.62.0"), undefined);
   assert.equal(classifyImage("bitnami/redis-sentinel:7"), undefined);
@@ -74,4 +78,45 @@ Deno.test("buildOperatorCommand() runs main.ts from the cache with the container
     ),
     ["/usr/bin/deno", "run", "--allow-all", "--cached-only", "/repo/main.ts", "--ns=a"],
   );
+});
+
+Deno.test("buildCorednsCommand(): the image's entrypoint is coredns, so args follow the cached build", () => {
+  const build = "/cache/coredns-v1.15.0/bin/coredns";
+  assert.deepEqual(
+    buildCorednsCommand({ name: "c", args: ["-conf", "/etc/coredns/Corefile"] }, {}, build),
+    [build, "-conf", "/etc/coredns/Corefile"],
+  );
+  assert.deepEqual(
+    buildCorednsCommand({ name: "c", command: ["/coredns"], args: ["-dns.port=1053"] }, {}, build),
+    [build, "-dns.port=1053"],
+  );
+});
+
+Deno.test("withImageDefaults(): protected-mode is off as in the official image, unless the args or the config file set it", () => {
+  assert.deepEqual(withImageDefaults(["redis-server", "--save", ""]), [
+    "redis-server",
+    "--save",
+    "",
+    "--protected-mode",
+    "no",
+  ]);
+  const withConfig = ["redis-server", "/etc/redis/redis.conf"];
+  assert.deepEqual(withImageDefaults(withConfig, "port 6379\n  protected-mode yes\n"), withConfig);
+  assert.deepEqual(withImageDefaults(withConfig, "port 6379\n"), [
+    ...withConfig,
+    "--protected-mode",
+    "no",
+  ]);
+  const explicit = ["redis-server", "--protected-mode", "yes"];
+  assert.deepEqual(withImageDefaults(explicit), explicit);
+  assert.deepEqual(withImageDefaults(["sh", "-c", "true"]), ["sh", "-c", "true"]);
+});
+
+Deno.test("redisConfigPath() is the first argument of redis-server when it is not an option", () => {
+  assert.equal(
+    redisConfigPath(["redis-server", "/etc/redis.conf", "--port", "1"]),
+    "/etc/redis.conf",
+  );
+  assert.equal(redisConfigPath(["redis-server", "--port", "1"]), undefined);
+  assert.equal(redisConfigPath(["redis-cli", "x"]), undefined);
 });

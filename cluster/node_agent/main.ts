@@ -66,6 +66,7 @@ async function main(): Promise<void> {
     addresses: new AddressAllocator(),
     denoPath: Deno.execPath(),
     denoDir,
+    corednsPath: corednsBinary(),
     log,
   };
   const workers = new Map<string, PodWorker>();
@@ -135,3 +136,14 @@ async function deleteNeverStarted(client: KubeClient, pod: Pod): Promise<void> {
 }
 
 if (import.meta.main) await main();
+
+/** The CoreDNS build `cluster up` passes in BIN_DIR, past its symlink; none without one. */
+function corednsBinary(): string | undefined {
+  const bin = Deno.env.get("BIN_DIR");
+  if (!bin) return undefined;
+  try {
+    return Deno.realPathSync(`${bin}/coredns`);
+  } catch {
+    return undefined;
+  }
+}

@@ -9,6 +9,9 @@ import { delay } from "../../src/async/delay.ts";
 import { isConflict, isNotFound, type RestClient } from "../../src/kube/client.ts";
 import { network } from "../lib/layout.ts";
 
+/** The kubelet API's port (kubelet_server.ts). */
+export const kubeletPort = 10250;
+
 /** How often the Lease is renewed and the status refreshed. */
 const leaseRenewMs = 10_000;
 const statusRefreshMs = 60_000;
@@ -143,7 +146,11 @@ async function patchNodeStatus(
         }],
         capacity: resources,
         allocatable: resources,
-        daemonEndpoints: { kubeletEndpoint: { Port: 10250 } },
+        daemonEndpoints: { kubeletEndpoint: { Port: kubeletPort } },
+        // The API server then passes kubectl's WebSocket exec and port-forward streams
+        // through to the agent instead of translating them to SPDY (a v1.37 kubelet
+        // declares this too; the agent declares only what it implements).
+        declaredFeatures: ["ExtendWebSocketsToKubelet"],
         nodeInfo: {
           machineID: "",
           systemUUID: "",

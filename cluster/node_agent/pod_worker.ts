@@ -11,14 +11,38 @@ import { delay } from "../../src/async/delay.ts";
 import { isNotFound, type KubeClient } from "../../src/kube/client.ts";
 import { recordEvent } from "../../src/kube/events.ts";
 import { type ClusterLayout, network } from "../lib/layout.ts";
-import { execInContainer, launchContainer, type Mount } from "./container_process.ts";
+import {
+  execInContainer,
+  launchContainer,
+  type Mount,
+  type RunningContainer,
+} from "./container_process.ts";
 import { MissingReferenceError, resolveEnv } from "./env.ts";
-import { buildOperatorCommand, buildRedisCommand, classifyImage } from "./images.ts";
+import {
+  buildCorednsCommand,
+  buildOperatorCommand,
+  buildRedisCommand,
+  classifyImage,
+  type ImageKind,
+  redisConfigPath,
+  withImageDefaults,
+} from "./images.ts";
+import { podHostsFile, podResolvConf } from "./pod_dns.ts";
 import { podDirName, writePodRecord } from "./pod_record.ts";
 import { buildPodStatus, type ContainerSnapshot } from "./pod_status.ts";
 import { probeContainer } from "./probe_loop.ts";
+import {
+  afterRestart,
+  type BackoffEntry,
+  backoffRemainingMs,
+  relistDelayMs,
+  requeueDelayMs,
+} from "./restart_backoff.ts";
 import { type AddressAllocator, createSandbox, deleteSandbox, type Sandbox } from "./sandbox.ts";
 import { materializeVolumes, type VolumePaths } from "./volumes.ts";
+
+/** The user the official redis and valkey images run the server as. */
+const redisImageUid = 999;
 
 /** What every pod worker shares. */
 export interface AgentContext {
@@ -27,6 +51,8 @@ export interface AgentContext {
   readonly addresses: AddressAllocator;
   readonly denoPath: string;
   readonly denoDir: string;
+  /** The CoreDNS binary (`coredns` images), resolved past the cache's symlink. */
+  readonly corednsPath: string | undefined;
   readonly log: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -43,11 +69,16 @@ interface ContainerRuntime {
   containerID?: string;
   /** The environment of the current process, for exec hooks. */
   env?: Record<string, string>;
+  /** `uid:gid` of the running process. */
+  user?: string;
+  /** The kubelet's restart back-off entry; none until the first restart. */
+  backoff?: BackoffEntry | undefined;
+  /** The log of the current (or last) instance, and of the one before it. */
+  logFile?: string;
+  previousLogFile?: string | undefined;
+  /** Counts starts, so a `logs -f` knows when its instance has been replaced. */
+  logInstance?: number;
 }
-
-const restartBackoffCapMs = 30_000;
-/** A container that ran this long before exiting restarts without back-off. */
-const stableRunMs = 30_000;
 
 /** The agent's handle on one pod. */
 export class PodWorker {
@@ -122,6 +153,8 @@ export class PodWorker {
       const imageChanged = spec.image !== runtime.spec.image;
       runtime.spec = spec;
       // The image is the one mutable field of a container: restart it to take the new one.
+      // The kubelet's back-off key includes the image, so a new image starts without one.
+      if (imageChanged) runtime.backoff = undefined;
       if (imageChanged && runtime.child && !runtime.init) this.#signal(runtime, "SIGTERM");
     }
   }
@@ -164,9 +197,8 @@ export class PodWorker {
     try {
       if (hook.exec?.command) {
         const result = await execInContainer(
-          child.pid,
+          { pid: child.pid, env: runtime.env ?? {}, user: runtime.user ?? "0:0" },
           hook.exec.command,
-          runtime.env ?? {},
           remaining,
         );
         if (result.code !== 0) {
@@ -213,7 +245,11 @@ export class PodWorker {
     }
     await Deno.writeTextFile(
       `${this.#dir}/hosts`,
-      `127.0.0.1\tlocalhost\n::1\tlocalhost\n${ip}\t${this.#hostname()}\n`,
+      podHostsFile(this.#pod, ip, network.clusterDomain),
+    );
+    await Deno.writeTextFile(
+      `${this.#dir}/resolv.conf`,
+      podResolvConf(this.#pod, { nameserver: network.dnsClusterIP, domain: network.clusterDomain }),
     );
     await this.#saveRecord();
     this.#markDirty();
@@ -228,55 +264,57 @@ export class PodWorker {
 
   /** Runs an init container until it succeeds; false when the pod will not get further. */
   async #superviseInit(runtime: ContainerRuntime): Promise<boolean> {
-    let backoffMs = 0;
     while (!this.#terminating) {
       const outcome = await this.#runOnce(runtime);
       if (this.#terminating) return false;
       if (outcome === "retry") continue;
       if (outcome.exitCode === 0) return true;
       if (this.#pod.spec?.restartPolicy === "Never") return false;
-      backoffMs = await this.#backOff(runtime, backoffMs, outcome.ranMs);
+      await this.#waitToRestart(runtime, outcome.finishedAtMs);
     }
     return false;
   }
 
   /** Keeps a container running as its restart policy says. */
   async #supervise(runtime: ContainerRuntime): Promise<void> {
-    let backoffMs = 0;
     while (!this.#terminating) {
       const outcome = await this.#runOnce(runtime);
       if (this.#terminating) return;
       if (outcome === "retry") continue;
       const policy = this.#pod.spec?.restartPolicy ?? "Always";
       if (policy === "Never" || (policy === "OnFailure" && outcome.exitCode === 0)) return;
-      backoffMs = await this.#backOff(runtime, backoffMs, outcome.ranMs);
+      await this.#waitToRestart(runtime, outcome.finishedAtMs);
     }
   }
 
-  /** Waits before a restart (doubling, capped; none after a stable run) and counts it. */
-  async #backOff(runtime: ContainerRuntime, previousMs: number, ranMs: number): Promise<number> {
-    const backoffMs = ranMs >= stableRunMs
-      ? 0
-      : Math.min(Math.max(previousMs * 2, 1000), restartBackoffCapMs);
-    if (backoffMs > 0) {
+  /**
+   * Waits as a kubelet does before restarting a container that exited at
+   * `finishedAtMs` (see restart_backoff.ts): until its next relist when there is
+   * no back-off, else in CrashLoopBackOff until the window has passed. Counts the restart.
+   */
+  async #waitToRestart(runtime: ContainerRuntime, finishedAtMs: number): Promise<void> {
+    await delay(relistDelayMs(Date.now()), this.#stop.signal).catch(() => {});
+    while (!this.#terminating) {
+      const remainingMs = backoffRemainingMs(runtime.backoff, finishedAtMs, Date.now());
+      if (remainingMs === 0) break;
+      const windowS = runtime.backoff!.backoffMs / 1000;
       runtime.state = {
         waiting: {
           reason: "CrashLoopBackOff",
-          message: `back-off ${
-            backoffMs / 1000
-          }s restarting failed container=${runtime.spec.name} pod=${this.#name}_${this.#namespace}(${this.uid})`,
+          message:
+            `back-off ${windowS}s restarting failed container=${runtime.spec.name} pod=${this.#name}_${this.#namespace}(${this.uid})`,
         },
       };
       this.#markDirty();
       this.#event(
         "Warning",
         "BackOff",
-        `Back-off restarting failed container ${runtime.spec.name}`,
+        `Back-off restarting failed container ${runtime.spec.name} in pod ${this.#name}_${this.#namespace}(${this.uid})`,
       );
-      await delay(backoffMs, this.#stop.signal).catch(() => {});
+      await delay(requeueDelayMs(remainingMs, Math.random()), this.#stop.signal).catch(() => {});
     }
+    runtime.backoff = afterRestart(runtime.backoff, finishedAtMs, Date.now());
     runtime.restartCount++;
-    return backoffMs;
   }
 
   /**
@@ -285,7 +323,7 @@ export class PodWorker {
    */
   async #runOnce(
     runtime: ContainerRuntime,
-  ): Promise<"retry" | { exitCode: number; ranMs: number }> {
+  ): Promise<"retry" | { exitCode: number; finishedAtMs: number }> {
     const container = runtime.spec;
     const kind = classifyImage(container.image ?? "");
     if (!kind) {
@@ -339,6 +377,10 @@ export class PodWorker {
     const child = launchContainer(launch);
     runtime.child = child;
     runtime.env = launch.env;
+    runtime.user = launch.user;
+    if (runtime.logFile !== launch.logFile) runtime.previousLogFile = runtime.logFile;
+    runtime.logFile = launch.logFile;
+    runtime.logInstance = (runtime.logInstance ?? 0) + 1;
     runtime.containerID = `node-agent://${
       this.uid.slice(0, 8)
     }-${container.name}-${runtime.restartCount}`;
@@ -357,6 +399,7 @@ export class PodWorker {
         pid: child.pid,
         podIP: this.#sandbox!.ip,
         env: launch.env,
+        user: launch.user,
         portByName: (name) => container.ports?.find((p) => p.name === name)?.containerPort,
       }, {
         started: () => {
@@ -407,11 +450,11 @@ export class PodWorker {
     runtime.state = { terminated };
     runtime.ready = false;
     this.#markDirty();
-    return { exitCode, ranMs: finishedAt.getTime() - startedAt.getTime() };
+    return { exitCode, finishedAtMs: finishedAt.getTime() };
   }
 
   /** Volumes, environment, command and mounts for the next start of `runtime`. */
-  async #prepare(runtime: ContainerRuntime, kind: "redis" | "operator") {
+  async #prepare(runtime: ContainerRuntime, kind: ImageKind) {
     const container = runtime.spec;
     const sandbox = this.#sandbox!;
     const addresses = { podIP: sandbox.ip, hostIP: network.gateway };
@@ -441,12 +484,24 @@ export class PodWorker {
         this.#ctx.denoPath,
         `${this.#ctx.layout.repoDir}/main.ts`,
       );
+    } else if (kind === "coredns") {
+      const binary = this.#ctx.corednsPath;
+      if (!binary) throw new MissingReferenceError("no CoreDNS build on this node (cluster/build)");
+      const dir = binary.slice(0, binary.lastIndexOf("/"));
+      mounts.push({ source: dir, target: dir, readOnly: true });
+      command = buildCorednsCommand(container, env, binary);
     } else {
-      command = buildRedisCommand(container, env);
+      const argv = buildRedisCommand(container, env);
+      const configPath = redisConfigPath(argv);
+      command = withImageDefaults(argv, configPath ? await readConfig(configPath, mounts) : "");
     }
     const security = { ...this.#pod.spec?.securityContext, ...container.securityContext };
-    const uid = security.runAsUser ?? 0;
-    if (security.runAsNonRoot && uid === 0) {
+    // The official image starts as root, gives the working dir to uid 999 and drops to it
+    // (docker-entrypoint.sh with gosu) when it runs redis-server and no user is set.
+    const imageDropsToRedis = kind === "redis" && command[0] === "redis-server" &&
+      security.runAsUser === undefined;
+    // runAsNonRoot looks at the image's user, which for redis is root until gosu.
+    if (security.runAsNonRoot && (security.runAsUser ?? 0) === 0) {
       throw new MissingReferenceError("container has runAsNonRoot and image will run as root");
     }
     const rootfs = `${this.#dir}/rootfs-${container.name}`;
@@ -460,24 +515,27 @@ export class PodWorker {
       netns: sandbox.netns,
       rootfs,
       hostname: this.#hostname(),
+      // Each image's WORKDIR: the operator's repository, redis' /data, CoreDNS' root.
       workingDir: container.workingDir ??
-        (kind === "operator" ? this.#ctx.layout.repoDir : "/data"),
-      user: `${uid}:${security.runAsGroup ?? 0}`,
+        (kind === "operator" ? this.#ctx.layout.repoDir : kind === "redis" ? "/data" : "/"),
+      user: imageDropsToRedis
+        ? `${redisImageUid}:${security.runAsGroup ?? redisImageUid}`
+        : `${security.runAsUser ?? 0}:${security.runAsGroup ?? 0}`,
+      chownWorkingDir: imageDropsToRedis ? String(redisImageUid) : undefined,
       groups: groups.join(","),
       readOnlyRoot: security.readOnlyRootFilesystem ?? false,
       mounts,
       command,
       env,
-      logFile: `${this.#logPrefix}_${container.name}.log`,
+      logFile: await this.#newLogFile(runtime),
     };
   }
 
   #mounts(container: Container, volumes: VolumePaths): Mount[] {
-    const mounts: Mount[] = [{
-      source: `${this.#dir}/hosts`,
-      target: "/etc/hosts",
-      readOnly: true,
-    }];
+    const mounts: Mount[] = [
+      { source: `${this.#dir}/hosts`, target: "/etc/hosts", readOnly: true },
+      { source: `${this.#dir}/resolv.conf`, target: "/etc/resolv.conf", readOnly: true },
+    ];
     for (const mount of container.volumeMounts ?? []) {
       const source = volumes.get(mount.name);
       if (source === undefined) {
@@ -490,6 +548,60 @@ export class PodWorker {
       });
     }
     return mounts;
+  }
+
+  /**
+   * The log of this start of the container, one file per instance as a kubelet
+   * keeps them (`<pod>/<container>/<restartCount>.log`), so `--previous` can be served.
+   */
+  async #newLogFile(runtime: ContainerRuntime): Promise<string> {
+    const dir = `${this.#logPrefix}/${runtime.spec.name}`;
+    await Deno.mkdir(dir, { recursive: true });
+    return `${dir}/${runtime.restartCount}.log`;
+  }
+
+  /** The pod's IP, once its sandbox exists. */
+  get podIP(): string | undefined {
+    return this.#sandbox?.ip;
+  }
+
+  /** The pod's namespace and name. */
+  get key(): { namespace: string; name: string } {
+    return { namespace: this.#namespace, name: this.#name };
+  }
+
+  /** Whether the pod has a container (or init container) called `name`. */
+  hasContainer(name: string): boolean {
+    return this.#runtimes.some((r) => r.spec.name === name);
+  }
+
+  /**
+   * The log file of a container's current (or, with `previous`, its last
+   * terminated) instance, and whether that instance is still running.
+   */
+  containerLog(
+    name: string,
+    previous: boolean,
+  ): { path: string; running: () => boolean } | undefined {
+    const runtime = this.#runtimes.find((r) => r.spec.name === name);
+    if (!runtime) return undefined;
+    // While a restart is pending, restartCount already names the next instance only
+    // once it starts; the current instance is the last one that has a log.
+    const current = runtime.logFile;
+    if (!current) return undefined;
+    const instance = runtime.logInstance!;
+    if (!previous) {
+      return { path: current, running: () => runtime.logInstance === instance && !!runtime.child };
+    }
+    const before = runtime.previousLogFile;
+    return before ? { path: before, running: () => false } : undefined;
+  }
+
+  /** The running process of container `name`, for `kubectl exec`. */
+  runningContainer(name: string): RunningContainer | undefined {
+    const runtime = this.#runtimes.find((r) => r.spec.name === name);
+    if (!runtime?.child) return undefined;
+    return { pid: runtime.child.pid, env: runtime.env ?? {}, user: runtime.user ?? "0:0" };
   }
 
   #hostname(): string {
@@ -637,4 +749,21 @@ function signalNumber(signal: Deno.Signal): number {
     SIGTERM: 15,
   };
   return numbers[signal] ?? 1;
+}
+
+/**
+ * The text of a config file inside a container, read through its mounts, with the
+ * files it includes appended; "" for what cannot be read (not on a volume).
+ */
+async function readConfig(path: string, mounts: Mount[], depth = 0): Promise<string> {
+  const mount = mounts
+    .filter((m) => path === m.target || path.startsWith(`${m.target.replace(/\/$/, "")}/`))
+    .sort((a, b) => b.target.length - a.target.length)[0];
+  if (!mount) return "";
+  const text = await Deno.readTextFile(`${mount.source}${path.slice(mount.target.length)}`)
+    .catch(() => "");
+  if (depth >= 3) return text;
+  const included = [...text.matchAll(/^\s*include\s+(\S+)/gim)].map((m) => m[1]!);
+  const parts = await Promise.all(included.map((p) => readConfig(p, mounts, depth + 1)));
+  return [text, ...parts].join("\n");
 }

@@ -4,13 +4,11 @@
  * @module
  */
 import type { Probe } from "kubernetes-types/core/v1.d.ts";
-import { execInContainer } from "./container_process.ts";
+import { execInContainer, type RunningContainer } from "./container_process.ts";
 
 /** Where a probe runs: the container's process and address. */
-export interface ProbeTarget {
-  readonly pid: number;
+export interface ProbeTarget extends RunningContainer {
   readonly podIP: string;
-  readonly env: Record<string, string>;
   /** Resolves a named container port to its number. */
   readonly portByName: (name: string) => number | undefined;
 }
@@ -26,12 +24,7 @@ export async function runProbe(probe: Probe, target: ProbeTarget): Promise<Probe
   const timeoutMs = (probe.timeoutSeconds ?? 1) * 1000;
   try {
     if (probe.exec) {
-      const result = await execInContainer(
-        target.pid,
-        probe.exec.command ?? [],
-        target.env,
-        timeoutMs,
-      );
+      const result = await execInContainer(target, probe.exec.command ?? [], timeoutMs);
       return {
         success: result.code === 0,
         message: result.output.trim() || `exit code ${result.code}`,
