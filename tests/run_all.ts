@@ -5,8 +5,8 @@
  *  1. unit tests and real-redis tests, in the machine's own namespace (they use loopback only);
  *  2. the cluster lifecycle test, which brings a cluster of its own up and down;
  *  3. `cluster up --name test`, then the cluster, end-to-end and chaos tests
- *     (the operator deployed from deploy/; CHAOS_ROUNDS kill -9 rounds, 20 by
- *     default) inside that cluster's
+ *     (the operator deployed from deploy/; CHAOS_ROUNDS kill -9 rounds, 6 by
+ *     default, as restart back-off grows with each kill) inside that cluster's
  *     network namespace, where pod addresses are reachable and nothing leaves;
  *  4. `cluster down --name test` (skip with `--keep`).
  *

@@ -9,9 +9,11 @@ import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import { isNotFound, KubeClient } from "../../src/kube/client.ts";
 import { loadClusterConfig } from "../../src/kube/config.ts";
 import { listWatch } from "../../src/kube/watch.ts";
-import { clusterLayout } from "../lib/layout.ts";
+import { clusterLayout, network } from "../lib/layout.ts";
+import { pkiFiles } from "../lib/pki.ts";
+import { serveKubeletApi } from "./kubelet_server.ts";
 import { deleteNetns, listNetns, netnsInode, pidsInNetns } from "../lib/netns.ts";
-import { keepNodeAlive, registerNode } from "./node_heartbeat.ts";
+import { keepNodeAlive, kubeletPort, registerNode } from "./node_heartbeat.ts";
 import { type AgentContext, PodWorker } from "./pod_worker.ts";
 import { ensureStorageClass, provisionClaims, reclaimVolumes } from "./provisioner.ts";
 import { AddressAllocator } from "./sandbox.ts";
@@ -77,6 +79,22 @@ async function main(): Promise<void> {
     workers.delete(uid);
     worker.terminate(0, false);
   };
+  // Several workers may share a name for a moment (a StatefulSet pod deleted and
+  // created again): the newest one, the last added, is the pod the API server means.
+  const findPod = (namespace: string, name: string) =>
+    [...workers.values()].reverse().find((w) =>
+      w.key.namespace === namespace && w.key.name === name
+    );
+  const pki = pkiFiles(layout.pkiDir);
+  serveKubeletApi(findPod, {
+    hostname: network.gateway,
+    port: kubeletPort,
+    certFile: pki.kubeletCert,
+    keyFile: pki.kubeletKey,
+    signal: stop.signal,
+    log,
+  });
+
   const handle = (pod: Pod) => {
     const uid = pod.metadata?.uid;
     if (!uid) return;

@@ -80,6 +80,9 @@ export async function createSandbox(netns: string, hostVeth: string, ip: string)
       netns,
     );
     await ipIn(undefined, "link", "set", hostVeth, "master", network.bridge, "up");
+    // Hairpin, as the CNI bridge plugin sets it: a pod that reaches its own Service gets
+    // its packet back through the port it came in on, after kube-proxy's DNAT.
+    await ipIn(undefined, "link", "set", hostVeth, "type", "bridge_slave", "hairpin", "on");
     await ipIn(netns, "addr", "add", `${ip}/${network.prefixLength}`, "dev", "eth0");
     await ipIn(netns, "link", "set", "eth0", "up");
     await ipIn(netns, "route", "add", "default", "via", network.gateway);

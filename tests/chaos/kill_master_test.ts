@@ -16,7 +16,12 @@ import { FullSyncTracker } from "./full_syncs.ts";
 import { assertOneMasterEverywhere, writableInstances } from "./invariants.ts";
 import { lostWrites, WriteLoad } from "./write_load.ts";
 
-const rounds = Number(Deno.env.get("CHAOS_ROUNDS") ?? "20");
+// The node restarts a killed container as a kubelet does: at once the first time, then
+// after 10 s, 20 s, 40 s... (CrashLoopBackOff). The master alternates between two pods,
+// so round n waits up to 10 s * 2^(n/2 - 1) for the killed one to return: the suite runs
+// 6 rounds; CHAOS_ROUNDS=20 gives the long series of docs/measurements.md (about 25 min).
+const rounds = Number(Deno.env.get("CHAOS_ROUNDS") ?? "6");
+const backOffAllowanceMs = 10 * 60_000;
 
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
@@ -37,7 +42,7 @@ Deno.test(`chaos: kill -9 of the master, ${rounds} times under write load`, asyn
     await fullSyncs.start();
     for (let round = 1; round <= rounds; round++) {
       await new Promise((r) => setTimeout(r, 700));
-      const before = await waitForReady(client, ns.name, "chaos");
+      const before = await waitForReady(client, ns.name, "chaos", 3, backOffAllowanceMs);
       const oldIP = before.status!.masterIP!;
       const killedAt = Date.now();
       kills.push({ at: killedAt, ip: oldIP });
@@ -60,7 +65,7 @@ Deno.test(`chaos: kill -9 of the master, ${rounds} times under write load`, asyn
       );
       toWrites.push(firstWrite.at - killedAt);
       toService.push(serviceAt - killedAt);
-      const settled = await waitForReady(client, ns.name, "chaos");
+      const settled = await waitForReady(client, ns.name, "chaos", 3, backOffAllowanceMs);
 
       // Exactly one writable master, and it is the one the status names.
       assert.deepEqual(
