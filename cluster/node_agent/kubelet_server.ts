@@ -6,10 +6,14 @@
  * - `GET /containerLogs/{namespace}/{pod}/{container}` with `follow`,
  *   `previous`, `tailLines` and `limitBytes`, as plain text.
  * - `/exec/{namespace}/{pod}/{container}?command=...` over WebSocket with the
- *   `v5.channel.k8s.io` subprotocol (and v4). The Node declares
- *   `ExtendWebSocketsToKubelet`, so kube-apiserver v1.37 passes kubectl's
- *   WebSocket through instead of translating it to SPDY, which the agent does
- *   not speak.
+ *   `v5.channel.k8s.io` subprotocol (and v4).
+ * - `/portForward/{namespace}/{pod}` over WebSocket with
+ *   `SPDY/3.1+portforward.k8s.io`: SPDY frames tunnelled in WebSocket messages.
+ *
+ * The Node declares `ExtendWebSocketsToKubelet`, so kube-apiserver v1.37 passes
+ * kubectl's WebSockets through as they are instead of translating exec to SPDY
+ * or unwrapping port-forward into a raw SPDY upgrade; the agent serves only the
+ * WebSocket forms.
  *
  * The port is reachable only inside the cluster's network namespace; like a
  * kubelet run with `--anonymous-auth --authorization-mode=AlwaysAllow`, it does
@@ -19,6 +23,7 @@
  */
 import { enterContainerArgs, type RunningContainer } from "./container_process.ts";
 import { logSlice } from "./log_slice.ts";
+import { PortForwardSession } from "./port_forward.ts";
 import {
   channel,
   type ExecOptions,
@@ -36,6 +41,7 @@ export interface PodHandle {
     previous: boolean,
   ): { path: string; running: () => boolean } | undefined;
   runningContainer(name: string): RunningContainer | undefined;
+  readonly podIP: string | undefined;
 }
 
 /** Finds the pod a request names. */
@@ -89,6 +95,9 @@ async function route(
         request,
         options.log,
       );
+    }
+    if (parts[0] === "portForward" && (parts.length === 3 || parts.length === 4)) {
+      return servePortForward(findPod, parts[1]!, parts[2]!, request, options.log);
     }
     return text(404, `${url.pathname} is not served by the local node agent`);
   } catch (error) {
@@ -191,6 +200,41 @@ function serveExec(
       socket.close(1011);
     });
   };
+  return response;
+}
+
+/** The tunnelled port-forward protocol: SPDY/3.1 frames inside WebSocket messages. */
+const portForwardProtocol = "SPDY/3.1+portforward.k8s.io";
+
+function servePortForward(
+  findPod: PodFinder,
+  namespace: string,
+  podName: string,
+  request: Request,
+  log: KubeletServerOptions["log"],
+): Response {
+  const pod = findPod(namespace, podName);
+  if (!pod?.podIP) return text(404, `pod "${podName}" does not exist or has no IP yet`);
+  const offered = (request.headers.get("sec-websocket-protocol") ?? "").split(",").map((p) =>
+    p.trim()
+  );
+  if (
+    request.headers.get("upgrade")?.toLowerCase() !== "websocket" ||
+    !offered.includes(portForwardProtocol)
+  ) {
+    return text(
+      400,
+      `the local node agent serves port-forward over WebSocket (${portForwardProtocol}) only`,
+    );
+  }
+  const { socket, response } = Deno.upgradeWebSocket(request, { protocol: portForwardProtocol });
+  socket.binaryType = "arraybuffer";
+  const session = new PortForwardSession(pod.podIP, (bytes) => {
+    if (socket.readyState === WebSocket.OPEN) socket.send(bytes);
+  }, log);
+  socket.onmessage = (event) => session.receive(new Uint8Array(event.data as ArrayBuffer));
+  socket.onclose = () => session.close();
+  socket.onerror = () => session.close();
   return response;
 }
 

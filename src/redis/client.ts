@@ -4,7 +4,7 @@
  *
  * @module
  */
-import { Redis } from "ioredis";
+import { type ChainableCommander, Redis } from "ioredis";
 import type { Fencing } from "../decide/fencing.ts";
 import { hostPort } from "../kube/config.ts";
 
@@ -137,16 +137,20 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
     infoReplication: () => wrap("INFO replication", () => client.info("replication")),
     replicaOf: (host, port) =>
       wrap(`REPLICAOF ${host} ${port}`, async () => {
-        await client.call("REPLICAOF", host, String(port));
+        const results = await disconnectingClients(
+          client.multi().call("REPLICAOF", host, String(port)),
+        )
+          .exec();
+        const failed = results?.find(([error]: [Error | null, unknown]) => error);
+        if (!results || failed) throw failed?.[0] ?? new Error("transaction aborted");
       }),
     promote: (minReplicasToWrite) =>
       wrap("promotion", async () => {
-        const results = await client.multi()
-          .call("REPLICAOF", "NO", "ONE")
-          .call("CONFIG", "SET", "min-replicas-to-write", String(minReplicasToWrite))
-          .call("CLIENT", "KILL", "TYPE", "normal")
-          .call("CLIENT", "KILL", "TYPE", "pubsub")
-          .exec();
+        const results = await disconnectingClients(
+          client.multi()
+            .call("REPLICAOF", "NO", "ONE")
+            .call("CONFIG", "SET", "min-replicas-to-write", String(minReplicasToWrite)),
+        ).exec();
         const failed = results?.find(([error]: [Error | null, unknown]) => error);
         if (!results || failed) throw failed?.[0] ?? new Error("transaction aborted");
       }),
@@ -225,6 +229,21 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
  * resets the fence ({@linkcode RedisNode.promote}). If the target does not
  * catch up in time, the fence is lifted and nothing else changes.
  */
+/**
+ * Ends a reconfiguring transaction as Sentinel does: every normal and pub/sub
+ * client of the instance is disconnected (our own connection is skipped), so
+ * applications go back through discovery and find the new master at once
+ * instead of getting READONLY from a demoted one until they reconnect.
+ */
+function disconnectingClients(transaction: ChainableCommander): ChainableCommander {
+  return transaction.call("CLIENT", "KILL", "TYPE", "normal").call(
+    "CLIENT",
+    "KILL",
+    "TYPE",
+    "pubsub",
+  );
+}
+
 async function fenceAndSwap(
   client: Redis,
   target: RedisNode,
@@ -257,10 +276,11 @@ async function fenceAndSwap(
     await unfence();
     throw error;
   }
-  const swapped = await client.multi()
-    .call("REPLICAOF", host, String(port))
-    .call("CONFIG", "SET", "min-replicas-to-write", String(minReplicasToWrite))
-    .exec();
+  const swapped = await disconnectingClients(
+    client.multi()
+      .call("REPLICAOF", host, String(port))
+      .call("CONFIG", "SET", "min-replicas-to-write", String(minReplicasToWrite)),
+  ).exec();
   const failed = swapped?.find(([error]: [Error | null, unknown]) => error);
   if (!swapped || failed) throw failed?.[0] ?? new Error("transaction aborted");
 }

@@ -135,3 +135,44 @@ export async function redisCli(host: string, ...command: string[]): Promise<stri
   }
   return text;
 }
+
+/**
+ * Runs `kubectl port-forward TARGET LOCAL:REMOTE` (in namespace `namespace`) while
+ * `use` runs, and stops it afterwards. The local port is on the cluster namespace's
+ * loopback.
+ */
+export async function withPortForward<T>(
+  namespace: string,
+  target: string,
+  ports: string,
+  use: () => Promise<T>,
+): Promise<T> {
+  const child = new Deno.Command("kubectl", {
+    args: ["-n", namespace, "port-forward", target, ports],
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  try {
+    const reader = child.stdout.getReader();
+    let seen = "";
+    const deadline = Date.now() + 30_000;
+    while (!seen.includes("Forwarding from")) {
+      if (Date.now() > deadline) throw new Error(`port-forward did not start: ${seen}`);
+      const { value, done } = await reader.read();
+      if (done) {
+        const stderr = new TextDecoder().decode((await child.output()).stderr);
+        throw new Error(`port-forward ended: ${seen}${stderr}`);
+      }
+      seen += new TextDecoder().decode(value);
+    }
+    reader.releaseLock();
+    return await use();
+  } finally {
+    try {
+      child.kill("SIGTERM");
+    } catch { /* already ended */ }
+    await child.status;
+    await child.stdout.cancel().catch(() => {});
+    await child.stderr.cancel().catch(() => {});
+  }
+}

@@ -3,7 +3,14 @@
  * apply, read the status, lose the master, scale up and down, delete.
  */
 import assert from "node:assert/strict";
-import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "../cluster/helpers.ts";
+import {
+  clusterClient,
+  kubectl,
+  redisCli,
+  testNamespace,
+  waitFor,
+  withPortForward,
+} from "../cluster/helpers.ts";
 import { deployOperator, getRedis, waitForReady } from "./operator.ts";
 
 const example = await Deno.readTextFile(new URL("../../example/redis.yaml", import.meta.url));
@@ -20,6 +27,45 @@ Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", asy
       const table = await k("get", "redis", "example");
       assert.match(table.split("\n")[0]!, /NAME\s+MASTER\s+REPLICAS\s+DESIRED\s+READY\s+AGE/);
       assert.match(table.split("\n")[1]!, /^example\s+redis-example-\d\s+3\s+3\s+True\s+/);
+    });
+
+    await t.step(
+      "inside a pod, the master Service's name reaches the master (cluster DNS, kube-proxy)",
+      async () => {
+        const exec = (...command: string[]) => k("exec", "redis-example-1", "--", ...command);
+        assert.equal(
+          (await exec("redis-cli", "-h", "redis-example-master", "set", "via", "service")).trim(),
+          "OK",
+        );
+        const master = await waitForReady(client, ns.name, "example");
+        assert.equal(await redisCli(master.status!.masterIP!, "GET", "via"), "service");
+        // The same name, fully qualified, as applications in other namespaces write it.
+        const fqdn = `redis-example-master.${ns.name}.svc.cluster.local`;
+        assert.match(await exec("redis-cli", "-h", fqdn, "role"), /^master$/m);
+      },
+    );
+
+    await t.step("kubectl port-forward to the master Service reaches the master", async () => {
+      const role = await withPortForward(
+        ns.name,
+        "svc/redis-example-master",
+        "16380:6379",
+        () => redisCli("127.0.0.1", "-p", "16380", "GET", "via"),
+      );
+      assert.equal(role, "service");
+    });
+
+    await t.step("kubectl logs of the operator shows its JSON lines", async () => {
+      const logs = await kubectl([
+        "-n",
+        "redis-operator",
+        "logs",
+        "deploy/redis-operator",
+        "--tail=3",
+      ]);
+      const lines = logs.trimEnd().split("\n");
+      assert.equal(lines.length, 3, logs);
+      for (const line of lines) assert.equal(typeof JSON.parse(line).message, "string", line);
     });
 
     await t.step("a key set on the master survives deleting the master pod", async () => {

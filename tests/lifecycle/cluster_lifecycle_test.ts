@@ -55,8 +55,8 @@ Deno.test("cluster down after up leaves nothing behind; up repairs a half-starte
       assert.equal(pod.code, 0, pod.output);
       assert.equal(
         ours(await listNetns()).length,
-        2,
-        "the cluster namespace and one pod namespace",
+        3,
+        "the cluster namespace, CoreDNS's pod namespace and the new pod's",
       );
     });
 

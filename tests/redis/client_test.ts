@@ -163,3 +163,43 @@ Deno.test("handOver() gives up at once when the target dies while writes are fen
     await setup.close();
   }
 });
+
+Deno.test("handOver() and replicaOf() disconnect the clients of the instance they turn into a replica, as Sentinel does", async () => {
+  const a = await startRedisServer();
+  const b = await startRedisServer();
+  const nodeA = await connectRedis({ host: "127.0.0.1", port: a.port });
+  const nodeB = await connectRedis({ host: "127.0.0.1", port: b.port });
+  const { Redis } = await import("ioredis");
+  // An application's connection, with no reconnecting of its own so the test sees what happens.
+  const application = (port: number) =>
+    new Redis({ port, host: "127.0.0.1", retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  try {
+    await nodeB.replicaOf("127.0.0.1", a.port);
+    await until(async () =>
+      parseReplicationInfo(await nodeB.infoReplication()).masterLinkUp === true
+    );
+    const onA = application(a.port);
+    assert.equal(await onA.set("before", "1"), "OK");
+    await nodeA.handOver("127.0.0.1", b.port, nodeB, 5000, 0);
+    // Left connected, it would get READONLY on every write until it reconnected by itself.
+    await assert.rejects(onA.set("after", "1"), (error: Error) => {
+      assert.doesNotMatch(error.message, /READONLY/);
+      return true;
+    });
+    onA.disconnect();
+
+    const onB = application(b.port);
+    assert.equal(await onB.set("x", "1"), "OK");
+    await nodeB.replicaOf("127.0.0.1", a.port);
+    await assert.rejects(onB.set("y", "1"), (error: Error) => {
+      assert.doesNotMatch(error.message, /READONLY/);
+      return true;
+    });
+    onB.disconnect();
+  } finally {
+    nodeA.close();
+    nodeB.close();
+    await a.stop();
+    await b.stop();
+  }
+});

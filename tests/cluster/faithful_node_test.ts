@@ -1,0 +1,271 @@
+/**
+ * The local node behaves as a kubelet node with kube-proxy and cluster DNS
+ * would (issue 9): pods find Services by name, reach them (and their own) by
+ * ClusterIP, get the kubelet's Service variables and files, run the official
+ * redis image's defaults, restart with the kubelet's back-off, and answer
+ * `kubectl exec` and `kubectl logs` through the API server.
+ */
+import assert from "node:assert/strict";
+import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import {
+  clusterClient,
+  fault,
+  kubectl,
+  redisCli,
+  testNamespace,
+  waitFor,
+  withPortForward,
+} from "./helpers.ts";
+
+const isReady = (p: Pod) =>
+  p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+/** Runs kubectl and returns its exit code and output, failing or not. */
+async function kubectlStatus(
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
+  const child = new Deno.Command("kubectl", {
+    args,
+    stdin: stdin === undefined ? "null" : "piped",
+    stdout: "piped",
+    stderr: "piped",
+    signal: AbortSignal.timeout(30_000),
+  }).spawn();
+  if (stdin !== undefined) {
+    const writer = child.stdin.getWriter();
+    await writer.write(new TextEncoder().encode(stdin));
+    await writer.close();
+  }
+  const output = await child.output();
+  const decoder = new TextDecoder();
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", async (t) => {
+  const client = await clusterClient();
+  const ns = await testNamespace("node");
+  const n = ns.name;
+  const pod = (name: string) =>
+    client.request<Pod>({ path: `/api/v1/namespaces/${n}/pods/${name}` });
+  const ready = (name: string) =>
+    waitFor(`pod ${name} Ready`, async () => {
+      const p = await pod(name);
+      return isReady(p) ? p : undefined;
+    });
+  const exec = (name: string, ...command: string[]) =>
+    kubectl(["-n", n, "exec", name, "--", ...command]);
+  try {
+    // A Service created before the pods, so the kubelet's variables name it.
+    await kubectl(
+      ["-n", n, "apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: [
+          {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: "plain-redis" },
+            spec: { selector: { app: "plain" }, ports: [{ name: "redis", port: 6379 }] },
+          },
+          {
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: "plain-headless" },
+            spec: { clusterIP: "None", selector: { app: "plain" }, ports: [{ port: 6379 }] },
+          },
+          {
+            // As a new user would write it: the official image, no config file, only --save "".
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "plain", labels: { app: "plain" } },
+            spec: {
+              hostname: "plain",
+              subdomain: "plain-headless",
+              containers: [{
+                name: "redis",
+                image: "redis:7.2",
+                args: ["--save", ""],
+                readinessProbe: { tcpSocket: { port: 6379 }, periodSeconds: 1 },
+              }],
+            },
+          },
+          {
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "client" },
+            spec: {
+              securityContext: { runAsUser: 1234, runAsGroup: 1234 },
+              containers: [{
+                name: "shell",
+                image: "redis:7.2",
+                command: ["sh", "-c", "while true; do echo tick; sleep 0.3; done"],
+                // Ready only if the probe runs as the container's user, as on a kubelet.
+                readinessProbe: {
+                  exec: { command: ["sh", "-c", 'test "$(id -u)" = 1234'] },
+                  periodSeconds: 1,
+                },
+              }],
+            },
+          },
+        ],
+      }),
+    );
+    const plain = await ready("plain");
+    await ready("client");
+
+    await t.step("the redis image runs as uid 999 in /data with protected-mode off", async () => {
+      assert.equal((await exec("plain", "id", "-u")).trim(), "999");
+      assert.equal((await exec("plain", "pwd")).trim(), "/data");
+      // From another pod: a real image accepts it; the host's default would answer DENIED.
+      assert.equal(
+        (await exec("client", "redis-cli", "-h", plain.status!.podIP!, "ping")).trim(),
+        "PONG",
+      );
+    });
+
+    await t.step("names resolve through cluster DNS; outside names do not", async () => {
+      const resolv = await exec("client", "cat", "/etc/resolv.conf");
+      assert.match(
+        resolv,
+        new RegExp(
+          `^search ${n}\\.svc\\.cluster\\.local svc\\.cluster\\.local cluster\\.local$`,
+          "m",
+        ),
+      );
+      assert.match(resolv, /^options ndots:5$/m);
+      const service = await exec("client", "getent", "hosts", "plain-redis");
+      assert.match(service, /^198\.19\.\d+\.\d+\s+plain-redis\./);
+      const member = await exec("client", "getent", "hosts", "plain.plain-headless");
+      assert.match(member, new RegExp(`^${plain.status!.podIP!.replaceAll(".", "\\.")}\\s`));
+      const hosts = await exec("plain", "cat", "/etc/hosts");
+      assert.match(
+        hosts,
+        new RegExp(`\\tplain\\.plain-headless\\.${n}\\.svc\\.cluster\\.local\\tplain$`, "m"),
+      );
+      const outside = await kubectlStatus([
+        "-n",
+        n,
+        "exec",
+        "client",
+        "--",
+        "getent",
+        "hosts",
+        "example.com",
+      ]);
+      assert.notEqual(outside.code, 0, "a name outside cluster.local does not resolve");
+    });
+
+    await t.step("ClusterIPs work from pods, also a pod's own Service (hairpin)", async () => {
+      assert.equal(
+        (await exec("client", "redis-cli", "-h", "plain-redis", "set", "k", "v")).trim(),
+        "OK",
+      );
+      assert.equal((await exec("plain", "redis-cli", "-h", "plain-redis", "get", "k")).trim(), "v");
+    });
+
+    await t.step("containers get the kubelet's Service variables", async () => {
+      const env = await exec("client", "env");
+      assert.match(env, /^KUBERNETES_SERVICE_HOST=198\.19\.0\.1$/m);
+      assert.match(env, /^KUBERNETES_SERVICE_PORT=443$/m);
+      assert.match(env, /^PLAIN_REDIS_SERVICE_HOST=198\.19\.\d+\.\d+$/m);
+      assert.match(env, /^PLAIN_REDIS_SERVICE_PORT_REDIS=6379$/m);
+      assert.match(env, /^PLAIN_REDIS_PORT_6379_TCP_PROTO=tcp$/m);
+      assert.doesNotMatch(env, /^PLAIN_HEADLESS_SERVICE_HOST=/m);
+    });
+
+    await t.step("kubectl exec: output, stdin, exit codes and a TTY with its size", async () => {
+      assert.equal(
+        await kubectl(["-n", n, "exec", "-i", "plain", "--", "cat"], "hello\n"),
+        "hello\n",
+      );
+      const failed = await kubectlStatus([
+        "-n",
+        n,
+        "exec",
+        "plain",
+        "--",
+        "sh",
+        "-c",
+        "echo oops >&2; exit 7",
+      ]);
+      assert.equal(failed.code, 7);
+      assert.match(failed.stderr, /oops/);
+      // script(1) gives kubectl a terminal of a known size, as a user's shell would.
+      const tty = await new Deno.Command("script", {
+        args: [
+          "-qec",
+          `stty cols 101 rows 31; kubectl -n ${n} exec -it plain -- sh -c 'tty; stty size'`,
+          "/dev/null",
+        ],
+        stdin: "null",
+        stdout: "piped",
+        signal: AbortSignal.timeout(30_000),
+      }).output();
+      const text = new TextDecoder().decode(tty.stdout);
+      assert.match(text, /\/dev\/pts\/\d+/);
+      assert.match(text, /31 101/);
+    });
+
+    await t.step("kubectl port-forward reaches the pod's port", async () => {
+      const reply = await withPortForward(n, "pod/plain", "16379:6379", async () => {
+        const first = await redisCli("127.0.0.1", "-p", "16379", "set", "forwarded", "yes");
+        const second = await redisCli("127.0.0.1", "-p", "16379", "get", "forwarded");
+        return [first, second];
+      });
+      assert.deepEqual(reply, ["OK", "yes"]);
+    });
+
+    await t.step("kubectl logs: --tail, -c, -f", async () => {
+      const tail = await kubectl(["-n", n, "logs", "client", "-c", "shell", "--tail=2"]);
+      assert.deepEqual(tail.trimEnd().split("\n"), ["tick", "tick"]);
+      const follow = new Deno.Command("kubectl", {
+        args: ["-n", n, "logs", "-f", "client", "--tail=0"],
+        stdout: "piped",
+        stderr: "null",
+        signal: AbortSignal.timeout(2500),
+      }).spawn();
+      const output = await follow.output().catch(() => undefined);
+      const followed = new TextDecoder().decode(output?.stdout ?? new Uint8Array());
+      assert.ok(
+        followed.split("\n").filter((l) => l === "tick").length >= 3,
+        `logs -f follows new lines: ${JSON.stringify(followed)}`,
+      );
+    });
+
+    await t.step(
+      "a killed container restarts at once, then in CrashLoopBackOff; --previous shows the last one",
+      async () => {
+        const restarted = async (count: number) =>
+          await waitFor(`restartCount ${count}`, async () => {
+            const p = await pod("plain");
+            return p.status?.containerStatuses?.[0]?.restartCount === count ? p : undefined;
+          }, 30_000);
+        await fault("kill", n, "plain");
+        const first = await restarted(1);
+        assert.equal(first.status?.containerStatuses?.[0]?.lastState?.terminated?.exitCode, 137);
+        await ready("plain");
+        const previous = await kubectl(["-n", n, "logs", "plain", "--previous"]);
+        assert.match(previous, /Ready to accept connections/);
+        await fault("kill", n, "plain");
+        const waiting = await waitFor("CrashLoopBackOff", async () => {
+          const state = (await pod("plain")).status?.containerStatuses?.[0]?.state;
+          return state?.waiting?.reason === "CrashLoopBackOff" ? state.waiting : undefined;
+        }, 10_000);
+        assert.match(
+          waiting.message ?? "",
+          /^back-off 10s restarting failed container=redis pod=plain_/,
+        );
+        await restarted(2);
+      },
+    );
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
