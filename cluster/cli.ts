@@ -181,9 +181,12 @@ async function demo(layout: ClusterLayout): Promise<void> {
   console.log(`
 The example Redis is up. Try next:
   deno task kubectl get redis                                  # MASTER, REPLICAS, DESIRED, READY, AGE
-  deno task cluster exec${flag} -- sh -c 'redis-cli -h $(kubectl get redis example -o jsonpath={.status.masterIP}) set greeting hello'
+  deno task kubectl exec -it redis-example-0 -- redis-cli -h redis-example-master   # cluster DNS + kube-proxy
+  deno task kubectl exec redis-example-1 -- redis-cli -h redis-example-master set greeting hello
   deno task kubectl delete pod -l redis=example,role=master   # a replica takes over
-  deno task cluster exec${flag} -- sh -c 'redis-cli -h $(kubectl get redis example -o jsonpath={.status.masterIP}) get greeting'
+  deno task kubectl exec redis-example-1 -- redis-cli -h redis-example-master get greeting
+  deno task kubectl logs -n redis-operator deploy/redis-operator -f
+  deno task cluster exec${flag} -- sh -c 'kubectl port-forward pod/$(kubectl get redis example -o jsonpath={.status.master}) 16379:6379 & sleep 1; redis-cli -p 16379 ping; kill %1'
   deno task kubectl scale redis example --replicas 4
   deno task cluster fault${flag} kill default/redis-example-1   # SIGKILL, also: stop, cont, isolate, heal
   deno task kubectl get events --field-selector involvedObject.kind=Redis
@@ -338,7 +341,9 @@ async function execInside(layout: ClusterLayout, command: string[]): Promise<num
   }
   const bin = await binDir(false);
   // Like a pod, the command resolves names through the cluster DNS: its own mount
-  // namespace sees a resolv.conf naming kube-dns, and nothing else changes.
+  // namespace sees a resolv.conf naming kube-dns, and nothing else changes. A slave
+  // mount namespace, so the pod network namespaces `ip netns` mounts later under
+  // /run/netns still appear in it (a private one would see empty files).
   const resolvConf = `${layout.stateDir}/resolv.conf`;
   await Deno.writeTextFile(
     resolvConf,
@@ -353,7 +358,7 @@ async function execInside(layout: ClusterLayout, command: string[]): Promise<num
       "--",
       "unshare",
       "--mount",
-      "--propagation=private",
+      "--propagation=slave",
       "--",
       "sh",
       "-c",

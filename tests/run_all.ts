@@ -3,7 +3,8 @@
  *
  *  0. `generated/` matches `deno task generate`;
  *  1. unit tests and real-redis tests, in the machine's own namespace (they use loopback only);
- *  2. the cluster lifecycle test, which brings a cluster of its own up and down;
+ *  2. the cluster lifecycle test, which brings a cluster of its own up and down, and the
+ *     client view's writers (tests/clients/prepare.sh);
  *  3. `cluster up --name test`, then the cluster, end-to-end and chaos tests
  *     (the operator deployed from deploy/; CHAOS_ROUNDS kill -9 rounds, 6 by
  *     default, as restart back-off grows with each kill) inside that cluster's
@@ -50,6 +51,9 @@ await run("unit and real-redis tests", [
   ...extra,
 ]);
 await run("cluster lifecycle test", [deno, "test", "-A", "tests/lifecycle/", ...extra]);
+// go-redis and redis-py writers for the client view, built outside any namespace (they
+// come from the Go module proxy and PyPI); cached, so this is quick after the first time.
+await run("client view writers", ["bash", "tests/clients/prepare.sh"]);
 if (await run("cluster up", [...cli, "up", `--name=${cluster}`])) {
   await run("cluster, end-to-end and chaos tests", [
     ...cli,

@@ -160,7 +160,7 @@ export async function withPortForward<T>(
       if (Date.now() > deadline) throw new Error(`port-forward did not start: ${seen}`);
       const { value, done } = await reader.read();
       if (done) {
-        const stderr = new TextDecoder().decode((await child.output()).stderr);
+        const stderr = await new Response(child.stderr).text();
         throw new Error(`port-forward ended: ${seen}${stderr}`);
       }
       seen += new TextDecoder().decode(value);

@@ -45,10 +45,13 @@ Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", asy
       },
     );
 
-    await t.step("kubectl port-forward to the master Service reaches the master", async () => {
+    await t.step("kubectl port-forward to the master pod reaches the master", async () => {
+      // Not svc/redis-example-master: kubectl forwards a Service only through its selector,
+      // and the master Service has none (the operator writes its EndpointSlice).
+      const master = (await getRedis(client, ns.name, "example")).status!.master!;
       const role = await withPortForward(
         ns.name,
-        "svc/redis-example-master",
+        `pod/${master}`,
         "16380:6379",
         () => redisCli("127.0.0.1", "-p", "16380", "GET", "via"),
       );
@@ -61,10 +64,11 @@ Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", asy
         "redis-operator",
         "logs",
         "deploy/redis-operator",
-        "--tail=3",
+        "--tail=2",
       ]);
+      // The pod kubectl picks may be the follower, which has logged little.
       const lines = logs.trimEnd().split("\n");
-      assert.equal(lines.length, 3, logs);
+      assert.ok(lines.length >= 1 && lines.length <= 2, logs);
       for (const line of lines) assert.equal(typeof JSON.parse(line).message, "string", line);
     });
 

@@ -1,0 +1,388 @@
+/**
+ * What applications see (issue 9): three widely used client libraries,
+ * ioredis, redis-py and go-redis, each with its default connection and retry
+ * settings, write through the master Service's DNS name from inside a pod
+ * (cluster DNS, then kube-proxy's ClusterIP translation) while the master is
+ * killed, its pod deleted, the image rolled, and the master isolated.
+ *
+ * Asserted: writes resume for every library after every fault, and no
+ * acknowledged write is lost in the planned cases (pod deleted, rolling
+ * update). Measured and printed, never asserted: each library's longest time
+ * without a write, its errors by kind, writes lost in the unplanned cases, and
+ * kube-proxy's own delay (from our EndpointSlice write until a new connection
+ * to the ClusterIP reaches the new master).
+ *
+ * The writers are built by tests/clients/prepare.sh (`deno task test` runs it).
+ */
+import assert from "node:assert/strict";
+import { Redis } from "ioredis";
+import { readPodRecord } from "../../cluster/node_agent/pod_record.ts";
+import { podDirName } from "../../cluster/node_agent/pod_record.ts";
+import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import {
+  clusterClient,
+  fault,
+  kubectl,
+  layout,
+  testNamespace,
+  waitFor,
+} from "../cluster/helpers.ts";
+import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
+import {
+  errorKind,
+  parseWriterOutput,
+  reportWindow,
+  type WindowReport,
+  type WriteEvent,
+} from "../clients/client_report.ts";
+import { WriteLoad } from "./write_load.ts";
+
+/** Each library with its defaults, and ioredis once more with the one setting the README suggests. */
+const libraries = ["ioredis", "redis-py", "go-redis", "ioredis+reconnectOnError"] as const;
+type Library = typeof libraries[number];
+
+/** Paths of the writers prepare.sh built. */
+async function writerPaths(): Promise<Record<string, string>> {
+  const cache = Deno.env.get("REDIS_OPERATOR_CACHE") ??
+    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/redis-operator`;
+  const text = await Deno.readTextFile(`${cache}/clients/current.env`).catch(() => {
+    throw new Error("the client writers are not built: run tests/clients/prepare.sh");
+  });
+  return Object.fromEntries(
+    text.trim().split("\n").map((line) => line.split("=") as [string, string]),
+  );
+}
+
+/** A writer running in the client pod's network namespace, with the pod's resolv.conf. */
+class AppWriter {
+  readonly #child: Deno.ChildProcess;
+  readonly #output: Promise<string>;
+
+  constructor(netns: string, resolvConf: string, command: string[], env: Record<string, string>) {
+    this.#child = new Deno.Command("nsenter", {
+      args: [
+        `--net=/run/netns/${netns}`,
+        "--",
+        "unshare",
+        "--mount",
+        "--propagation=private",
+        "--",
+        "sh",
+        "-c",
+        'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+        resolvConf,
+        ...command,
+      ],
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#output = new Response(this.#child.stdout).text();
+    this.#errors = new Response(this.#child.stderr).text();
+  }
+
+  readonly #errors: Promise<string>;
+
+  /** What the writer printed on stderr (a library's own warnings, or why it could not start). */
+  stderr(): Promise<string> {
+    return this.#errors;
+  }
+
+  async stop(): Promise<WriteEvent[]> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch { /* already ended */ }
+    const timer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* ended */ }
+    }, 10_000);
+    await this.#child.status;
+    clearTimeout(timer);
+    return parseWriterOutput(await this.#output);
+  }
+}
+
+/**
+ * Opens a new connection to the ClusterIP every few ms and records which
+ * instance answered and when, until stopped: the first answer from the new
+ * master is when kube-proxy sent new connections there.
+ */
+function probeClusterIP(
+  clusterIP: string,
+): { answers: ReadonlyArray<[number, string]>; stop: () => Promise<void> } {
+  const answers: Array<[number, string]> = [];
+  let running = true;
+  const loop = (async () => {
+    while (running) {
+      const redis = new Redis({
+        host: clusterIP,
+        lazyConnect: true,
+        connectTimeout: 200,
+        retryStrategy: () => null,
+        maxRetriesPerRequest: 0,
+      });
+      redis.on("error", () => {});
+      try {
+        await redis.connect();
+        const [, ip] = await redis.call("CONFIG", "GET", "replica-announce-ip") as string[];
+        answers.push([Date.now(), ip ?? ""]);
+      } catch { /* refused or reset while the old master is gone */ }
+      redis.disconnect();
+      await new Promise((r) => setTimeout(r, 5));
+    }
+  })();
+  return {
+    answers,
+    stop: async () => {
+      running = false;
+      await loop;
+    },
+  };
+}
+
+interface CaseResult {
+  readonly name: string;
+  readonly from: number;
+  readonly to: number;
+  readonly planned: boolean;
+  readonly kubeProxyMs: number | undefined;
+}
+
+Deno.test("client view: ioredis, redis-py and go-redis through the master Service's name", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const paths = await writerPaths();
+  const ns = await testNamespace("clients");
+  const n = ns.name;
+  const cases: CaseResult[] = [];
+  try {
+    await kubectl(["-n", n, "apply", "-f", "-"], redisManifest("app"));
+    await kubectl(
+      ["-n", n, "apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "Pod",
+        metadata: { name: "app" },
+        spec: { containers: [{ name: "app", image: "redis:7.0", command: ["sleep", "infinity"] }] },
+      }),
+    );
+    await waitForReady(client, n, "app");
+    const appPod = await waitFor("the application pod", async () => {
+      const pod = await client.request<Pod>({ path: `/api/v1/namespaces/${n}/pods/app` });
+      return pod.status?.phase === "Running" ? pod : undefined;
+    });
+    const record = (await readPodRecord(layout.podsDir, n, "app"))!;
+    const resolvConf = `${layout.podsDir}/${
+      podDirName(n, "app", appPod.metadata!.uid!)
+    }/resolv.conf`;
+    const service = "redis-app-master";
+    const clusterIP = (await kubectl([
+      "-n",
+      n,
+      "get",
+      "service",
+      service,
+      "-o",
+      "jsonpath={.spec.clusterIP}",
+    ])).trim();
+    const env = {
+      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+      HOME: Deno.env.get("HOME") ?? "/root",
+      DENO_DIR: Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME")}/.cache/deno`,
+      DENO_NO_UPDATE_CHECK: "1",
+      PYTHONPATH: paths.REDIS_PY_PATH!,
+      PYTHONUNBUFFERED: "1",
+    };
+    const commands: Record<Library, string[]> = {
+      ioredis: [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--cached-only",
+        `${layout.repoDir}/tests/clients/ioredis_writer.ts`,
+        service,
+        "6379",
+        "ioredis",
+      ],
+      "redis-py": [
+        "python3",
+        `${layout.repoDir}/tests/clients/redis_py_writer.py`,
+        service,
+        "6379",
+        "redis-py",
+      ],
+      "go-redis": [paths.GO_REDIS_WRITER!, `${service}:6379`, "go-redis"],
+      "ioredis+reconnectOnError": [
+        Deno.execPath(),
+        "run",
+        "-A",
+        "--cached-only",
+        `${layout.repoDir}/tests/clients/ioredis_writer.ts`,
+        service,
+        "6379",
+        "ioredis+reconnectOnError",
+        "reconnect-on-readonly",
+      ],
+    };
+    const writers = Object.fromEntries(
+      libraries.map((lib) => [lib, new AppWriter(record.netns, resolvConf, commands[lib], env)]),
+    ) as Record<Library, AppWriter>;
+    // The master EndpointSlice as a watcher sees it (this load's own writes go to pod IPs).
+    const slices = new WriteLoad(client, n, service);
+    const sliceWatch = slices.start().catch(() => {});
+    await new Promise((r) => setTimeout(r, 3000));
+
+    /** Runs one fault, waits until the Redis is whole again and records the window. */
+    const runCase = async (
+      name: string,
+      planned: boolean,
+      act: (master: string) => Promise<void>,
+      settle: () => Promise<void> = async () => {},
+    ) => {
+      const before = await waitForReady(client, n, "app", 3, 600_000);
+      const from = Date.now();
+      const prober = probeClusterIP(clusterIP);
+      await act(before.status!.master!);
+      const after = await waitFor("a new master", async () => {
+        const redis = await getRedis(client, n, "app");
+        return redis.status?.masterIP && redis.status.masterIP !== before.status!.masterIP
+          ? redis
+          : undefined;
+      }, 60_000);
+      const sliceAt = await waitFor(
+        "the master EndpointSlice naming the new master",
+        () =>
+          Promise.resolve(
+            slices.endpointChanges.find((c) =>
+              c.at >= from && c.ips.length === 1 && c.ips[0] === after.status!.masterIP
+            )?.at,
+          ),
+        30_000,
+      );
+      const reached = await waitFor(
+        "a new ClusterIP connection reaching the new master",
+        () =>
+          Promise.resolve(
+            prober.answers.find(([at, ip]) => at > from && ip === after.status!.masterIP)?.[0],
+          ),
+        30_000,
+      ).finally(() => prober.stop());
+      await settle();
+      await waitForReady(client, n, "app", 3, 600_000);
+      await new Promise((r) => setTimeout(r, 3000));
+      cases.push({ name, from, to: Date.now(), planned, kubeProxyMs: reached - sliceAt });
+    };
+
+    await runCase("kill -9 of the master", false, (master) => fault("kill", n, master));
+    await runCase("master pod deleted", true, async (master) => {
+      await kubectl(["-n", n, "delete", "pod", master, "--wait=false"]);
+    });
+    await runCase("rolling update", true, async () => {
+      await kubectl([
+        "-n",
+        n,
+        "patch",
+        "redis",
+        "app",
+        "--type=merge",
+        "-p",
+        '{"spec":{"redis":{"image":"redis:7.0.15"}}}',
+      ]);
+    });
+    let isolated = "";
+    await runCase("isolation of the master", false, async (master) => {
+      isolated = master;
+      await fault("isolate", n, master);
+    }, async () => {
+      // Healed once the new master is in place, as a network blip ends.
+      await fault("heal", n, isolated);
+    });
+
+    const events = Object.fromEntries(
+      await Promise.all(libraries.map(async (lib) => [lib, await writers[lib].stop()])),
+    ) as Record<Library, WriteEvent[]>;
+    await slices.stop();
+    await sliceWatch;
+
+    // Every acknowledged write of every library is on the final master, but those an
+    // unplanned fault may take with it (asynchronous replication).
+    const final = await waitForReady(client, n, "app");
+    const check = new Redis({ host: final.status!.masterIP! });
+    const lost = Object.fromEntries(libraries.map((lib) => [lib, [] as number[]])) as Record<
+      Library,
+      number[]
+    >;
+    try {
+      for (const lib of libraries) {
+        const acked = events[lib].filter((e) => e.ok).map((e) => e.n);
+        for (let i = 0; i < acked.length; i += 1000) {
+          const batch = acked.slice(i, i + 1000);
+          const values = await check.mget(...batch.map((k) => `${lib}:${k}`));
+          batch.forEach((k, j) => {
+            if (values[j] !== String(k)) lost[lib].push(k);
+          });
+        }
+      }
+    } finally {
+      check.disconnect();
+    }
+
+    const rows: string[] = [];
+    const problems: string[] = [];
+    for (const c of cases) {
+      for (const lib of libraries) {
+        const report: WindowReport = reportWindow(events[lib], c.from, c.to);
+        const ackTimes = new Map(events[lib].filter((e) => e.ok).map((e) => [e.n, e.at]));
+        const lostHere = lost[lib].filter((k) => {
+          const at = ackTimes.get(k)!;
+          return at >= c.from - 3000 && at <= c.to;
+        });
+        if (!report.resumed) {
+          const last = events[lib].filter((e) => e.at < c.to).slice(-3);
+          problems.push(
+            `${lib} did not write again after ${c.name} (window ${
+              c.to - c.from
+            } ms); its last writes ${JSON.stringify(last)}; stderr: ${
+              (await writers[lib].stderr()).slice(-500)
+            }`,
+          );
+        }
+        if (c.planned && lostHere.length) {
+          problems.push(`${lib} lost ${lostHere.length} acknowledged writes in ${c.name}`);
+        }
+        const errors = Object.entries(report.errors).map(([k, v]) => `${k} ${v}`).join(", ") ||
+          "none";
+        rows.push(
+          `| ${c.name} | ${lib} | ${report.longestPauseMs} | ${errors} | ${lostHere.length} | ${
+            c.kubeProxyMs ?? "-"
+          } |`,
+        );
+      }
+    }
+    const total = libraries.map((lib) => `${lib} ${events[lib].filter((e) => e.ok).length}`);
+    // One message of each kind per library, so "other" can be read, not guessed.
+    const samples = libraries.flatMap((lib) => {
+      const byKind = new Map<string, string>();
+      for (const e of events[lib]) {
+        if (!e.ok) byKind.set(errorKind(e.message ?? ""), (e.message ?? "").slice(0, 160));
+      }
+      return [...byKind].map(([kind, message]) => `  ${lib} ${kind}: ${message}`);
+    });
+    console.log(
+      [
+        `client view (acknowledged writes: ${total.join(", ")}):`,
+        "| case | library | longest without a write (ms) | errors | acknowledged writes lost | kube-proxy: slice written → new connection reaches new master (ms) |",
+        "|---|---|---|---|---|---|",
+        ...rows,
+        "errors seen, one of each kind:",
+        ...samples,
+      ].join("\n"),
+    );
+    // Asserted after the table is printed, so a failing run still shows what it measured.
+    assert.deepEqual(problems, [], problems.join("\n"));
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});

@@ -1,0 +1,31 @@
+#!/usr/bin/env bash
+# Builds the application writers of the client view (tests/clients) into a
+# cache outside the repository: go-redis from the Go module proxy, redis-py from
+# PyPI (ioredis comes with the project's npm dependencies). Skips what is
+# cached. Writes the paths to `<cache>/clients/current.env` and prints it.
+set -euo pipefail
+here=$(cd "$(dirname "$0")" && pwd)
+cache_root=${REDIS_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/redis-operator}
+dir="$cache_root/clients"
+mkdir -p "$dir"
+
+go_key=$(cat "$here/go_redis/go.mod" "$here/go_redis/go.sum" "$here/go_redis/main.go" | sha256sum | cut -c1-12)
+go_writer="$dir/go-redis-writer-$go_key"
+if [ ! -x "$go_writer" ]; then
+  (cd "$here/go_redis" && CGO_ENABLED=0 go build -trimpath -o "$go_writer.tmp" .)
+  mv "$go_writer.tmp" "$go_writer"
+fi
+
+py_key=$(sha256sum "$here/requirements.txt" | cut -c1-12)
+py_path="$dir/redis-py-$py_key"
+if [ ! -d "$py_path" ]; then
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps \
+    --target "$py_path.tmp" -r "$here/requirements.txt"
+  mv "$py_path.tmp" "$py_path"
+fi
+
+cat >"$dir/current.env" <<ENV
+GO_REDIS_WRITER=$go_writer
+REDIS_PY_PATH=$py_path
+ENV
+echo "$dir/current.env"
