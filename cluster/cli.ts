@@ -193,8 +193,25 @@ The example Redis is up. Try next:
   deno task cluster down${flag}`);
 }
 
+/**
+ * kube-proxy's NAT must see traffic between pods on the bridge (br_netfilter), as on
+ * any node with a bridge CNI; it is built into some kernels and a module in others.
+ */
+async function requireBridgeNetfilter(): Promise<void> {
+  const sysctl = "/proc/sys/net/bridge/bridge-nf-call-iptables";
+  const present = () => Deno.stat(sysctl).then(() => true, () => false);
+  if (await present()) return;
+  await run(["modprobe", "br_netfilter"], { allowFailure: true }).catch(() => {});
+  if (!await present()) {
+    throw new UserError(
+      "The kernel's br_netfilter is not loaded, and kube-proxy needs it: run `modprobe br_netfilter` (Debian: apt-get install kmod)",
+    );
+  }
+}
+
 async function createClusterNetwork(layout: ClusterLayout): Promise<void> {
   if (await netnsExists(layout.netns)) return;
+  await requireBridgeNetfilter();
   await run(["ip", "netns", "add", layout.netns]);
   try {
     await ipIn(layout.netns, "link", "set", "lo", "up");

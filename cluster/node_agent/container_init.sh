@@ -48,8 +48,10 @@ while [ "$1" != "--" ]; do
   if [ "$mode" = ro ]; then mount -o remount,bind,ro "$root$dst"; fi
 done
 shift
+# Inside the chroot, on the working dir's own file system, never through a symlink:
+# the host's files stay as they are whatever the volumes hold.
 if [ "$chown_to" != - ] && [ -d "$root$workdir" ]; then
-  find "$root$workdir" \! -user "$chown_to" -exec chown "$chown_to" '{}' + || true
+  chroot "$root" find "$workdir" -xdev \! -user "$chown_to" -exec chown -h "$chown_to" '{}' + || true
 fi
 # readOnlyRootFilesystem: the tmpfs root becomes read-only; volumes stay as mounted.
 if [ "$ro_root" = true ]; then mount -o remount,ro "$root"; fi

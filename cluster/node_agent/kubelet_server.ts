@@ -15,15 +15,16 @@
  * or unwrapping port-forward into a raw SPDY upgrade; the agent serves only the
  * WebSocket forms.
  *
- * The port is reachable only inside the cluster's network namespace; like a
- * kubelet run with `--anonymous-auth --authorization-mode=AlwaysAllow`, it does
- * not authenticate callers.
+ * It does not authenticate callers by certificate; it answers only connections
+ * from the node's own address, which is where kube-apiserver (in the cluster
+ * namespace) comes from, and refuses pods with 403.
  *
  * @module
  */
 import { enterContainerArgs, type RunningContainer } from "./container_process.ts";
 import { logSlice } from "./log_slice.ts";
 import { PortForwardSession } from "./port_forward.ts";
+import { signalNumber } from "./signals.ts";
 import {
   channel,
   type ExecOptions,
@@ -69,7 +70,14 @@ export function serveKubeletApi(findPod: PodFinder, options: KubeletServerOption
     key: Deno.readTextFileSync(options.keyFile),
     signal: options.signal,
     onListen: () => {},
-  }, (request) => route(request, findPod, options));
+  }, (request, info) => {
+    // Only the API server may call: it reaches the node from the node's own address.
+    // Pods share the bridge with it and would otherwise exec into any pod unchecked.
+    if (info.remoteAddr.hostname !== options.hostname) {
+      return text(403, "the kubelet API answers the API server only");
+    }
+    return route(request, findPod, options);
+  });
 }
 
 async function route(
@@ -294,12 +302,6 @@ async function runExec(
   const code = status.signal ? 128 + signalNumber(status.signal) : status.code;
   socket.send(frame(channel.error, new TextEncoder().encode(JSON.stringify(execStatus(code)))));
   socket.close(1000);
-}
-
-function signalNumber(signal: Deno.Signal): number {
-  return ({ SIGHUP: 1, SIGINT: 2, SIGQUIT: 3, SIGKILL: 9, SIGTERM: 15 } as Record<string, number>)[
-    signal
-  ] ?? 0;
 }
 
 const plain = { "content-type": "text/plain; charset=utf-8" };

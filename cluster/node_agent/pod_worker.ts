@@ -31,6 +31,7 @@ import { podHostsFile, podResolvConf } from "./pod_dns.ts";
 import { podDirName, writePodRecord } from "./pod_record.ts";
 import { buildPodStatus, type ContainerSnapshot } from "./pod_status.ts";
 import { probeContainer } from "./probe_loop.ts";
+import { signalNumber } from "./signals.ts";
 import {
   afterRestart,
   type BackoffEntry,
@@ -497,9 +498,12 @@ export class PodWorker {
     }
     const security = { ...this.#pod.spec?.securityContext, ...container.securityContext };
     // The official image starts as root, gives the working dir to uid 999 and drops to it
-    // (docker-entrypoint.sh with gosu) when it runs redis-server and no user is set.
-    const imageDropsToRedis = kind === "redis" && command[0] === "redis-server" &&
-      security.runAsUser === undefined;
+    // (docker-entrypoint.sh with gosu) when it runs redis-server and no user is set. A
+    // `command` of its own replaces that entrypoint, as on a kubelet, unless it names it.
+    const entrypointRuns = !container.command?.length ||
+      container.command[0]!.split("/").pop() === "docker-entrypoint.sh";
+    const imageDropsToRedis = kind === "redis" && entrypointRuns &&
+      command[0] === "redis-server" && security.runAsUser === undefined;
     // runAsNonRoot looks at the image's user, which for redis is root until gosu.
     if (security.runAsNonRoot && (security.runAsUser ?? 0) === 0) {
       throw new MissingReferenceError("container has runAsNonRoot and image will run as root");
@@ -593,7 +597,9 @@ export class PodWorker {
     if (!previous) {
       return { path: current, running: () => runtime.logInstance === instance && !!runtime.child };
     }
-    const before = runtime.previousLogFile;
+    // As a kubelet: --previous is the last terminated instance, which is the current log
+    // while the container waits to restart, and the one before while it runs again.
+    const before = runtime.child ? runtime.previousLogFile : current;
     return before ? { path: before, running: () => false } : undefined;
   }
 
@@ -735,20 +741,6 @@ export class PodWorker {
       }
     }
   }
-}
-
-function signalNumber(signal: Deno.Signal): number {
-  const numbers: Partial<Record<Deno.Signal, number>> = {
-    SIGHUP: 1,
-    SIGINT: 2,
-    SIGQUIT: 3,
-    SIGABRT: 6,
-    SIGKILL: 9,
-    SIGSEGV: 11,
-    SIGPIPE: 13,
-    SIGTERM: 15,
-  };
-  return numbers[signal] ?? 1;
 }
 
 /**

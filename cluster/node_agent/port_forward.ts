@@ -135,9 +135,11 @@ export class PortForwardSession {
   /** Joins a data stream to the pod's port, and copies the pod's bytes back. */
   #connect(stream: ForwardStream): void {
     const opened = Deno.connect({ hostname: this.#podIP, port: stream.port });
+    // Writes wait for the connection; a refused one is reported below, not thrown here
+    // (an unhandled rejection would end the whole agent).
     stream.writes = opened.then((connection) => {
       stream.connection = connection;
-    });
+    }, () => {});
     opened.then(async (connection) => {
       try {
         for await (const chunk of connection.readable) {
@@ -146,6 +148,7 @@ export class PortForwardSession {
       } catch { /* reset by either side */ }
       this.#write(dataFrame(stream.id, flagFin, new Uint8Array()));
       this.#finishErrorStream(stream.requestId);
+      stream.writes.then(() => this.#streams.delete(stream.id), () => {});
     }, (error) => {
       this.#fail(stream, `error forwarding port ${stream.port} to pod: ${error}`);
     });
@@ -192,7 +195,7 @@ export class PortForwardSession {
     const stream = this.#streams.get(streamId);
     if (!stream) return;
     this.#streams.delete(streamId);
-    stream.writes.then(() => closeQuietly(stream.connection));
+    stream.writes.then(() => closeQuietly(stream.connection), () => {});
   }
 
   /** The GOAWAY frame to send when the transport closes. */

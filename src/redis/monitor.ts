@@ -98,6 +98,10 @@ export class InstanceMonitor {
     };
     client.on("ready", () => {
       watched.connected = true;
+      // ioredis is ready once the server has answered its ready check: that is an answer
+      // too. Without this, a connection that an operator's CLIENT KILL reset could count
+      // as silent until its next PING, and a healthy instance be taken for unreachable.
+      watched.lastReply = Date.now();
     });
     client.on("close", lost);
     client.on("error", (error: Error & { code?: string }) => {

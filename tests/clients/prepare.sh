@@ -19,7 +19,7 @@ fi
 py_key=$(sha256sum "$here/requirements.txt" | cut -c1-12)
 py_path="$dir/redis-py-$py_key"
 if [ ! -d "$py_path" ]; then
-  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore --no-deps \
+  python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
     --target "$py_path.tmp" -r "$here/requirements.txt"
   mv "$py_path.tmp" "$py_path"
 fi

@@ -212,6 +212,19 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
       assert.match(text, /31 101/);
     });
 
+    await t.step("pods cannot use the kubelet API; only the API server can", async () => {
+      const probe = [
+        "import ssl, urllib.request, urllib.error",
+        "context = ssl._create_unverified_context()",
+        "try:",
+        "    urllib.request.urlopen('https://198.18.0.1:10250/healthz', context=context, timeout=5)",
+        "    print('open')",
+        "except urllib.error.HTTPError as error:",
+        "    print(error.code)",
+      ].join("\n");
+      assert.equal((await exec("client", "python3", "-c", probe)).trim(), "403");
+    });
+
     await t.step("kubectl port-forward reaches the pod's port", async () => {
       const reply = await withPortForward(n, "pod/plain", "16379:6379", async () => {
         const first = await redisCli("127.0.0.1", "-p", "16379", "set", "forwarded", "yes");

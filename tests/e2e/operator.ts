@@ -18,7 +18,9 @@ export async function deployOperator(client: KubeClient): Promise<void> {
     "rollout",
     "status",
     "deployment/redis-operator",
-    "--timeout=120s",
+    // Operator pods restart under the kubelet's back-off when earlier tests killed them
+    // or made them step down (10 s, 20 s, 40 s... within ten minutes).
+    "--timeout=360s",
   ]);
   await waitFor("an operator leader", () => leaderPod(client));
 }
