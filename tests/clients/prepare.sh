@@ -16,7 +16,7 @@ if [ ! -x "$go_writer" ]; then
   mv "$go_writer.tmp" "$go_writer"
 fi
 
-py_key=$(sha256sum "$here/requirements.txt" | cut -c1-12)
+py_key=$(cat "$here/requirements.txt" "$0" | sha256sum | cut -c1-12)
 py_path="$dir/redis-py-$py_key"
 if [ ! -d "$py_path" ]; then
   python3 -m pip install --quiet --disable-pip-version-check --root-user-action=ignore \
