@@ -63,6 +63,31 @@ exit 0
   assert.match(output, /replica: exit 0/);
 });
 
+Deno.test("pre-stop.sh stays a moment after the handover it held for, so the Service moves before the address goes", async () => {
+  const output = await inNamespaces(`
+export POD_IP=127.0.0.1
+sh /etc/redis/start.sh >/dev/null 2>&1 &
+wait_for "redis-cli -p 6379 ping 2>/dev/null | grep -q PONG"
+redis-server --port 6380 --bind 127.0.0.1 --save "" --dir /run/redis --dbfilename replica.rdb --replicaof 127.0.0.1 6379 --daemonize yes >/dev/null
+wait_for "redis-cli -p 6379 info replication | grep -q 'slave0:.*state=online'"
+sh /etc/redis/pre-stop.sh & hook=$!
+sleep 0.5
+kill -0 $hook && echo "holding the master"
+# The operator's handover: the replica becomes master, this one its replica.
+redis-cli -p 6380 REPLICAOF NO ONE >/dev/null
+redis-cli -p 6379 REPLICAOF 127.0.0.1 6380 >/dev/null
+sleep 0.8
+kill -0 $hook && echo "still there after the handover"
+wait $hook; echo "hook: exit $?"
+redis-cli -p 6379 shutdown nosave 2>/dev/null
+redis-cli -p 6380 shutdown nosave 2>/dev/null
+exit 0
+`);
+  assert.match(output, /holding the master/);
+  assert.match(output, /still there after the handover/);
+  assert.match(output, /hook: exit 0/);
+});
+
 Deno.test("start.sh takes a password with quotes, backslashes, spaces and a percent sign", async () => {
   const password = String.raw`a "quoted" \ pass%s word\\`;
   const output = await inNamespaces(`
