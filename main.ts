@@ -41,10 +41,11 @@ const metrics = new OperatorMetrics();
 const client = new KubeClient(config, {
   onRequest: (method, path) => metrics.countRequest(method, path),
 });
-// Unique per process: a restarted container is a new candidate, not the old leader resumed.
-const identity = `${Deno.env.get("POD_NAME") ?? Deno.hostname()}_${
-  crypto.randomUUID().slice(0, 8)
-}`;
+// Unique per candidacy: a replica that lost its Lease comes back as a new candidate, never
+// as the old leader resumed.
+const candidate = () =>
+  `${Deno.env.get("POD_NAME") ?? Deno.hostname()}_${crypto.randomUUID().slice(0, 8)}`;
+let identity = candidate();
 let state = "starting";
 const server = serveHealth(Number(flags["health-port"]), {
   // Followers are ready too: readiness says the process works, not that it leads.
@@ -71,28 +72,38 @@ if (flags["no-leader-elect"]) {
   await controller(stop.signal);
 } else {
   state = "following";
-  const outcome = await leadWhileElected(client, {
-    namespace: flags["lease-namespace"] ?? config.namespace,
-    name: flags["lease-name"],
-    identity,
-    // client-go's defaults: a leader that cannot renew for 10 s stops; followers wait 15 s
-    // after the last change they saw, so the two never overlap.
-    leaseDurationMs: 15_000,
-    renewDeadlineMs: 10_000,
-    renewIntervalMs: 2_000,
-    retryIntervalMs: 2_000,
-    fieldManager,
-    signal: stop.signal,
-    onLeadershipChange: (leading) => {
-      metrics.leader.set({}, leading ? 1 : 0);
-      log.info(leading ? "became the leader" : "no longer the leader", { identity });
-    },
-    onError: (error) => log.warn("leader election error", { error: String(error) }),
-  }, controller);
-  if (outcome === "lost") {
-    // A leader that lost its lease must not act again with state from its term: start afresh.
-    log.error("leadership lost: exiting so a fresh process follows", { identity });
-    Deno.exit(1);
+  // A leader that loses its Lease stops its controller, waits until the controller has
+  // stopped, and follows again as a new candidate. Everything the controller knew lived in
+  // that one run of it, so the next term starts afresh, as a new process would. It does
+  // not exit for that: the kubelet restarts a container after 10 s, 20 s, 40 s... once it
+  // has exited before, and after a few API server outages both replicas could be waiting
+  // out their back-off at once, leaving no leader and no failover for minutes.
+  while (!stop.signal.aborted) {
+    const outcome = await leadWhileElected(client, {
+      namespace: flags["lease-namespace"] ?? config.namespace,
+      name: flags["lease-name"],
+      identity,
+      // client-go's defaults: a leader that cannot renew for 10 s stops; followers wait 15 s
+      // after the last change they saw, so the two never overlap.
+      leaseDurationMs: 15_000,
+      renewDeadlineMs: 10_000,
+      renewIntervalMs: 2_000,
+      retryIntervalMs: 2_000,
+      fieldManager,
+      signal: stop.signal,
+      onLeadershipChange: (leading) => {
+        metrics.leader.set({}, leading ? 1 : 0);
+        log.info(leading ? "became the leader" : "no longer the leader", { identity });
+      },
+      onError: (error) => log.warn("leader election error", { error: String(error) }),
+    }, controller);
+    if (outcome !== "lost") break;
+    const lost = identity;
+    identity = candidate();
+    log.error("leadership lost: the controller has stopped; following again", {
+      lost,
+      identity,
+    });
   }
 }
 await server.finished;

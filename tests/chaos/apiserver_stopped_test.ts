@@ -103,8 +103,18 @@ Deno.test("the kube-apiserver stopped: the leader steps down within its renew de
       } ms; ${newHolder} leads ${(performance.now() - continuedAt).toFixed(0)} ms after SIGCONT`,
     );
     await waitForReady(client, ns.name, "apistop", 3, 120_000);
-    // The old leader exits on stepping down; its pod must run again, even when its restart
-    // fell inside the stop (in CI the node agent once gave it up, and every later test hung).
+    // The old leader stepped down without exiting: an exit would put its container under the
+    // kubelet's growing restart back-off, and after a few outages both replicas at once.
+    const oldLeaderNow = await client.request<Pod>({
+      path: `/api/v1/namespaces/redis-operator/pods/${leader.metadata!.name}`,
+    });
+    assert.equal(
+      oldLeaderNow.status?.containerStatuses?.[0]?.restartCount,
+      leader.status?.containerStatuses?.[0]?.restartCount,
+      "the old leader's container was not restarted",
+    );
+    // Every operator pod runs (in CI the node agent once gave up a pod whose restart fell
+    // inside the stop, and every later test hung).
     await kubectl([
       "-n",
       "redis-operator",
