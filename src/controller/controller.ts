@@ -104,6 +104,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
     for (const monitor of monitors.values()) monitor.close();
   });
   const deps: ReconcileDeps = {
+    signal: options.signal,
     client,
     apis,
     caches,

@@ -73,4 +73,6 @@ export interface ReconcileDeps {
    * and promotion. 0 in production.
    */
   readonly pauseAfterIntentMs: number;
+  /** Aborts when the controller stops (leadership lost): delayed effects are dropped. */
+  readonly signal?: AbortSignal;
 }

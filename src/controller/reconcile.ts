@@ -36,6 +36,7 @@ import type { ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
 import { carryOut } from "./carry_out.ts";
 import { rotatePassword } from "./password_rotation.ts";
+import { settleClientsLater } from "./settle_clients.ts";
 import { event, report } from "./record.ts";
 import {
   readOwnSecret,
@@ -192,6 +193,16 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     if (problem) problems.push(problem);
     // The Service first: clients wait on it; labels and the ConfigMap only inform.
     problems.push(...await tryApply(() => syncMasterEndpoints(deps, redis, master)));
+    if (master && redis.status?.masterIP && master.ip !== redis.status.masterIP) {
+      // A new master: send the clients that kube-proxy's last second put on a replica
+      // back through the Service once it has moved (settle_clients.ts).
+      settleClientsLater(
+        deps,
+        observed
+          .filter((o) => o.observation.ip && o.observation.ip !== master.ip)
+          .map((o) => ({ ip: o.observation.ip, password: o.password })),
+      );
+    }
     if (master) {
       const applied = await Promise.all([
         tryApply(() => syncConfigMap(deps, redis, master.ip, invalid.length > 0)),

@@ -65,6 +65,8 @@ export interface RedisNode {
   fencing(): Promise<Fencing>;
   /** Sets the fencing settings (`CONFIG SET`). */
   setFencing(fencing: Fencing): Promise<void>;
+  /** Disconnects every normal client but this connection (`CLIENT KILL TYPE normal`). */
+  disconnectClients(): Promise<void>;
   /** Closes the connection. */
   close(): void;
 }
@@ -178,6 +180,10 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
           await client.call("CONFIG", "SET", "masterauth", password);
           await client.call("CONFIG", "SET", "masteruser", "");
         }
+      }),
+    disconnectClients: () =>
+      wrap("CLIENT KILL TYPE normal", async () => {
+        await client.call("CLIENT", "KILL", "TYPE", "normal");
       }),
     keyCount: () =>
       wrap("INFO keyspace", async () => {

@@ -1,0 +1,60 @@
+/**
+ * After a change of master, applications that reach Redis through the master
+ * Service can still land on a replica: kube-proxy applies the new endpoint up
+ * to its `minSyncPeriod` (1 s by default) after the operator writes it, and a
+ * client that reconnects in that second (the reconfiguration disconnected it)
+ * may reach an instance that is, or is about to be, a replica. One whose
+ * library does not reconnect on READONLY then stays there (measured: ioredis
+ * at its defaults, for minutes). So, once kube-proxy has surely moved, every
+ * replica disconnects its normal clients once more, and they come back through
+ * the Service to the master. Readers of replicas reconnect too, once per
+ * change of master, as they do when Sentinel reconfigures a replica.
+ *
+ * Best effort: a timer in this process. If the controller stops first (lost
+ * leadership, shutdown), it is dropped; nothing depends on it for safety.
+ *
+ * @module
+ */
+import { delay } from "../async/delay.ts";
+import { redisPort } from "../api/redis.ts";
+import type { ReconcileDeps } from "./deps.ts";
+
+/** kube-proxy's default `minSyncPeriod`, with room for its sync and our slice write. */
+export const serviceSettleMs = 2000;
+
+/** An instance to settle: its address and the password it accepted this pass. */
+export interface SettleTarget {
+  readonly ip: string;
+  readonly password: string | undefined;
+}
+
+/**
+ * In {@linkcode serviceSettleMs}, disconnects the normal clients of every
+ * instance in `replicas` (not the new master).
+ */
+export function settleClientsLater(
+  deps: Pick<ReconcileDeps, "connect" | "log" | "signal">,
+  replicas: readonly SettleTarget[],
+): void {
+  if (replicas.length === 0) return;
+  const run = async () => {
+    await delay(serviceSettleMs, deps.signal);
+    await Promise.all(replicas.map(async ({ ip, password }) => {
+      try {
+        const node = await deps.connect({
+          host: ip,
+          port: redisPort,
+          ...(password ? { password } : {}),
+        });
+        try {
+          await node.disconnectClients();
+        } finally {
+          node.close();
+        }
+      } catch (error) {
+        deps.log.debug("clients not settled", { ip, error: String(error) });
+      }
+    }));
+  };
+  run().catch(() => {/* the controller stopped: nothing to do */});
+}
