@@ -58,4 +58,21 @@ export async function waitForOnlyRedis(names: readonly string[]): Promise<void> 
     ]);
     return all.trim().split(" ").filter(Boolean).sort().join(" ") === wanted ? true : undefined;
   }, 90_000);
+  // Pods of Redis resources deleted by earlier tests still end (preStop, SIGTERM) after
+  // their resources are gone, and the operator still hears of them: wait until they have.
+  const namespaces = new Set(names.map((n) => n.split("/")[0]));
+  await waitFor("the pods of other Redis resources to be gone", async () => {
+    const pods = await kubectl([
+      "get",
+      "pods",
+      "-A",
+      "-l",
+      "redis",
+      "-o",
+      'go-template={{range .items}}{{.metadata.namespace}}{{" "}}{{end}}',
+    ]);
+    return pods.trim().split(" ").filter(Boolean).every((ns) => namespaces.has(ns))
+      ? true
+      : undefined;
+  }, 90_000);
 }
