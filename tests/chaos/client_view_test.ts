@@ -129,22 +129,31 @@ function probeClusterIP(
 ): { answers: ReadonlyArray<[number, string]>; stop: () => Promise<void> } {
   const answers: Array<[number, string]> = [];
   let running = true;
+  const probeOnce = async () => {
+    const redis = new Redis({
+      host: clusterIP,
+      lazyConnect: true,
+      connectTimeout: 200,
+      commandTimeout: 300,
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
+    redis.on("error", () => {});
+    try {
+      await redis.connect();
+      const [, ip] = await redis.call("CONFIG", "GET", "replica-announce-ip") as string[];
+      answers.push([Date.now(), ip ?? ""]);
+    } catch {
+      /* refused or reset while the old master is gone */
+    } finally {
+      redis.disconnect();
+    }
+  };
   const loop = (async () => {
     while (running) {
-      const redis = new Redis({
-        host: clusterIP,
-        lazyConnect: true,
-        connectTimeout: 200,
-        retryStrategy: () => null,
-        maxRetriesPerRequest: 0,
-      });
-      redis.on("error", () => {});
-      try {
-        await redis.connect();
-        const [, ip] = await redis.call("CONFIG", "GET", "replica-announce-ip") as string[];
-        answers.push([Date.now(), ip ?? ""]);
-      } catch { /* refused or reset while the old master is gone */ }
-      redis.disconnect();
+      // A connect that never settles (seen once towards a cut-off address) must not stop
+      // the probing, nor the test.
+      await Promise.race([probeOnce(), new Promise((r) => setTimeout(r, 1000))]);
       await new Promise((r) => setTimeout(r, 5));
     }
   })();
@@ -152,7 +161,7 @@ function probeClusterIP(
     answers,
     stop: async () => {
       running = false;
-      await loop;
+      await Promise.race([loop, new Promise((r) => setTimeout(r, 2000))]);
     },
   };
 }
@@ -174,6 +183,7 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
   const ns = await testNamespace("clients");
   const n = ns.name;
   const cases: CaseResult[] = [];
+  let writers: Record<Library, AppWriter> | undefined;
   try {
     await kubectl(["-n", n, "apply", "-f", "-"], redisManifest("app"));
     await kubectl(
@@ -246,9 +256,10 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
         "reconnect-on-readonly",
       ],
     };
-    const writers = Object.fromEntries(
+    const running = Object.fromEntries(
       libraries.map((lib) => [lib, new AppWriter(record.netns, resolvConf, commands[lib], env)]),
     ) as Record<Library, AppWriter>;
+    writers = running;
     // The master EndpointSlice as a watcher sees it (this load's own writes go to pod IPs).
     const slices = new WriteLoad(client, n, service);
     const sliceWatch = slices.start().catch(() => {});
@@ -264,32 +275,39 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
       const before = await waitForReady(client, n, "app", 3, 600_000);
       const from = Date.now();
       const prober = probeClusterIP(clusterIP);
-      await act(before.status!.master!);
-      const after = await waitFor("a new master", async () => {
-        const redis = await getRedis(client, n, "app");
-        return redis.status?.masterIP && redis.status.masterIP !== before.status!.masterIP
-          ? redis
-          : undefined;
-      }, 60_000);
-      const sliceAt = await waitFor(
-        "the master EndpointSlice naming the new master",
-        () =>
-          Promise.resolve(
-            slices.endpointChanges.find((c) =>
-              c.at >= from && c.ips.length === 1 && c.ips[0] === after.status!.masterIP
-            )?.at,
-          ),
-        30_000,
-      );
-      const reached = await waitFor(
-        "a new ClusterIP connection reaching the new master",
-        () =>
-          Promise.resolve(
-            prober.answers.find(([at, ip]) => at > from && ip === after.status!.masterIP)?.[0],
-          ),
-        30_000,
-      ).finally(() => prober.stop());
-      await settle();
+      let sliceAt = 0;
+      let reached = 0;
+      try {
+        await act(before.status!.master!);
+        const after = await waitFor("a new master", async () => {
+          const redis = await getRedis(client, n, "app");
+          return redis.status?.masterIP && redis.status.masterIP !== before.status!.masterIP
+            ? redis
+            : undefined;
+        }, 60_000);
+        sliceAt = await waitFor(
+          "the master EndpointSlice naming the new master",
+          () =>
+            Promise.resolve(
+              slices.endpointChanges.find((c) =>
+                c.at >= from && c.ips.length === 1 && c.ips[0] === after.status!.masterIP
+              )?.at,
+            ),
+          30_000,
+        );
+        reached = await waitFor(
+          "a new ClusterIP connection reaching the new master",
+          () =>
+            Promise.resolve(
+              prober.answers.find(([at, ip]) => at > from && ip === after.status!.masterIP)?.[0],
+            ),
+          30_000,
+        );
+      } finally {
+        await prober.stop();
+        // Healed whatever happened above, so no later test finds a cut-off pod.
+        await settle();
+      }
       // From here on the new master takes new connections through the Service (and a
       // cut-off master is back): every application must write again after this moment.
       const resumeAfter = Date.now();
@@ -299,7 +317,7 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
         "every application writing again",
         () =>
           Promise.resolve(
-            libraries.every((lib) => writers[lib].wroteAfter(resumeAfter)) || undefined,
+            libraries.every((lib) => running[lib].wroteAfter(resumeAfter)) || undefined,
           ),
         120_000,
       ).catch(() => {});
@@ -340,7 +358,7 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
     });
 
     const events = Object.fromEntries(
-      await Promise.all(libraries.map(async (lib) => [lib, await writers[lib].stop()])),
+      await Promise.all(libraries.map(async (lib) => [lib, await running[lib].stop()])),
     ) as Record<Library, WriteEvent[]>;
     await slices.stop();
     await sliceWatch;
@@ -386,7 +404,7 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
             `${lib} did not write again after ${c.name} (window ${
               c.to - c.from
             } ms); its last writes ${JSON.stringify(last)}; stderr: ${
-              (await writers[lib].stderr()).slice(-500)
+              (await running[lib].stderr()).slice(-500)
             }`,
           );
         }
@@ -424,6 +442,8 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
     // Asserted after the table is printed, so a failing run still shows what it measured.
     assert.deepEqual(problems, [], problems.join("\n"));
   } finally {
+    // On a failure above, the writers must not outlive the test (stopping twice is harmless).
+    await Promise.all(Object.values(writers ?? {}).map((w) => w.stop()));
     await ns.remove();
     client.close();
   }
