@@ -12,6 +12,7 @@ import { logTail, runningPid, startDaemon } from "./lib/daemon.ts";
 import { type ClusterLayout, clusterLayout, network } from "./lib/layout.ts";
 import {
   deleteNetns,
+  inNetnsWithResolvConf,
   ipIn,
   isAlive,
   listNetns,
@@ -357,10 +358,7 @@ async function execInside(layout: ClusterLayout, command: string[]): Promise<num
     throw new UserError(`Cluster ${layout.name} is not up: run \`deno task cluster up\` first`);
   }
   const bin = await binDir(false);
-  // Like a pod, the command resolves names through the cluster DNS: its own mount
-  // namespace sees a resolv.conf naming kube-dns, and nothing else changes. A slave
-  // mount namespace, so the pod network namespaces `ip netns` mounts later under
-  // /run/netns still appear in it (a private one would see empty files).
+  // Like a pod, the command resolves names through the cluster DNS.
   const resolvConf = `${layout.stateDir}/resolv.conf`;
   await Deno.writeTextFile(
     resolvConf,
@@ -370,19 +368,7 @@ async function execInside(layout: ClusterLayout, command: string[]): Promise<num
     }),
   );
   const status = await new Deno.Command("nsenter", {
-    args: [
-      `--net=/run/netns/${layout.netns}`,
-      "--",
-      "unshare",
-      "--mount",
-      "--propagation=slave",
-      "--",
-      "sh",
-      "-c",
-      'mount --bind "$0" /etc/resolv.conf && exec "$@"',
-      resolvConf,
-      ...command,
-    ],
+    args: inNetnsWithResolvConf(layout.netns, resolvConf, command),
     env: {
       KUBECONFIG: layout.kubeconfig,
       PATH: `${bin}:${Deno.env.get("PATH") ?? "/usr/bin:/bin"}`,

@@ -81,3 +81,30 @@ export function ipIn(netns: string | undefined, ...args: string[]): Promise<stri
 export async function deleteNetns(name: string): Promise<void> {
   await run(["ip", "netns", "delete", name], { allowFailure: true });
 }
+
+/**
+ * nsenter's arguments that run `command` in network namespace `netns` with
+ * `resolvConf` as its /etc/resolv.conf, as a pod's processes see theirs. The
+ * bind lives in a mount namespace of its own, a slave one, so the pod network
+ * namespaces `ip netns` mounts later under /run/netns still appear in it (a
+ * private one would see empty files).
+ */
+export function inNetnsWithResolvConf(
+  netns: string,
+  resolvConf: string,
+  command: readonly string[],
+): string[] {
+  return [
+    `--net=/run/netns/${netns}`,
+    "--",
+    "unshare",
+    "--mount",
+    "--propagation=slave",
+    "--",
+    "sh",
+    "-c",
+    'mount --bind "$0" /etc/resolv.conf && exec "$@"',
+    resolvConf,
+    ...command,
+  ];
+}

@@ -21,6 +21,7 @@ import {
   leaderPod,
   leaseHolder,
   redisManifest,
+  waitForOperatorRollout,
   waitForReady,
 } from "../e2e/operator.ts";
 import { assertOneMasterEverywhere } from "./invariants.ts";
@@ -115,14 +116,7 @@ Deno.test("the kube-apiserver stopped: the leader steps down within its renew de
     );
     // Every operator pod runs (in CI the node agent once gave up a pod whose restart fell
     // inside the stop, and every later test hung).
-    await kubectl([
-      "-n",
-      "redis-operator",
-      "rollout",
-      "status",
-      "deployment/redis-operator",
-      "--timeout=120s",
-    ]);
+    await waitForOperatorRollout(120);
     await assertOneMasterEverywhere(client, ns.name, "apistop");
   } finally {
     await ns.remove();

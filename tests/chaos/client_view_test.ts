@@ -16,8 +16,8 @@
  */
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { readPodRecord } from "../../cluster/node_agent/pod_record.ts";
-import { podDirName } from "../../cluster/node_agent/pod_record.ts";
+import { inNetnsWithResolvConf } from "../../cluster/lib/netns.ts";
+import { podDirName, readPodRecord } from "../../cluster/node_agent/pod_record.ts";
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import {
   clusterClient,
@@ -63,19 +63,7 @@ class AppWriter {
 
   constructor(netns: string, resolvConf: string, command: string[], env: Record<string, string>) {
     this.#child = new Deno.Command("nsenter", {
-      args: [
-        `--net=/run/netns/${netns}`,
-        "--",
-        "unshare",
-        "--mount",
-        "--propagation=private",
-        "--",
-        "sh",
-        "-c",
-        'mount --bind "$0" /etc/resolv.conf && exec "$@"',
-        resolvConf,
-        ...command,
-      ],
+      args: inNetnsWithResolvConf(netns, resolvConf, command),
       env,
       stdout: "piped",
       stderr: "piped",

@@ -11,6 +11,7 @@ import {
   clusterClient,
   fault,
   kubectl,
+  kubectlStatus,
   redisCli,
   testNamespace,
   waitFor,
@@ -19,32 +20,6 @@ import {
 
 const isReady = (p: Pod) =>
   p.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-
-/** Runs kubectl and returns its exit code and output, failing or not. */
-async function kubectlStatus(
-  args: string[],
-  stdin?: string,
-): Promise<{ code: number; stdout: string; stderr: string }> {
-  const child = new Deno.Command("kubectl", {
-    args,
-    stdin: stdin === undefined ? "null" : "piped",
-    stdout: "piped",
-    stderr: "piped",
-    signal: AbortSignal.timeout(30_000),
-  }).spawn();
-  if (stdin !== undefined) {
-    const writer = child.stdin.getWriter();
-    await writer.write(new TextEncoder().encode(stdin));
-    await writer.close();
-  }
-  const output = await child.output();
-  const decoder = new TextDecoder();
-  return {
-    code: output.code,
-    stdout: decoder.decode(output.stdout),
-    stderr: decoder.decode(output.stderr),
-  };
-}
 
 Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", async (t) => {
   const client = await clusterClient();

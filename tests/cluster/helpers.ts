@@ -30,8 +30,11 @@ export async function clusterClient(): Promise<KubeClient> {
   return new KubeClient(await loadClusterConfig());
 }
 
-/** Runs kubectl (on PATH inside `cluster exec`) and returns stdout; throws with stderr on failure. */
-export async function kubectl(args: string[], stdin?: string): Promise<string> {
+/** Runs kubectl (on PATH inside `cluster exec`) and returns its exit code and output. */
+export async function kubectlStatus(
+  args: string[],
+  stdin?: string,
+): Promise<{ code: number; stdout: string; stderr: string }> {
   const child = new Deno.Command("kubectl", {
     args,
     stdin: stdin === undefined ? "null" : "piped",
@@ -45,10 +48,18 @@ export async function kubectl(args: string[], stdin?: string): Promise<string> {
   }
   const output = await child.output();
   const decoder = new TextDecoder();
-  if (!output.success) {
-    throw new Error(`kubectl ${args.join(" ")} failed: ${decoder.decode(output.stderr)}`);
-  }
-  return decoder.decode(output.stdout);
+  return {
+    code: output.code,
+    stdout: decoder.decode(output.stdout),
+    stderr: decoder.decode(output.stderr),
+  };
+}
+
+/** Runs kubectl and returns stdout; throws with stderr on failure. */
+export async function kubectl(args: string[], stdin?: string): Promise<string> {
+  const { code, stdout, stderr } = await kubectlStatus(args, stdin);
+  if (code !== 0) throw new Error(`kubectl ${args.join(" ")} failed: ${stderr}`);
+  return stdout;
 }
 
 /** Runs `deno task cluster fault ACTION NAMESPACE/POD`. */

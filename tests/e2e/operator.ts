@@ -12,17 +12,22 @@ import { kubectl, layout, waitFor } from "../cluster/helpers.ts";
 /** Applies deploy/ (idempotent) and waits until both operator replicas are ready and one leads. */
 export async function deployOperator(client: KubeClient): Promise<void> {
   await kubectl(["apply", "-k", `${layout.repoDir}/deploy`]);
+  await waitForOperatorRollout();
+  await waitFor("an operator leader", () => leaderPod(client));
+}
+
+/** Waits until every operator replica runs and is ready, for at most `timeoutS`. */
+export async function waitForOperatorRollout(timeoutS = 360): Promise<void> {
   await kubectl([
     "-n",
     "redis-operator",
     "rollout",
     "status",
     "deployment/redis-operator",
-    // Operator pods restart under the kubelet's back-off when earlier tests killed them
-    // or made them step down (10 s, 20 s, 40 s... within ten minutes).
-    "--timeout=360s",
+    // The default allows for operator pods that restart under the kubelet's back-off when
+    // earlier tests killed them (10 s, 20 s, 40 s... within ten minutes).
+    `--timeout=${timeoutS}s`,
   ]);
-  await waitFor("an operator leader", () => leaderPod(client));
 }
 
 /** The Lease holder identity. */
