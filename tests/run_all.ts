@@ -15,17 +15,46 @@
  *
  * @module
  */
+import { failureDigest } from "./failure_digest.ts";
+
 const repo = new URL("..", import.meta.url).pathname;
 const deno = Deno.execPath();
 const keep = Deno.args.includes("--keep");
 const extra = Deno.args.filter((a) => a !== "--keep");
 const cluster = "test";
 
+/** Copies a child's output to ours as it comes, and keeps it for the failure digest. */
+async function tee(from: ReadableStream<Uint8Array>, to: typeof Deno.stdout, kept: string[]) {
+  const decoder = new TextDecoder();
+  for await (const chunk of from) {
+    await writeAll(to, chunk);
+    kept.push(decoder.decode(chunk, { stream: true }));
+  }
+}
+
+async function writeAll(to: typeof Deno.stdout, bytes: Uint8Array) {
+  for (let done = 0; done < bytes.length;) done += await to.write(bytes.subarray(done));
+}
+
+/** Failed tests' messages, per step, printed again at the very end. */
+const digests: Array<[string, string[]]> = [];
+
 async function step(title: string, args: string[]): Promise<boolean> {
   console.log(`\n=== ${title}`);
   const started = performance.now();
-  const status = await new Deno.Command(args[0]!, { args: args.slice(1), cwd: repo }).spawn()
-    .status;
+  const child = new Deno.Command(args[0]!, {
+    args: args.slice(1),
+    cwd: repo,
+    stdout: "piped",
+    stderr: "piped",
+  }).spawn();
+  const output: string[] = [];
+  await Promise.all([
+    tee(child.stdout, Deno.stdout, output),
+    tee(child.stderr, Deno.stderr, []),
+  ]);
+  const status = await child.status;
+  if (!status.success) digests.push([title, failureDigest(output.join(""))]);
   console.log(
     `=== ${title}: ${status.success ? "passed" : "FAILED"} (${
       ((performance.now() - started) / 1000).toFixed(1)
@@ -73,4 +102,8 @@ if (!keep) await step("cluster down", [...cli, "down", `--name=${cluster}`]);
 
 console.log("\nSummary:");
 for (const [title, ok] of results) console.log(`  ${ok ? "passed" : "FAILED"}  ${title}`);
+for (const [title, digest] of digests.filter(([, d]) => d.length > 0)) {
+  console.log(`\nFailed in "${title}":`);
+  for (const line of digest) console.log(`  ${line}`);
+}
 Deno.exit(results.every(([, ok]) => ok) ? 0 : 1);

@@ -81,12 +81,15 @@ Deno.test("all pods but one deleted at once with persistence off: no data is los
       const uids = await Promise.all(doomed.map(uid));
       return uids.every((u, i) => u && u !== oldUids[i]) ? true : undefined;
     });
+    // A status written after the loss: the master's pod went, so a new epoch. (A status
+    // read before the operator saw the loss still says Ready, with the old master.)
     const after = await waitFor("the Redis to be Ready on the new pods", async () => {
       const now = await waitForReady(client, ns.name, "keep", 3, 120_000);
       const pods = JSON.parse(await k("get", "pods", "-l", "redis=keep", "-o", "json")) as {
         items: Array<{ metadata: { uid: string } }>;
       };
-      return pods.items.every((p) => !oldUids.includes(p.metadata.uid)) ? now : undefined;
+      const replaced = pods.items.every((p) => !oldUids.includes(p.metadata.uid));
+      return replaced && now.status!.epoch! > redis.status!.epoch! ? now : undefined;
     }, 120_000);
     assert.equal(
       after.status!.master,
