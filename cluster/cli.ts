@@ -6,10 +6,23 @@
  *
  * @module
  */
-import { buildComponents, type ComponentName, componentNames } from "./lib/control_plane.ts";
+import { buildComponents, type Component } from "./lib/control_plane.ts";
+import { createClusterNetwork, cutNode, isNodeCut, restoreNode } from "./lib/cluster_network.ts";
 import { ensureClusterDns } from "./lib/cluster_dns.ts";
 import { logTail, runningPid, startDaemon } from "./lib/daemon.ts";
-import { type ClusterLayout, clusterLayout, network } from "./lib/layout.ts";
+import {
+  belongsToCluster,
+  type ClusterLayout,
+  clusterLayout,
+  clusterNodes,
+  defaultTopology,
+  network,
+  type NodeLayout,
+  readTopology,
+  recordedNodes,
+  type Topology,
+  topologyProblem,
+} from "./lib/layout.ts";
 import {
   deleteNetns,
   inNetnsWithResolvConf,
@@ -20,16 +33,20 @@ import {
   netnsInode,
   pidsInNetns,
 } from "./lib/netns.ts";
+import { readPid } from "./lib/daemon.ts";
 import { ensurePki, writeKubeconfig } from "./lib/pki.ts";
 import { run } from "./lib/run.ts";
 import { podResolvConf } from "./node_agent/pod_dns.ts";
-import { readPodRecord } from "./node_agent/pod_record.ts";
+import { type PodRecord, readPodRecord } from "./node_agent/pod_record.ts";
 import { waitForComponent } from "./lib/readiness.ts";
 
 const usage = `Usage: deno task cluster <command> [--name NAME]
 
-  up                     build if needed, start the cluster, wait until the Node is Ready
-  demo                   up, deploy the operator and the example Redis, show what to try
+  up [--nodes N] [--zones Z]
+                         build if needed, start the cluster (3 nodes in 3 zones unless
+                         told otherwise), wait until every Node is Ready
+  demo [--nodes N] [--zones Z]
+                         up, deploy the operator and the example Redis, show what to try
   down                   stop every process, remove every namespace, interface and state
   status                 show components, nodes and pods
   kubectl ARGS...        the built kubectl against this cluster (also: deno task kubectl)
@@ -37,10 +54,47 @@ const usage = `Usage: deno task cluster <command> [--name NAME]
                          with KUBECONFIG set and kubectl on PATH
   fault ACTION NS/POD    ACTION: kill (SIGKILL), stop (SIGSTOP), cont (SIGCONT),
                          isolate (cut the pod's network), heal (restore it)
+  fault ACTION NODE      ACTION: node-down (power loss: every process of the node dies,
+                         its link drops everything), node-partition (the link drops
+                         everything, the node runs on), node-up (back, as after a reboot)
 `;
 
 /** Thrown for problems the user can fix; printed without a stack trace. */
 class UserError extends Error {}
+
+/** Removes `--nodes N` and `--zones Z` from `argv`; returns what they ask for, if anything. */
+function takeTopology(argv: string[]): Partial<Topology> {
+  const take = (flag: string): number | undefined => {
+    const at = argv.findIndex((a) => a === flag || a.startsWith(`${flag}=`));
+    if (at < 0) return undefined;
+    const arg = argv[at]!;
+    const value = arg.includes("=") ? arg.slice(arg.indexOf("=") + 1) : argv[at + 1];
+    argv.splice(at, arg.includes("=") ? 1 : 2);
+    return Number(value);
+  };
+  const nodes = take("--nodes");
+  const zones = take("--zones");
+  return { ...(nodes === undefined ? {} : { nodes }), ...(zones === undefined ? {} : { zones }) };
+}
+
+/**
+ * The topology `up` builds: what the cluster already has, else what is asked
+ * for (zones default to one per node), else the default. A running cluster
+ * cannot change shape.
+ */
+function chooseTopology(layout: ClusterLayout, asked: Partial<Topology>): Topology {
+  const recorded = readTopology(layout);
+  const nodes = asked.nodes ?? recorded?.nodes ?? defaultTopology.nodes;
+  const wanted = { nodes, zones: asked.zones ?? (asked.nodes ? nodes : recorded?.zones ?? nodes) };
+  const problem = topologyProblem(wanted);
+  if (problem) throw new UserError(problem);
+  if (recorded && (recorded.nodes !== wanted.nodes || recorded.zones !== wanted.zones)) {
+    throw new UserError(
+      `Cluster ${layout.name} has ${recorded.nodes} nodes in ${recorded.zones} zones: run \`deno task cluster down\` first to change that`,
+    );
+  }
+  return wanted;
+}
 
 async function main(argv: string[]): Promise<number> {
   const nameIndex = argv.findIndex((a) => a === "--name" || a.startsWith("--name="));
@@ -51,13 +105,14 @@ async function main(argv: string[]): Promise<number> {
     argv.splice(nameIndex, arg.includes("=") ? 1 : 2);
   }
   const layout = clusterLayout(name);
+  const asked = takeTopology(argv);
   const [command, ...rest] = argv;
   switch (command) {
     case "up":
-      await up(layout);
+      await up(layout, asked);
       return 0;
     case "demo":
-      await up(layout);
+      await up(layout, asked);
       await demo(layout);
       return 0;
     case "down":
@@ -117,9 +172,11 @@ async function binDir(build: boolean): Promise<string> {
   return new TextDecoder().decode(output.stdout).trim();
 }
 
-async function up(layout: ClusterLayout): Promise<void> {
+async function up(layout: ClusterLayout, asked: Partial<Topology> = {}): Promise<void> {
   requireRoot();
   await requireTools();
+  const topology = chooseTopology(layout, asked);
+  const nodes = clusterNodes(layout, topology);
   const bin = await binDir(true);
   // Pods run without a network route out, so every module the operator and the
   // node agent import must be in the Deno cache before they start.
@@ -129,8 +186,11 @@ async function up(layout: ClusterLayout): Promise<void> {
     `${layout.repoDir}/main.ts`,
     `${layout.repoDir}/cluster/node_agent/main.ts`,
   ]);
-  await createClusterNetwork(layout);
-  const pki = await ensurePki(layout.pkiDir);
+  await requireBridgeNetfilter();
+  await createClusterNetwork(layout, nodes);
+  await Deno.mkdir(layout.stateDir, { recursive: true });
+  await Deno.writeTextFile(layout.topologyFile, JSON.stringify(topology) + "\n");
+  const pki = await ensurePki(layout.pkiDir, nodes);
   await writeKubeconfig(layout.kubeconfig, layout.apiServerUrl, pki, layout.name);
   const started = Date.now();
   const code = await new Deno.Command("nsenter", {
@@ -148,7 +208,11 @@ async function up(layout: ClusterLayout): Promise<void> {
     stdin: "null",
   }).spawn().status;
   if (!code.success) throw new UserError(`Cluster ${layout.name} did not start (see above)`);
-  console.log(`Cluster ${layout.name} is up (${((Date.now() - started) / 1000).toFixed(1)} s).`);
+  console.log(
+    `Cluster ${layout.name} is up with ${topology.nodes} nodes in ${topology.zones} zones (${
+      ((Date.now() - started) / 1000).toFixed(1)
+    } s).`,
+  );
   console.log(`  deno task kubectl get nodes        (or: deno task cluster exec -- <command>)`);
   console.log(`  KUBECONFIG=${layout.kubeconfig} inside network namespace ${layout.netns}`);
 }
@@ -210,54 +274,19 @@ async function requireBridgeNetfilter(): Promise<void> {
   }
 }
 
-async function createClusterNetwork(layout: ClusterLayout): Promise<void> {
-  if (await netnsExists(layout.netns)) return;
-  await requireBridgeNetfilter();
-  await run(["ip", "netns", "add", layout.netns]);
-  try {
-    await ipIn(layout.netns, "link", "set", "lo", "up");
-    await ipIn(layout.netns, "link", "add", network.bridge, "type", "bridge");
-    await ipIn(
-      layout.netns,
-      "addr",
-      "add",
-      `${network.gateway}/${network.prefixLength}`,
-      "dev",
-      network.bridge,
-    );
-    await ipIn(layout.netns, "link", "set", network.bridge, "up");
-    // ClusterIPs need a route for the node's own connections to reach kube-proxy's NAT
-    // (a real node has its default route); nothing is translated beyond the bridge.
-    await ipIn(layout.netns, "route", "add", network.serviceRange, "dev", network.bridge);
-    // As on a node: pod traffic to a ClusterIP is routed (forwarding on), and bridged
-    // pod-to-pod replies pass netfilter, so kube-proxy's NAT is undone on the way back.
-    await run([
-      "nsenter",
-      `--net=/run/netns/${layout.netns}`,
-      "sysctl",
-      "-qw",
-      "net.ipv4.ip_forward=1",
-      "net.bridge.bridge-nf-call-iptables=1",
-    ]);
-  } catch (error) {
-    await deleteNetns(layout.netns);
-    throw error;
-  }
-}
-
 /** Runs inside the cluster namespace: starts what is not running and waits until it is healthy. */
 async function startInside(layout: ClusterLayout): Promise<void> {
   const bin = Deno.env.get("BIN_DIR");
   if (!bin) throw new Error("BIN_DIR is not set: __start is internal to `cluster up`");
-  const components = buildComponents(layout, bin, Deno.execPath());
+  const components = buildComponents(layout, recordedNodes(layout), bin, Deno.execPath());
   for (const component of components) {
-    const name = component.name as ComponentName;
+    const name = component.name;
     if (runningPid(layout.pidDir, name) === undefined) {
-      for (const port of portsOf(name)) assertPortFree(layout, name, port);
+      for (const port of portsOf(component)) assertPortFree(layout, name, port);
       startDaemon(component, layout.pidDir, layout.logDir);
       console.log(`started ${name}`);
     }
-    await waitForComponent(layout, name, () => {
+    await waitForComponent(layout, component, () => {
       if (runningPid(layout.pidDir, name) === undefined) {
         throw new UserError(
           `${name} exited during start-up; its log ends with:\n${logTail(layout.logDir, name)}`,
@@ -269,9 +298,9 @@ async function startInside(layout: ClusterLayout): Promise<void> {
   console.log("ready: cluster DNS");
 }
 
-function portsOf(component: string): number[] {
-  if (component === "etcd") return [2379, 2380];
-  if (component === "kube-apiserver") return [network.apiServerPort];
+function portsOf(component: Component): number[] {
+  if (component.kind === "etcd") return [2379, 2380];
+  if (component.kind === "kube-apiserver") return [network.apiServerPort];
   return [];
 }
 
@@ -290,23 +319,31 @@ function assertPortFree(layout: ClusterLayout, component: string, port: number):
 
 async function down(layout: ClusterLayout): Promise<void> {
   requireRoot();
-  const namespaces = (await listNetns()).filter((n) =>
-    n === layout.netns || n.startsWith(layout.podNetnsPrefix)
-  );
+  const namespaces = (await listNetns()).filter((n) => belongsToCluster(layout, n));
   const inodes = new Set(namespaces.map(netnsInode).filter((i): i is number => i !== undefined));
   // Daemons by pid file, and anything else living in one of our namespaces
   // (pods, leftovers of a crashed agent): nothing may survive `down`.
   const pids = new Set(pidsInNetns(inodes));
-  for (const name of componentNames) {
-    const pid = runningPid(layout.pidDir, name);
-    if (pid !== undefined) pids.add(pid);
-  }
+  for (const pid of daemonPids(layout)) pids.add(pid);
   await terminate([...pids]);
-  for (const ns of namespaces) await deleteNetns(ns);
+  // Nodes first: deleting a node namespace removes its link's end in the cluster's.
+  for (const ns of [...namespaces].reverse()) await deleteNetns(ns);
   await Deno.remove(layout.stateDir, { recursive: true }).catch(() => {});
   console.log(
     `Cluster ${layout.name} is down: stopped ${pids.size} processes, removed ${namespaces.length} network namespaces.`,
   );
+}
+
+/** Pids of every daemon recorded in the pid folder that is still alive. */
+function daemonPids(layout: ClusterLayout): number[] {
+  const pids: number[] = [];
+  try {
+    for (const entry of Deno.readDirSync(layout.pidDir)) {
+      const pid = readPid(`${layout.pidDir}/${entry.name}`);
+      if (pid !== undefined && isAlive(pid)) pids.push(pid);
+    }
+  } catch { /* no pid folder */ }
+  return pids;
 }
 
 async function terminate(pids: number[]): Promise<void> {
@@ -328,10 +365,16 @@ async function status(layout: ClusterLayout): Promise<number> {
     return 1;
   }
   let healthy = true;
-  for (const name of componentNames) {
-    const pid = runningPid(layout.pidDir, name);
+  const nodes = recordedNodes(layout);
+  for (const component of buildComponents(layout, nodes, "", "")) {
+    const pid = runningPid(layout.pidDir, component.name);
     healthy &&= pid !== undefined;
-    console.log(`${name.padEnd(24)} ${pid === undefined ? "not running" : `running (pid ${pid})`}`);
+    console.log(
+      `${component.name.padEnd(24)} ${pid === undefined ? "not running" : `running (pid ${pid})`}`,
+    );
+  }
+  for (const node of nodes) {
+    if (await isNodeCut(layout, node)) console.log(`${node.name.padEnd(24)} cut off (node fault)`);
   }
   if (!healthy) {
     console.log(
@@ -380,12 +423,16 @@ async function execInside(layout: ClusterLayout, command: string[]): Promise<num
 
 async function fault(layout: ClusterLayout, action?: string, target?: string): Promise<void> {
   requireRoot();
+  if (action?.startsWith("node-")) return await nodeFault(layout, action, target);
   const [namespace, pod] = target?.split("/") ?? [];
   if (!action || !namespace || !pod) {
-    throw new UserError("Usage: fault <kill|stop|cont|isolate|heal> <namespace>/<pod>");
+    throw new UserError(
+      "Usage: fault <kill|stop|cont|isolate|heal> <namespace>/<pod>, or fault <node-down|node-partition|node-up> <node>",
+    );
   }
-  const record = await readPodRecord(layout.podsDir, namespace, pod);
-  if (!record) throw new UserError(`No pod ${namespace}/${pod} runs on cluster ${layout.name}`);
+  const found = await findPod(layout, namespace, pod);
+  if (!found) throw new UserError(`No pod ${namespace}/${pod} runs on cluster ${layout.name}`);
+  const { record, node } = found;
   const signals: Record<string, Deno.Signal> = {
     kill: "SIGKILL",
     stop: "SIGSTOP",
@@ -397,7 +444,7 @@ async function fault(layout: ClusterLayout, action?: string, target?: string): P
     for (const pid of pids) Deno.kill(pid, signal);
     console.log(`${action}: sent ${signal} to ${pids.length} process(es) of ${target}`);
   } else if (action === "isolate" || action === "heal") {
-    await ipIn(layout.netns, "link", "set", record.hostVeth, action === "isolate" ? "down" : "up");
+    await ipIn(node.netns, "link", "set", record.hostVeth, action === "isolate" ? "down" : "up");
     console.log(
       `${action}: ${target} (${record.ip}) is ${
         action === "isolate" ? "cut off" : "reachable again"
@@ -405,6 +452,60 @@ async function fault(layout: ClusterLayout, action?: string, target?: string): P
     );
   } else {
     throw new UserError(`Unknown fault: ${action}: use kill, stop, cont, isolate or heal`);
+  }
+}
+
+/** The newest record of a pod on any node, and the node it runs on. */
+async function findPod(
+  layout: ClusterLayout,
+  namespace: string,
+  name: string,
+): Promise<{ record: PodRecord; node: NodeLayout } | undefined> {
+  for (const node of recordedNodes(layout)) {
+    const record = await readPodRecord(node.podsDir, namespace, name);
+    if (record) return { record, node };
+  }
+  return undefined;
+}
+
+/**
+ * node-down: the node's link drops everything, then every process of the node
+ * (agent, kube-proxy, pods) is killed; as the link is cut first, not even their
+ * resets reach a peer. node-partition: the link is cut and the node runs on.
+ * node-up: the link carries traffic again, and what node-down killed starts
+ * again as after a reboot (the agent starts its pods afresh).
+ */
+async function nodeFault(layout: ClusterLayout, action: string, target?: string): Promise<void> {
+  const nodes = recordedNodes(layout);
+  const node = nodes.find((n) => n.name === target || String(n.index) === target);
+  if (!node) {
+    throw new UserError(
+      `Usage: fault ${action} NODE, NODE one of ${nodes.map((n) => n.name).join(", ")}`,
+    );
+  }
+  if (action === "node-down" || action === "node-partition") {
+    await cutNode(layout, node);
+    if (action === "node-down") {
+      const inodes = new Set(
+        (await listNetns()).filter((n) => n === node.netns || n.startsWith(`${node.netns}.`))
+          .map(netnsInode).filter((i): i is number => i !== undefined),
+      );
+      const pids = pidsInNetns(inodes);
+      for (const pid of pids) {
+        try {
+          Deno.kill(pid, "SIGKILL");
+        } catch { /* already gone */ }
+      }
+      console.log(`node-down: ${node.name} is cut off and its ${pids.length} processes killed`);
+    } else {
+      console.log(`node-partition: ${node.name} is cut off from the cluster; it runs on`);
+    }
+  } else if (action === "node-up") {
+    await restoreNode(layout, node);
+    await up(layout);
+    console.log(`node-up: ${node.name} is back`);
+  } else {
+    throw new UserError(`Unknown fault: ${action}: use node-down, node-partition or node-up`);
   }
 }
 

@@ -1,12 +1,12 @@
 /**
  * Certificates for the local cluster, made with openssl: a CA, the API server's
  * serving certificate, an admin client certificate (group system:masters), the
- * node agent's kubelet serving certificate, the API server's client certificate
+ * node agents' kubelet serving certificates (one per node, for its address), the API server's client certificate
  * towards it and the service-account signing key pair. Made once per cluster state folder.
  *
  * @module
  */
-import { network } from "./layout.ts";
+import { network, type NodeLayout } from "./layout.ts";
 import { run } from "./run.ts";
 
 /** Paths of the files {@linkcode ensurePki} makes. */
@@ -19,9 +19,9 @@ export interface PkiFiles {
   adminKey: string;
   serviceAccountKey: string;
   serviceAccountPub: string;
-  /** The node agent's kubelet API serving certificate. */
-  kubeletCert: string;
-  kubeletKey: string;
+  /** A node agent's kubelet API serving certificate, for the node's InternalIP. */
+  kubeletCert: (node: Pick<NodeLayout, "index">) => string;
+  kubeletKey: (node: Pick<NodeLayout, "index">) => string;
   /** The API server's client certificate towards kubelets (kubeadm's apiserver-kubelet-client). */
   apiServerKubeletClientCert: string;
   apiServerKubeletClientKey: string;
@@ -38,15 +38,15 @@ export function pkiFiles(dir: string): PkiFiles {
     adminKey: `${dir}/admin.key`,
     serviceAccountKey: `${dir}/sa.key`,
     serviceAccountPub: `${dir}/sa.pub`,
-    kubeletCert: `${dir}/kubelet.crt`,
-    kubeletKey: `${dir}/kubelet.key`,
+    kubeletCert: (node) => `${dir}/kubelet-${node.index}.crt`,
+    kubeletKey: (node) => `${dir}/kubelet-${node.index}.key`,
     apiServerKubeletClientCert: `${dir}/apiserver-kubelet-client.crt`,
     apiServerKubeletClientKey: `${dir}/apiserver-kubelet-client.key`,
   };
 }
 
-/** Creates whatever of the PKI is missing in `dir` and returns the file paths. */
-export async function ensurePki(dir: string): Promise<PkiFiles> {
+/** Creates whatever of the PKI is missing in `dir` for these nodes and returns the file paths. */
+export async function ensurePki(dir: string, nodes: readonly NodeLayout[]): Promise<PkiFiles> {
   const files = pkiFiles(dir);
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
   if (!await exists(files.caCert)) {
@@ -58,7 +58,7 @@ export async function ensurePki(dir: string): Promise<PkiFiles> {
   }
   if (!await exists(files.apiServerCert)) {
     const names = [
-      `IP:${network.gateway}`,
+      `IP:${network.controlPlaneIP}`,
       "IP:127.0.0.1",
       "IP:198.19.0.1",
       "DNS:localhost",
@@ -77,9 +77,10 @@ export async function ensurePki(dir: string): Promise<PkiFiles> {
       "extendedKeyUsage=clientAuth",
     ]);
   }
-  if (!await exists(files.kubeletCert)) {
-    await signedCert(files, files.kubeletKey, files.kubeletCert, "/CN=node-agent", [
-      `subjectAltName=IP:${network.gateway}`,
+  for (const node of nodes) {
+    if (await exists(files.kubeletCert(node))) continue;
+    await signedCert(files, files.kubeletKey(node), files.kubeletCert(node), `/CN=${node.name}`, [
+      `subjectAltName=IP:${node.ip},DNS:${node.name}`,
       "extendedKeyUsage=serverAuth",
     ]);
   }

@@ -8,14 +8,15 @@
 import { delay } from "../../src/async/delay.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadKubeconfig } from "../../src/kube/config.ts";
-import type { ComponentName } from "./control_plane.ts";
-import type { ClusterLayout } from "./layout.ts";
+import { type Component, kubeProxyHealthPort } from "./control_plane.ts";
+import { type ClusterLayout, network } from "./layout.ts";
 
 type Check = [what: string, check: (client: KubeClient) => Promise<boolean>];
 
 /** What must hold once a component has started, before the next one starts. */
-function checksAfter(component: ComponentName, layout: ClusterLayout): Check[] {
-  switch (component) {
+function checksAfter(component: Component): Check[] {
+  const nodeName = component.node?.name;
+  switch (component.kind) {
     case "etcd":
       return [["etcd healthy", async () => (await fetch("http://127.0.0.1:2379/health")).ok]];
     case "kube-apiserver":
@@ -25,10 +26,10 @@ function checksAfter(component: ComponentName, layout: ClusterLayout): Check[] {
       }]];
     case "node-agent":
       return [
-        [`node ${layout.nodeName} Ready`, async (client) => {
+        [`node ${nodeName} Ready`, async (client) => {
           const node = await client.request<
             { status?: { conditions?: Array<{ type: string; status: string }> } }
-          >({ path: `/api/v1/nodes/${layout.nodeName}` });
+          >({ path: `/api/v1/nodes/${nodeName}` });
           return node.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ??
             false;
         }],
@@ -39,8 +40,9 @@ function checksAfter(component: ComponentName, layout: ClusterLayout): Check[] {
       ];
     case "kube-proxy":
       // healthz answers 200 once kube-proxy has written its first full ruleset.
-      return [["kube-proxy synced", async () => {
-        const response = await fetch("http://127.0.0.1:10256/healthz");
+      return [[`kube-proxy synced${nodeName ? ` on ${nodeName}` : ""}`, async () => {
+        const address = component.node?.ip ?? network.controlPlaneIP;
+        const response = await fetch(`http://${address}:${kubeProxyHealthPort}/healthz`);
         await response.body?.cancel();
         return response.ok;
       }]];
@@ -55,11 +57,11 @@ function checksAfter(component: ComponentName, layout: ClusterLayout): Check[] {
  */
 export async function waitForComponent(
   layout: ClusterLayout,
-  component: ComponentName,
+  component: Component,
   assertAlive: () => void,
   timeoutMs = 120_000,
 ): Promise<void> {
-  const checks = checksAfter(component, layout);
+  const checks = checksAfter(component);
   if (!checks.length) return;
   const client = new KubeClient(await loadKubeconfig(layout.kubeconfig));
   const deadline = Date.now() + timeoutMs;

@@ -52,6 +52,8 @@ export type PodFinder = (namespace: string, name: string) => PodHandle | undefin
 export interface KubeletServerOptions {
   readonly hostname: string;
   readonly port: number;
+  /** The only address a request may come from: the API server's. */
+  readonly apiServerAddress: string;
   readonly certFile: string;
   readonly keyFile: string;
   readonly signal: AbortSignal;
@@ -71,9 +73,9 @@ export function serveKubeletApi(findPod: PodFinder, options: KubeletServerOption
     signal: options.signal,
     onListen: () => {},
   }, (request, info) => {
-    // Only the API server may call: it reaches the node from the node's own address.
-    // Pods share the bridge with it and would otherwise exec into any pod unchecked.
-    if (info.remoteAddr.hostname !== options.hostname) {
+    // Only the API server may call (a kubelet checks its client certificate; its address
+    // does here): pods reach the node's address too, and would exec into any pod unchecked.
+    if (info.remoteAddr.hostname !== options.apiServerAddress) {
       return text(403, "the kubelet API answers the API server only");
     }
     return route(request, findPod, options);

@@ -1,7 +1,8 @@
 /**
  * The node agent: our kubelet. Registers one Node, keeps it Ready and runs
  * every pod bound to it as real processes. Started by `deno task cluster up`
- * inside the cluster's network namespace.
+ * inside its node's network namespace, one per node:
+ * `main.ts --cluster=NAME --node=INDEX --zones=Z`.
  *
  * @module
  */
@@ -9,7 +10,7 @@ import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import { isNotFound, KubeClient } from "../../src/kube/client.ts";
 import { loadClusterConfig } from "../../src/kube/config.ts";
 import { listWatch } from "../../src/kube/watch.ts";
-import { clusterLayout, network } from "../lib/layout.ts";
+import { clusterLayout, network, nodeLayout } from "../lib/layout.ts";
 import { pkiFiles } from "../lib/pki.ts";
 import { serveKubeletApi } from "./kubelet_server.ts";
 import { deleteNetns, listNetns, netnsInode, pidsInNetns } from "../lib/netns.ts";
@@ -42,30 +43,33 @@ async function kubeletVersion(repoDir: string): Promise<string> {
 }
 
 async function main(): Promise<void> {
-  const nameArg = Deno.args.find((a) => a.startsWith("--cluster="));
-  const layout = clusterLayout(nameArg?.slice("--cluster=".length));
+  const arg = (name: string) =>
+    Deno.args.find((a) => a.startsWith(`--${name}=`))?.slice(name.length + 3);
+  const layout = clusterLayout(arg("cluster"));
+  const node = nodeLayout(layout, Number(arg("node") ?? 1), Number(arg("zones") ?? 1));
   const client = new KubeClient(await loadClusterConfig());
   const stop = new AbortController();
   Deno.addSignalListener("SIGTERM", () => stop.abort());
   Deno.addSignalListener("SIGINT", () => stop.abort());
 
-  await removeLeftovers(layout.podNetnsPrefix, layout.podsDir);
-  await Deno.mkdir(layout.podsDir, { recursive: true });
+  await removeLeftovers(node.podNetnsPrefix, node.podsDir);
+  await Deno.mkdir(node.podsDir, { recursive: true });
   const version = await kubeletVersion(layout.repoDir);
-  await registerNode(client, layout.nodeName, version);
+  await registerNode(client, node, version);
   await ensureStorageClass(client);
-  log("node registered", { node: layout.nodeName, version });
+  log("node registered", { node: node.name, zone: node.zone, version });
 
   const onError = (what: string) => (error: unknown) => log(what, { error: String(error) });
-  keepNodeAlive(client, layout.nodeName, version, stop.signal, onError("node heartbeat failed"));
-  provisionClaims(client, layout.volumesDir, layout.nodeName, stop.signal, log);
+  keepNodeAlive(client, node, version, stop.signal, onError("node heartbeat failed"));
+  provisionClaims(client, layout.volumesDir, stop.signal, log);
   reclaimVolumes(client, stop.signal, log);
 
   const denoDir = Deno.env.get("DENO_DIR") ?? `${Deno.env.get("HOME") ?? "/root"}/.cache/deno`;
   const ctx: AgentContext = {
     client,
     layout,
-    addresses: new AddressAllocator(),
+    node,
+    addresses: new AddressAllocator(node.podRangeStart, node.podPrefixLength),
     denoPath: Deno.execPath(),
     denoDir,
     corednsPath: corednsBinary(),
@@ -87,10 +91,11 @@ async function main(): Promise<void> {
     );
   const pki = pkiFiles(layout.pkiDir);
   serveKubeletApi(findPod, {
-    hostname: network.gateway,
+    hostname: node.ip,
+    apiServerAddress: network.controlPlaneIP,
     port: kubeletPort,
-    certFile: pki.kubeletCert,
-    keyFile: pki.kubeletKey,
+    certFile: pki.kubeletCert(node),
+    keyFile: pki.kubeletKey(node),
     signal: stop.signal,
     log,
   });
@@ -121,7 +126,7 @@ async function main(): Promise<void> {
 
   for await (
     const event of listWatch<Pod>(client, "/api/v1/pods", {
-      fieldSelector: `spec.nodeName=${layout.nodeName}`,
+      fieldSelector: `spec.nodeName=${node.name}`,
       signal: stop.signal,
       onError: onError("pod watch failed"),
     })

@@ -7,7 +7,7 @@
  */
 import { delay } from "../../src/async/delay.ts";
 import { isConflict, isNotFound, type RestClient } from "../../src/kube/client.ts";
-import { network } from "../lib/layout.ts";
+import type { NodeLayout } from "../lib/layout.ts";
 
 /** The kubelet API's port (kubelet_server.ts). */
 export const kubeletPort = 10250;
@@ -16,12 +16,17 @@ export const kubeletPort = 10250;
 const leaseRenewMs = 10_000;
 const statusRefreshMs = 60_000;
 
-/** Creates the Node if it does not exist and reports its status once. */
+/**
+ * Creates the Node if it does not exist and reports its status once. Its zone
+ * label (and region, one for the whole cluster) is what topology spreading
+ * reads; spec.podCIDR says which pod addresses live behind it.
+ */
 export async function registerNode(
   client: RestClient,
-  nodeName: string,
+  node: NodeLayout,
   version: string,
 ): Promise<void> {
+  const nodeName = node.name;
   try {
     await client.request({
       method: "POST",
@@ -36,21 +41,23 @@ export async function registerNode(
             "kubernetes.io/os": "linux",
             "kubernetes.io/arch": Deno.build.arch === "x86_64" ? "amd64" : "arm64",
             "node.kubernetes.io/instance-type": "local-node-agent",
+            "topology.kubernetes.io/region": "local",
+            "topology.kubernetes.io/zone": node.zone,
           },
         },
-        spec: {},
+        spec: { podCIDR: node.podCIDR, podCIDRs: [node.podCIDR] },
       },
     });
   } catch (error) {
     if (!isConflict(error)) throw error;
   }
-  await patchNodeStatus(client, nodeName, version);
+  await patchNodeStatus(client, node, version);
 }
 
 /** Renews the Lease and refreshes the status until `signal` aborts. */
 export async function keepNodeAlive(
   client: RestClient,
-  nodeName: string,
+  node: NodeLayout,
   version: string,
   signal: AbortSignal,
   onError: (error: unknown) => void,
@@ -58,9 +65,12 @@ export async function keepNodeAlive(
   let lastStatus = Date.now();
   while (!signal.aborted) {
     try {
-      await renewLease(client, nodeName);
-      if (Date.now() - lastStatus >= statusRefreshMs) {
-        await patchNodeStatus(client, nodeName, version);
+      await renewLease(client, node.name);
+      // As a kubelet checks every 10 s: once the node lifecycle controller has marked
+      // the node NotReady or Unknown (it lost the API server for a while), Ready is
+      // reported again at once, not at the next periodic refresh.
+      if (Date.now() - lastStatus >= statusRefreshMs || !await isReady(client, node.name)) {
+        await patchNodeStatus(client, node, version);
         lastStatus = Date.now();
       }
     } catch (error) {
@@ -68,6 +78,14 @@ export async function keepNodeAlive(
     }
     await delay(leaseRenewMs, signal).catch(() => {});
   }
+}
+
+async function isReady(client: RestClient, nodeName: string): Promise<boolean> {
+  const current = await client.request<
+    { status?: { conditions?: Array<{ type: string; status: string }> } }
+  >({ path: `/api/v1/nodes/${nodeName}` });
+  return current.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ??
+    false;
 }
 
 async function renewLease(client: RestClient, nodeName: string): Promise<void> {
@@ -98,9 +116,10 @@ async function renewLease(client: RestClient, nodeName: string): Promise<void> {
 
 async function patchNodeStatus(
   client: RestClient,
-  nodeName: string,
+  node: NodeLayout,
   version: string,
 ): Promise<void> {
+  const nodeName = node.name;
   const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
   const condition = (type: string, status: string, reason: string, message: string) => ({
     type,
@@ -140,7 +159,7 @@ async function patchNodeStatus(
           ),
           condition("Ready", "True", "KubeletReady", "node agent is posting ready status"),
         ],
-        addresses: [{ type: "InternalIP", address: network.gateway }, {
+        addresses: [{ type: "InternalIP", address: node.ip }, {
           type: "Hostname",
           address: nodeName,
         }],

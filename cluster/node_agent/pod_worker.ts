@@ -10,7 +10,7 @@ import type { Container, ContainerState, Pod, PodCondition } from "kubernetes-ty
 import { delay } from "../../src/async/delay.ts";
 import { isNotFound, type KubeClient } from "../../src/kube/client.ts";
 import { recordEvent } from "../../src/kube/events.ts";
-import { type ClusterLayout, network } from "../lib/layout.ts";
+import { type ClusterLayout, network, type NodeLayout } from "../lib/layout.ts";
 import {
   execInContainer,
   launchContainer,
@@ -49,6 +49,8 @@ const redisImageUid = 999;
 export interface AgentContext {
   readonly client: KubeClient;
   readonly layout: ClusterLayout;
+  /** The node this agent is. */
+  readonly node: NodeLayout;
   readonly addresses: AddressAllocator;
   readonly denoPath: string;
   readonly denoDir: string;
@@ -104,7 +106,7 @@ export class PodWorker {
     this.#pod = pod;
     this.uid = pod.metadata!.uid!;
     const dirName = podDirName(this.#namespace, this.#name, this.uid);
-    this.#dir = `${ctx.layout.podsDir}/${dirName}`;
+    this.#dir = `${ctx.node.podsDir}/${dirName}`;
     this.#logPrefix = `${ctx.layout.logDir}/pods/${dirName}`;
     this.#conditions = pod.status?.conditions;
     // Restart counts continue from what the pod reported before an agent restart.
@@ -236,7 +238,8 @@ export class PodWorker {
     const hex = this.uid.replace(/-/g, "");
     try {
       this.#sandbox = await createSandbox(
-        `${this.#ctx.layout.podNetnsPrefix}${hex.slice(0, 12)}`,
+        this.#ctx.node,
+        `${this.#ctx.node.podNetnsPrefix}${hex.slice(0, 12)}`,
         `v${hex.slice(0, 12)}`,
         ip,
       );
@@ -458,7 +461,7 @@ export class PodWorker {
   async #prepare(runtime: ContainerRuntime, kind: ImageKind) {
     const container = runtime.spec;
     const sandbox = this.#sandbox!;
-    const addresses = { podIP: sandbox.ip, hostIP: network.gateway };
+    const addresses = { podIP: sandbox.ip, hostIP: this.#ctx.node.ip };
     // Volumes are written again before every start, so a restarted container
     // sees the current ConfigMaps and Secrets (and a fresh token).
     const volumes = await materializeVolumes(this.#ctx.client, this.#pod, this.#dir, addresses);
@@ -662,7 +665,7 @@ export class PodWorker {
         {
           sandboxReady: this.#sandbox !== undefined && !this.#terminating,
           ...(this.#sandbox ? { podIP: this.#sandbox.ip } : {}),
-          hostIP: network.gateway,
+          hostIP: this.#ctx.node.ip,
           startTime: this.#startTime.replace(/\.\d+Z$/, "Z"),
           initialized: this.#initialized,
           initContainers: this.#runtimes.filter((r) => r.init).map(snapshot),

@@ -4,10 +4,15 @@
  * claim of our StorageClass gets a PV with a folder below the cluster's state,
  * and a released PV of ours is deleted with its folder.
  *
+ * Every node's agent runs it; the PV's name is the claim's uid, so the first
+ * wins and the others get a conflict. The folders are on the one machine every
+ * node shares, so the volumes have no node affinity: like network storage, a
+ * volume follows its pod to another node (after a node is lost, for one).
+ *
  * @module
  */
 import type { PersistentVolume, PersistentVolumeClaim } from "kubernetes-types/core/v1.d.ts";
-import { isConflict, type RestClient } from "../../src/kube/client.ts";
+import { isConflict, isNotFound, type RestClient } from "../../src/kube/client.ts";
 import { listWatch } from "../../src/kube/watch.ts";
 
 /** Name of the default StorageClass and of the provisioner behind it. */
@@ -41,7 +46,6 @@ export async function ensureStorageClass(client: RestClient): Promise<void> {
 export async function provisionClaims(
   client: RestClient,
   volumesDir: string,
-  nodeName: string,
   signal: AbortSignal,
   log: (message: string, fields: Record<string, unknown>) => void,
 ): Promise<void> {
@@ -49,7 +53,7 @@ export async function provisionClaims(
     if (claim.spec?.volumeName || claim.status?.phase === "Bound") return;
     if ((claim.spec?.storageClassName ?? storageClassName) !== storageClassName) return;
     try {
-      await createVolume(client, claim, volumesDir, nodeName);
+      await createVolume(client, claim, volumesDir);
     } catch (error) {
       if (!isConflict(error)) {
         log("provisioning failed", { claim: claim.metadata?.name, error: String(error) });
@@ -86,6 +90,8 @@ export async function reclaimVolumes(
         path: `/api/v1/persistentvolumes/${volume.metadata?.name}`,
       });
     } catch (error) {
+      // Another node's agent reclaimed it first.
+      if (isNotFound(error)) return;
       log("volume reclaim failed", { volume: volume.metadata?.name, error: String(error) });
     }
   };
@@ -101,7 +107,6 @@ async function createVolume(
   client: RestClient,
   claim: PersistentVolumeClaim,
   volumesDir: string,
-  nodeName: string,
 ): Promise<void> {
   const name = `pvc-${claim.metadata?.uid}`;
   const path = `${volumesDir}/${name}`;
@@ -127,17 +132,6 @@ async function createVolume(
           namespace: claim.metadata?.namespace,
           name: claim.metadata?.name,
           uid: claim.metadata?.uid,
-        },
-        nodeAffinity: {
-          required: {
-            nodeSelectorTerms: [{
-              matchExpressions: [{
-                key: "kubernetes.io/hostname",
-                operator: "In",
-                values: [nodeName],
-              }],
-            }],
-          },
         },
       },
     },

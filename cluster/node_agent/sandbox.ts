@@ -1,10 +1,11 @@
 /**
- * A pod's network: its own namespace, joined to the cluster bridge by a veth
- * pair, with one address from the pod range and a default route to the bridge.
+ * A pod's network: its own namespace, joined to its node's bridge by a veth
+ * pair, with one address from the node's pod range and a default route to the
+ * bridge.
  *
  * @module
  */
-import { network } from "../lib/layout.ts";
+import { network, type NodeLayout } from "../lib/layout.ts";
 import { deleteNetns, ipIn } from "../lib/netns.ts";
 import { run } from "../lib/run.ts";
 
@@ -26,9 +27,10 @@ export class AddressAllocator {
   readonly #first: number;
   readonly #last: number;
 
-  constructor(first: string = network.podRangeStart, prefixLength: number = network.prefixLength) {
+  /** Addresses from `first` to the end of its `/prefixLength` network. */
+  constructor(first: string, prefixLength: number) {
     this.#first = toNumber(first);
-    const base = toNumber(network.gateway) & ~((1 << (32 - prefixLength)) - 1);
+    const base = toNumber(first) & ~((1 << (32 - prefixLength)) - 1);
     this.#last = (base | ((1 << (32 - prefixLength)) - 2)) >>> 0;
     this.#next = this.#first;
   }
@@ -62,7 +64,12 @@ function toAddress(n: number): string {
 }
 
 /** Creates the pod's namespace and link; undoes what it did when a step fails. */
-export async function createSandbox(netns: string, hostVeth: string, ip: string): Promise<Sandbox> {
+export async function createSandbox(
+  node: NodeLayout,
+  netns: string,
+  hostVeth: string,
+  ip: string,
+): Promise<Sandbox> {
   try {
     await run(["ip", "netns", "add", netns]);
     await ipIn(netns, "link", "set", "lo", "up");
@@ -83,9 +90,9 @@ export async function createSandbox(netns: string, hostVeth: string, ip: string)
     // Hairpin, as the CNI bridge plugin sets it: a pod that reaches its own Service gets
     // its packet back through the port it came in on, after kube-proxy's DNAT.
     await ipIn(undefined, "link", "set", hostVeth, "type", "bridge_slave", "hairpin", "on");
-    await ipIn(netns, "addr", "add", `${ip}/${network.prefixLength}`, "dev", "eth0");
+    await ipIn(netns, "addr", "add", `${ip}/${node.podPrefixLength}`, "dev", "eth0");
     await ipIn(netns, "link", "set", "eth0", "up");
-    await ipIn(netns, "route", "add", "default", "via", network.gateway);
+    await ipIn(netns, "route", "add", "default", "via", node.podGateway);
     return { netns, hostVeth, ip };
   } catch (error) {
     await deleteSandbox({ netns, hostVeth, ip });

@@ -22,3 +22,11 @@ Deno.test("AddressAllocator skips .0 and .255 addresses and wraps around to rele
     "wraps to the first address once the range is used up",
   );
 });
+
+Deno.test("AddressAllocator stays inside a node's /20 pod range", () => {
+  // Node 1's range is 198.18.16.0/20: its last pod address is 198.18.31.254.
+  const allocator = new AddressAllocator("198.18.31.253", 20);
+  assert.equal(allocator.allocate(), "198.18.31.253");
+  assert.equal(allocator.allocate(), "198.18.31.254");
+  assert.throws(() => allocator.allocate(), /No pod address left/, "never 198.18.32.x, node 2's");
+});

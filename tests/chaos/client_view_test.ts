@@ -16,6 +16,7 @@
  */
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
+import { recordedNodes } from "../../cluster/lib/layout.ts";
 import { inNetnsWithResolvConf } from "../../cluster/lib/netns.ts";
 import { podDirName, readPodRecord } from "../../cluster/node_agent/pod_record.ts";
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
@@ -188,10 +189,11 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
       const pod = await client.request<Pod>({ path: `/api/v1/namespaces/${n}/pods/app` });
       return pod.status?.phase === "Running" ? pod : undefined;
     });
-    const record = (await readPodRecord(layout.podsDir, n, "app"))!;
-    const resolvConf = `${layout.podsDir}/${
-      podDirName(n, "app", appPod.metadata!.uid!)
-    }/resolv.conf`;
+    const podsDir = recordedNodes(layout).find((node) =>
+      node.name === appPod.spec!.nodeName
+    )!.podsDir;
+    const record = (await readPodRecord(podsDir, n, "app"))!;
+    const resolvConf = `${podsDir}/${podDirName(n, "app", appPod.metadata!.uid!)}/resolv.conf`;
     const service = "redis-app-master";
     const clusterIP = (await kubectl([
       "-n",

@@ -92,7 +92,7 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
       }),
     );
     const plain = await ready("plain");
-    await ready("client");
+    const client = await ready("client");
 
     await t.step("the redis image runs as uid 999 in /data with protected-mode off", async () => {
       assert.equal((await exec("plain", "id", "-u")).trim(), "999");
@@ -188,11 +188,13 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
     });
 
     await t.step("pods cannot use the kubelet API; only the API server can", async () => {
+      // The kubelet of the pod's own node, which it reaches directly.
+      const kubelet = `https://${client.status!.hostIP}:10250/healthz`;
       const probe = [
         "import ssl, urllib.request, urllib.error",
         "context = ssl._create_unverified_context()",
         "try:",
-        "    urllib.request.urlopen('https://198.18.0.1:10250/healthz', context=context, timeout=5)",
+        `    urllib.request.urlopen('${kubelet}', context=context, timeout=5)`,
         "    print('open')",
         "except urllib.error.HTTPError as error:",
         "    print(error.code)",

@@ -6,7 +6,16 @@
 import assert from "node:assert/strict";
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
-import { clusterClient, fault, kubectl, redisCli, testNamespace, waitFor } from "./helpers.ts";
+import { recordedNodes } from "../../cluster/lib/layout.ts";
+import {
+  clusterClient,
+  fault,
+  kubectl,
+  layout,
+  redisCli,
+  testNamespace,
+  waitFor,
+} from "./helpers.ts";
 
 const fixture = await Deno.readTextFile(
   new URL("../fixtures/redis_statefulset.yaml", import.meta.url),
@@ -39,7 +48,8 @@ Deno.test("a StatefulSet of three Redis pods runs like on a real node", async (t
       for (const p of ready) {
         const status = p.status!;
         assert.equal(status.phase, "Running");
-        assert.equal(status.hostIP, "198.18.0.1");
+        const node = recordedNodes(layout).find((n) => n.name === p.spec?.nodeName);
+        assert.equal(status.hostIP, node?.ip, "hostIP is the InternalIP of the pod's node");
         assert.ok(status.startTime);
         assert.equal(status.containerStatuses?.[0]?.ready, true);
         assert.ok(status.containerStatuses?.[0]?.state?.running?.startedAt);

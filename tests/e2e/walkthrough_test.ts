@@ -33,10 +33,14 @@ Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", asy
       "inside a pod, the master Service's name reaches the master (cluster DNS, kube-proxy)",
       async () => {
         const exec = (...command: string[]) => k("exec", "redis-example-1", "--", ...command);
-        assert.equal(
-          (await exec("redis-cli", "-h", "redis-example-master", "set", "via", "service")).trim(),
-          "OK",
+        // Every node's kube-proxy applies the Service's endpoints on its own, within its
+        // minSyncPeriod: until this pod's node has them, the name is refused.
+        const reply = await waitFor(
+          "the master Service on this pod's node",
+          () => exec("redis-cli", "-h", "redis-example-master", "set", "via", "service"),
+          10_000,
         );
+        assert.equal(reply.trim(), "OK");
         const master = await waitForReady(client, ns.name, "example");
         assert.equal(await redisCli(master.status!.masterIP!, "GET", "via"), "service");
         // The same name, fully qualified, as applications in other namespaces write it.

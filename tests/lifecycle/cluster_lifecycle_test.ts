@@ -5,12 +5,17 @@
  * the CLI and inspects /proc and /run/netns, it never sends to pod addresses.
  */
 import assert from "node:assert/strict";
-import { clusterLayout } from "../../cluster/lib/layout.ts";
+import { belongsToCluster, clusterLayout, clusterNodes } from "../../cluster/lib/layout.ts";
 import { isAlive, listNetns, netnsInode, pidsInNetns } from "../../cluster/lib/netns.ts";
-import { componentNames } from "../../cluster/lib/control_plane.ts";
+import { buildComponents } from "../../cluster/lib/control_plane.ts";
 import { runningPid } from "../../cluster/lib/daemon.ts";
 
 const layout = clusterLayout("lifecycle-test");
+// Two nodes: enough to show that every node's namespace, link and daemons go too.
+const topology = { nodes: 2, zones: 2 };
+const componentNames = buildComponents(layout, clusterNodes(layout, topology), "", "").map((c) =>
+  c.name
+);
 const cli = `${layout.repoDir}/cluster/cli.ts`;
 
 async function cluster(...args: string[]): Promise<{ code: number; output: string }> {
@@ -35,14 +40,13 @@ async function rootLinks(): Promise<string[]> {
     .filter(Boolean).sort();
 }
 
-const ours = (names: string[]) =>
-  names.filter((n) => n === layout.netns || n.startsWith(layout.podNetnsPrefix));
+const ours = (names: string[]) => names.filter((n) => belongsToCluster(layout, n));
 
 Deno.test("cluster down after up leaves nothing behind; up repairs a half-started cluster", async (t) => {
   const linksBefore = await rootLinks();
   try {
     await t.step("up starts every component and a pod", async () => {
-      const up = await cluster("up");
+      const up = await cluster("up", `--nodes=${topology.nodes}`);
       assert.equal(up.code, 0, up.output);
       for (const name of componentNames) assert.ok(runningPid(layout.pidDir, name), `${name} runs`);
       const pod = await cluster(
@@ -55,9 +59,12 @@ Deno.test("cluster down after up leaves nothing behind; up repairs a half-starte
       assert.equal(pod.code, 0, pod.output);
       assert.equal(
         ours(await listNetns()).length,
-        3,
-        "the cluster namespace, CoreDNS's pod namespace and the new pod's",
+        5,
+        "the cluster namespace, two nodes', CoreDNS's pod namespace and the new pod's",
       );
+      const changed = await cluster("up", "--nodes=3");
+      assert.notEqual(changed.code, 0, "a running cluster does not change its number of nodes");
+      assert.match(changed.output, /has 2 nodes in 2 zones/);
     });
 
     await t.step("up is idempotent and restarts a component that died", async () => {
