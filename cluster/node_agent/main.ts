@@ -17,13 +17,17 @@ import { deleteNetns, listNetns, netnsInode, pidsInNetns } from "../lib/netns.ts
 import { keepNodeAlive, kubeletPort, registerNode } from "./node_heartbeat.ts";
 import { type AgentContext, PodWorker } from "./pod_worker.ts";
 import { ensureStorageClass, provisionClaims, reclaimVolumes } from "./provisioner.ts";
-import { AddressAllocator } from "./sandbox.ts";
+import { AddressAllocator, hostVethPattern } from "./sandbox.ts";
+import { run } from "../lib/run.ts";
 
 function log(message: string, fields: Record<string, unknown> = {}): void {
   console.log(JSON.stringify({ time: new Date().toISOString(), message, ...fields }));
 }
 
-/** Removes pod sandboxes a previous agent left behind; their pods are started afresh. */
+/**
+ * Removes pod sandboxes a previous agent left behind (it crashed, or its node
+ * lost power); their pods are started afresh, in new sandboxes.
+ */
 async function removeLeftovers(podNetnsPrefix: string, podsDir: string): Promise<void> {
   const leftovers = (await listNetns()).filter((n) => n.startsWith(podNetnsPrefix));
   const inodes = new Set(leftovers.map(netnsInode).filter((i): i is number => i !== undefined));
@@ -32,9 +36,21 @@ async function removeLeftovers(podNetnsPrefix: string, podsDir: string): Promise
       Deno.kill(pid, "SIGKILL");
     } catch { /* gone */ }
   }
+  // The host ends first: a deleted namespace is torn down by the kernel later, with
+  // its end of the link, and a pod started again at once needs the same link name.
+  for (const link of await hostVeths()) {
+    await run(["ip", "link", "delete", link], { allowFailure: true });
+  }
   for (const netns of leftovers) await deleteNetns(netns);
   await Deno.remove(podsDir, { recursive: true }).catch(() => {});
   if (leftovers.length) log("removed leftover pod sandboxes", { count: leftovers.length });
+}
+
+/** The host ends of pod links in this node's namespace (sandbox.ts names them). */
+async function hostVeths(): Promise<string[]> {
+  const links = await run(["ip", "-o", "link", "show", "type", "veth"]);
+  return links.split("\n").map((line) => line.split(":")[1]?.trim().split("@")[0] ?? "")
+    .filter((name) => hostVethPattern.test(name));
 }
 
 async function kubeletVersion(repoDir: string): Promise<string> {

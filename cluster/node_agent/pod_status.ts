@@ -129,3 +129,21 @@ function toContainerStatus(container: ContainerSnapshot): ContainerStatus {
     lastState: container.lastState ?? {},
   };
 }
+
+/**
+ * The body of a strategic merge patch that sets `status`: the address lists
+ * replace what the API server holds (merged by `ip`, a new sandbox's address
+ * would be added beside the old one, and the API server refuses two of one
+ * family).
+ */
+export function statusPatch(uid: string, status: PodStatus): Record<string, unknown> {
+  const replace = (list: PodStatus["podIPs"]) => list ? [{ $patch: "replace" }, ...list] : list;
+  return {
+    metadata: { uid },
+    status: {
+      ...status,
+      ...(status.podIPs ? { podIPs: replace(status.podIPs) } : {}),
+      ...(status.hostIPs ? { hostIPs: replace(status.hostIPs) } : {}),
+    },
+  };
+}

@@ -4,6 +4,7 @@ import {
   type ContainerSnapshot,
   podPhase,
   type PodSnapshot,
+  statusPatch,
 } from "./pod_status.ts";
 
 const running: ContainerSnapshot = {
@@ -85,4 +86,17 @@ Deno.test("podPhase() is Pending before init, then follows the restart policy", 
     podPhase({ ...base, initialized: false, restartPolicy: "Never", initContainers: [failedInit] }),
     "Failed",
   );
+});
+
+Deno.test("statusPatch() replaces the address lists, so a new sandbox's address is not merged in beside the old", () => {
+  const patch = statusPatch("uid-1", {
+    podIP: "198.18.32.4",
+    podIPs: [{ ip: "198.18.32.4" }],
+    hostIPs: [{ ip: "198.18.0.12" }],
+    phase: "Running",
+  }) as { metadata: { uid: string }; status: Record<string, unknown> };
+  assert.equal(patch.metadata.uid, "uid-1");
+  assert.deepEqual(patch.status.podIPs, [{ $patch: "replace" }, { ip: "198.18.32.4" }]);
+  assert.deepEqual(patch.status.hostIPs, [{ $patch: "replace" }, { ip: "198.18.0.12" }]);
+  assert.equal(patch.status.phase, "Running");
 });

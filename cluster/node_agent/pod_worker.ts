@@ -29,7 +29,7 @@ import {
 } from "./images.ts";
 import { podHostsFile, podResolvConf } from "./pod_dns.ts";
 import { podDirName, writePodRecord } from "./pod_record.ts";
-import { buildPodStatus, type ContainerSnapshot } from "./pod_status.ts";
+import { buildPodStatus, type ContainerSnapshot, statusPatch } from "./pod_status.ts";
 import { probeContainer } from "./probe_loop.ts";
 import { signalNumber } from "./signals.ts";
 import {
@@ -39,7 +39,13 @@ import {
   relistDelayMs,
   requeueDelayMs,
 } from "./restart_backoff.ts";
-import { type AddressAllocator, createSandbox, deleteSandbox, type Sandbox } from "./sandbox.ts";
+import {
+  type AddressAllocator,
+  createSandbox,
+  deleteSandbox,
+  hostVethName,
+  type Sandbox,
+} from "./sandbox.ts";
 import { materializeVolumes, type VolumePaths } from "./volumes.ts";
 
 /** The user the official redis and valkey images run the server as. */
@@ -240,7 +246,7 @@ export class PodWorker {
       this.#sandbox = await createSandbox(
         this.#ctx.node,
         `${this.#ctx.node.podNetnsPrefix}${hex.slice(0, 12)}`,
-        `v${hex.slice(0, 12)}`,
+        hostVethName(this.uid),
         ip,
       );
     } catch (error) {
@@ -680,7 +686,7 @@ export class PodWorker {
           method: "PATCH",
           path: `/api/v1/namespaces/${this.#namespace}/pods/${this.#name}/status`,
           contentType: "application/strategic-merge-patch+json",
-          body: { metadata: { uid: this.uid }, status },
+          body: statusPatch(this.uid, status),
         });
         this.#conditions = status.conditions;
       } catch (error) {

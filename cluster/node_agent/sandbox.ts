@@ -9,6 +9,14 @@ import { network, type NodeLayout } from "../lib/layout.ts";
 import { deleteNetns, ipIn } from "../lib/netns.ts";
 import { run } from "../lib/run.ts";
 
+/** Names of the host ends of pod links: `v` and 12 hex digits of the pod's uid. */
+export const hostVethPattern = /^v[0-9a-f]{12}$/;
+
+/** The host end's name for a pod. */
+export function hostVethName(podUid: string): string {
+  return `v${podUid.replace(/-/g, "").slice(0, 12)}`;
+}
+
 /** The network of one pod. */
 export interface Sandbox {
   readonly netns: string;

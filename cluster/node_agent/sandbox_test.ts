@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { AddressAllocator } from "./sandbox.ts";
+import { AddressAllocator, hostVethName, hostVethPattern } from "./sandbox.ts";
 
 Deno.test("AddressAllocator hands out distinct pod addresses and does not reuse a released one at once", () => {
   const allocator = new AddressAllocator("198.18.1.1", 16);
@@ -29,4 +29,12 @@ Deno.test("AddressAllocator stays inside a node's /20 pod range", () => {
   assert.equal(allocator.allocate(), "198.18.31.253");
   assert.equal(allocator.allocate(), "198.18.31.254");
   assert.throws(() => allocator.allocate(), /No pod address left/, "never 198.18.32.x, node 2's");
+});
+
+Deno.test("hostVethName() fits an interface name and is what removeLeftovers looks for", () => {
+  const name = hostVethName("516d9a28-9724-4c3e-a1b2-0123456789ab");
+  assert.equal(name, "v516d9a289724");
+  assert.ok(name.length <= 15);
+  assert.match(name, hostVethPattern);
+  assert.doesNotMatch("veth0", hostVethPattern);
 });
