@@ -9,6 +9,7 @@ import { runController } from "./src/controller/controller.ts";
 import { KubeClient } from "./src/kube/client.ts";
 import { loadClusterConfig } from "./src/kube/config.ts";
 import { leadWhileElected } from "./src/kube/leader_election.ts";
+import { parseLeaseTimings } from "./src/kube/lease_timings.ts";
 import { fieldManager } from "./src/api/redis.ts";
 import { serveHealth } from "./src/observe/health_server.ts";
 import { configureLogging, operatorLogger } from "./src/observe/logging.ts";
@@ -25,12 +26,25 @@ const { values: flags } = parseArgs({
     "no-leader-elect": { type: "boolean", default: false },
     "lease-namespace": { type: "string", default: Deno.env.get("POD_NAMESPACE") },
     "lease-name": { type: "string", default: "redis-operator" },
+    // Seconds; see src/kube/lease_timings.ts for the defaults and why.
+    "lease-duration": { type: "string" },
+    "renew-deadline": { type: "string" },
+    "retry-period": { type: "string" },
     concurrency: { type: "string", default: "8" },
   },
 });
 
 await configureLogging(flags["log-level"] as "debug" | "info" | "warning");
 const log = operatorLogger("main");
+const leaseTimings = parseLeaseTimings({
+  ...(flags["lease-duration"] ? { leaseDuration: flags["lease-duration"] } : {}),
+  ...(flags["renew-deadline"] ? { renewDeadline: flags["renew-deadline"] } : {}),
+  ...(flags["retry-period"] ? { retryPeriod: flags["retry-period"] } : {}),
+});
+if (typeof leaseTimings === "string") {
+  log.error("invalid leader election flags", { error: leaseTimings });
+  Deno.exit(2);
+}
 const stop = new AbortController();
 for (const signal of ["SIGTERM", "SIGINT"] as const) {
   Deno.addSignalListener(signal, () => stop.abort(new Error(`received ${signal}`)));
@@ -83,12 +97,12 @@ if (flags["no-leader-elect"]) {
       namespace: flags["lease-namespace"] ?? config.namespace,
       name: flags["lease-name"],
       identity,
-      // client-go's defaults: a leader that cannot renew for 10 s stops; followers wait 15 s
-      // after the last change they saw, so the two never overlap.
-      leaseDurationMs: 15_000,
-      renewDeadlineMs: 10_000,
-      renewIntervalMs: 2_000,
-      retryIntervalMs: 2_000,
+      // A leader that cannot renew for the renew deadline stops; followers wait the lease
+      // duration after the last change they saw, so the two never overlap.
+      leaseDurationMs: leaseTimings.leaseDurationMs,
+      renewDeadlineMs: leaseTimings.renewDeadlineMs,
+      renewIntervalMs: leaseTimings.retryPeriodMs,
+      retryIntervalMs: leaseTimings.retryPeriodMs,
       fieldManager,
       signal: stop.signal,
       onLeadershipChange: (leading) => {

@@ -37,6 +37,7 @@ export const Reason = {
   ReplicaParked: "ReplicaParked",
   SecretUnreadable: "SecretUnreadable",
   AuthFailed: "AuthFailed",
+  NodeUnavailable: "NodeUnavailable",
   RedisCommandFailed: "RedisCommandFailed",
   PasswordRotating: "PasswordRotating",
   PasswordRotated: "PasswordRotated",

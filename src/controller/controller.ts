@@ -7,7 +7,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { StatefulSet } from "kubernetes-types/apps/v1.d.ts";
-import type { ConfigMap, Pod, Service } from "kubernetes-types/core/v1.d.ts";
+import type { ConfigMap, Node, Pod, Service } from "kubernetes-types/core/v1.d.ts";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
 import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.d.ts";
 import { fieldManager, labels, type Redis } from "../api/redis.ts";
@@ -97,6 +97,15 @@ export async function runController(options: ControllerOptions): Promise<void> {
     endpointSlices: new Informer<EndpointSlice>(client, apis.endpointSlices.path(undefined), {
       labelSelector: owned,
       onChange: wake,
+    }),
+    // A node that stops reporting, or is marked out of service, changes what the Redis
+    // pods on it can do: their Redis resources report it.
+    nodes: new Informer<Node>(client, "/api/v1/nodes", {
+      onChange: (node) => {
+        for (const pod of caches.pods.all()) {
+          if (pod.spec?.nodeName === node.metadata?.name) wake(pod);
+        }
+      },
     }),
   };
   const monitors = new Map<string, InstanceMonitor>();

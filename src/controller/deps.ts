@@ -5,7 +5,7 @@
  */
 import type { Logger } from "@logtape/logtape";
 import type { StatefulSet } from "kubernetes-types/apps/v1.d.ts";
-import type { ConfigMap, Pod, Service } from "kubernetes-types/core/v1.d.ts";
+import type { ConfigMap, Node, Pod, Service } from "kubernetes-types/core/v1.d.ts";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
 import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.d.ts";
 import { StatefulSetApi } from "../../generated/apps@v1/mod.ts";
@@ -54,6 +54,8 @@ export interface Caches {
   readonly statefulSets: Informer<StatefulSet>;
   readonly pdbs: Informer<PodDisruptionBudget>;
   readonly endpointSlices: Informer<EndpointSlice>;
+  /** Nodes, to tell why a pod is unreachable (decide/node_loss.ts). */
+  readonly nodes: Informer<Node>;
 }
 
 /** What a reconcile pass needs. */

@@ -25,6 +25,7 @@ import {
 } from "../decide/password.ts";
 import { decideFencingRepairs } from "../decide/fencing.ts";
 import { decideParking, parkingAddress } from "../decide/parking.ts";
+import { nodeLossProblem } from "../decide/node_loss.ts";
 import { specProblems } from "../api/validation.ts";
 import { decideReplication, type RecordedMaster } from "../decide/replication.ts";
 import type { Problem } from "../decide/status.ts";
@@ -173,6 +174,11 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       problems.push(...await tryApply(() => writeOwnSecret(deps, redis, { password: wanted })));
     }
   }
+  const nodeLoss = nodeLossProblem(
+    redisPods(deps, redis),
+    (node) => deps.caches.nodes.get("", node),
+  );
+  if (nodeLoss) problems.push(nodeLoss);
   // Every running pod is watched, ready or not: its answers decide whether it is lost.
   monitor.sync(
     observed.map((o) => o.observation.ip).filter((ip) => ip !== ""),

@@ -160,10 +160,13 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
 }
 
 /**
- * The default affinity: pods of one Redis prefer different nodes. A node that
- * holds the master and a replica takes both when it fails, and one survivor
- * alone is never reconfigured (decide/replication.ts, minimumFailoverSize).
- * Preferred, not required, so a one-node cluster still runs every pod.
+ * The default affinity: pods of one Redis prefer different nodes and different
+ * zones. A node (or zone) that holds the master and a replica takes both when
+ * it fails, and one survivor alone is never reconfigured
+ * (decide/replication.ts, minimumFailoverSize). Preferred, not required: a
+ * cluster with fewer nodes than pods still runs every pod, and a pod recreated
+ * while a node is lost (out of service, or drained) finds a place on the
+ * nodes that remain. `spec.affinity` replaces it.
  */
 export function spreadAcrossNodes(redis: Redis) {
   return {
@@ -173,6 +176,12 @@ export function spreadAcrossNodes(redis: Redis) {
         podAffinityTerm: {
           labelSelector: { matchLabels: selectorLabels(redis) },
           topologyKey: "kubernetes.io/hostname",
+        },
+      }, {
+        weight: 100,
+        podAffinityTerm: {
+          labelSelector: { matchLabels: selectorLabels(redis) },
+          topologyKey: "topology.kubernetes.io/zone",
         },
       }],
     },

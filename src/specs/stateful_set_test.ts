@@ -48,14 +48,20 @@ Deno.test("configHash() changes with the config, so a config change rolls the po
   assert.equal(configHash(redis), configHash({ ...redis }));
 });
 
-Deno.test("buildStatefulSet() spreads the pods across nodes unless spec.affinity says otherwise (issue 8, item 9)", () => {
+Deno.test("buildStatefulSet() spreads the pods across nodes and zones unless spec.affinity says otherwise (issues 8 and 13)", () => {
   const spread = buildStatefulSet(redis).spec?.template.spec?.affinity;
-  const term = spread?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution?.[0];
-  assert.equal(term?.podAffinityTerm.topologyKey, "kubernetes.io/hostname");
-  assert.deepEqual(term?.podAffinityTerm.labelSelector?.matchLabels, {
-    redis: "cache",
-    "app.kubernetes.io/managed-by": "redis-operator",
-  });
+  const terms = spread?.podAntiAffinity?.preferredDuringSchedulingIgnoredDuringExecution ?? [];
+  assert.deepEqual(terms.map((t) => t.podAffinityTerm.topologyKey), [
+    "kubernetes.io/hostname",
+    "topology.kubernetes.io/zone",
+  ]);
+  assert.equal(spread?.podAntiAffinity?.requiredDuringSchedulingIgnoredDuringExecution, undefined);
+  for (const term of terms) {
+    assert.deepEqual(term.podAffinityTerm.labelSelector?.matchLabels, {
+      redis: "cache",
+      "app.kubernetes.io/managed-by": "redis-operator",
+    });
+  }
   const own = { nodeAffinity: {} };
   const custom = buildStatefulSet({ ...redis, spec: { ...redis.spec, affinity: own } });
   assert.deepEqual(custom.spec?.template.spec?.affinity, own);

@@ -16,97 +16,23 @@
  */
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
-import { recordedNodes } from "../../cluster/lib/layout.ts";
-import { inNetnsWithResolvConf } from "../../cluster/lib/netns.ts";
-import { podDirName, readPodRecord } from "../../cluster/node_agent/pod_record.ts";
-import type { Pod } from "kubernetes-types/core/v1.d.ts";
-import {
-  clusterClient,
-  fault,
-  kubectl,
-  layout,
-  testNamespace,
-  waitFor,
-} from "../cluster/helpers.ts";
+import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
 import {
   errorKind,
-  parseWriterOutput,
   reportWindow,
   type WindowReport,
   type WriteEvent,
 } from "../clients/client_report.ts";
+import {
+  type AppWriter,
+  libraries,
+  type Library,
+  startAppPod,
+  startWriters,
+  writerPaths,
+} from "./app_writers.ts";
 import { WriteLoad } from "./write_load.ts";
-
-/** Each library with its defaults, and ioredis once more with the one setting the README suggests. */
-const libraries = ["ioredis", "redis-py", "go-redis", "ioredis+reconnectOnError"] as const;
-type Library = typeof libraries[number];
-
-/** Paths of the writers prepare.sh built. */
-async function writerPaths(): Promise<Record<string, string>> {
-  const cache = Deno.env.get("REDIS_OPERATOR_CACHE") ??
-    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/redis-operator`;
-  const text = await Deno.readTextFile(`${cache}/clients/current.env`).catch(() => {
-    throw new Error("the client writers are not built: run tests/clients/prepare.sh");
-  });
-  return Object.fromEntries(
-    text.trim().split("\n").map((line) => line.split("=") as [string, string]),
-  );
-}
-
-/** A writer running in the client pod's network namespace, with the pod's resolv.conf. */
-class AppWriter {
-  readonly #child: Deno.ChildProcess;
-  readonly #reading: Promise<void>;
-  readonly #errors: Promise<string>;
-  /** What it has printed so far, parsed. */
-  readonly events: WriteEvent[] = [];
-
-  constructor(netns: string, resolvConf: string, command: string[], env: Record<string, string>) {
-    this.#child = new Deno.Command("nsenter", {
-      args: inNetnsWithResolvConf(netns, resolvConf, command),
-      env,
-      stdout: "piped",
-      stderr: "piped",
-    }).spawn();
-    this.#errors = new Response(this.#child.stderr).text();
-    const stdout = this.#child.stdout;
-    this.#reading = (async () => {
-      let pending = "";
-      for await (const chunk of stdout.pipeThrough(new TextDecoderStream())) {
-        const lines = (pending + chunk).split("\n");
-        pending = lines.pop()!;
-        this.events.push(...parseWriterOutput(lines.join("\n")));
-      }
-      this.events.push(...parseWriterOutput(pending));
-    })();
-  }
-
-  /** Whether a write was acknowledged after `at`. */
-  wroteAfter(at: number): boolean {
-    return this.events.some((e) => e.ok && e.at > at);
-  }
-
-  /** What the writer printed on stderr (a library's own warnings, or why it could not start). */
-  stderr(): Promise<string> {
-    return this.#errors;
-  }
-
-  async stop(): Promise<WriteEvent[]> {
-    try {
-      this.#child.kill("SIGTERM");
-    } catch { /* already ended */ }
-    const timer = setTimeout(() => {
-      try {
-        this.#child.kill("SIGKILL");
-      } catch { /* ended */ }
-    }, 10_000);
-    await this.#child.status;
-    clearTimeout(timer);
-    await this.#reading;
-    return this.events;
-  }
-}
 
 /**
  * Opens a new connection to the ClusterIP every few ms and records which
@@ -175,25 +101,8 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
   let writers: Record<Library, AppWriter> | undefined;
   try {
     await kubectl(["-n", n, "apply", "-f", "-"], redisManifest("app"));
-    await kubectl(
-      ["-n", n, "apply", "-f", "-"],
-      JSON.stringify({
-        apiVersion: "v1",
-        kind: "Pod",
-        metadata: { name: "app" },
-        spec: { containers: [{ name: "app", image: "redis:7.0", command: ["sleep", "infinity"] }] },
-      }),
-    );
+    const app = await startAppPod(client, n, "app");
     await waitForReady(client, n, "app");
-    const appPod = await waitFor("the application pod", async () => {
-      const pod = await client.request<Pod>({ path: `/api/v1/namespaces/${n}/pods/app` });
-      return pod.status?.phase === "Running" ? pod : undefined;
-    });
-    const podsDir = recordedNodes(layout).find((node) =>
-      node.name === appPod.spec!.nodeName
-    )!.podsDir;
-    const record = (await readPodRecord(podsDir, n, "app"))!;
-    const resolvConf = `${podsDir}/${podDirName(n, "app", appPod.metadata!.uid!)}/resolv.conf`;
     const service = "redis-app-master";
     const clusterIP = (await kubectl([
       "-n",
@@ -204,51 +113,7 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
       "-o",
       "jsonpath={.spec.clusterIP}",
     ])).trim();
-    const env = {
-      PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
-      HOME: Deno.env.get("HOME") ?? "/root",
-      ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
-      ...(Deno.env.get("XDG_CACHE_HOME")
-        ? { XDG_CACHE_HOME: Deno.env.get("XDG_CACHE_HOME")! }
-        : {}),
-      DENO_NO_UPDATE_CHECK: "1",
-      PYTHONPATH: paths.REDIS_PY_PATH!,
-      PYTHONUNBUFFERED: "1",
-    };
-    const commands: Record<Library, string[]> = {
-      ioredis: [
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--cached-only",
-        `${layout.repoDir}/tests/clients/ioredis_writer.ts`,
-        service,
-        "6379",
-        "ioredis",
-      ],
-      "redis-py": [
-        "python3",
-        `${layout.repoDir}/tests/clients/redis_py_writer.py`,
-        service,
-        "6379",
-        "redis-py",
-      ],
-      "go-redis": [paths.GO_REDIS_WRITER!, `${service}:6379`, "go-redis"],
-      "ioredis+reconnectOnError": [
-        Deno.execPath(),
-        "run",
-        "-A",
-        "--cached-only",
-        `${layout.repoDir}/tests/clients/ioredis_writer.ts`,
-        service,
-        "6379",
-        "ioredis+reconnectOnError",
-        "reconnect-on-readonly",
-      ],
-    };
-    const running = Object.fromEntries(
-      libraries.map((lib) => [lib, new AppWriter(record.netns, resolvConf, commands[lib], env)]),
-    ) as Record<Library, AppWriter>;
+    const running = startWriters(app, service, libraries, paths);
     writers = running;
     // The master EndpointSlice as a watcher sees it (this load's own writes go to pod IPs).
     const slices = new WriteLoad(client, n, service);

@@ -179,8 +179,9 @@ export class WriteLoad {
 /** Which acknowledged writes the instance at `ip` no longer holds. */
 export async function lostWrites(
   ip: string,
-  acks: readonly Ack[],
+  acks: readonly Pick<Ack, "seq">[],
   password?: string,
+  prefix = "load",
 ): Promise<number[]> {
   const redis = new Redis({
     host: ip,
@@ -194,7 +195,7 @@ export async function lostWrites(
     const lost: number[] = [];
     for (let i = 0; i < acks.length; i += 500) {
       const batch = acks.slice(i, i + 500);
-      const values = await redis.mget(...batch.map((a) => `load:${a.seq}`));
+      const values = await redis.mget(...batch.map((a) => `${prefix}:${a.seq}`));
       values.forEach((value, j) => {
         if (value !== String(batch[j]!.seq)) lost.push(batch[j]!.seq);
       });

@@ -63,7 +63,19 @@ export async function kubectl(args: string[], stdin?: string): Promise<string> {
 }
 
 /** Runs `deno task cluster fault ACTION NAMESPACE/POD`. */
-export async function fault(action: string, namespace: string, pod: string): Promise<void> {
+export function fault(action: string, namespace: string, pod: string): Promise<void> {
+  return clusterFault(action, `${namespace}/${pod}`);
+}
+
+/** Runs `deno task cluster fault ACTION NODE` (node-down, node-partition, node-up). */
+export function nodeFault(
+  action: "node-down" | "node-partition" | "node-up",
+  node: string,
+): Promise<void> {
+  return clusterFault(action, node);
+}
+
+async function clusterFault(action: string, target: string): Promise<void> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -71,7 +83,7 @@ export async function fault(action: string, namespace: string, pod: string): Pro
       `${layout.repoDir}/cluster/cli.ts`,
       "fault",
       action,
-      `${namespace}/${pod}`,
+      target,
       `--name=${layout.name}`,
     ],
     stdout: "piped",

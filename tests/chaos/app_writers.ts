@@ -1,0 +1,175 @@
+/**
+ * Client libraries writing from inside a pod, as applications do: each runs in
+ * an application pod's network namespace with the pod's resolv.conf, so it
+ * reaches Redis through cluster DNS and its node's kube-proxy, and prints
+ * every write it tried (tests/clients/client_report.ts).
+ *
+ * The writers are built by tests/clients/prepare.sh (`deno task test` runs it).
+ *
+ * @module
+ */
+import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import { recordedNodes } from "../../cluster/lib/layout.ts";
+import { inNetnsWithResolvConf } from "../../cluster/lib/netns.ts";
+import { podDirName, readPodRecord } from "../../cluster/node_agent/pod_record.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+import { parseWriterOutput, type WriteEvent } from "../clients/client_report.ts";
+import { kubectl, layout, waitFor } from "../cluster/helpers.ts";
+
+/** Each library with its defaults, and ioredis once more with the one setting the README suggests. */
+export const libraries = ["ioredis", "redis-py", "go-redis", "ioredis+reconnectOnError"] as const;
+/** One of {@linkcode libraries}. */
+export type Library = typeof libraries[number];
+
+/** Paths of the writers prepare.sh built. */
+export async function writerPaths(): Promise<Record<string, string>> {
+  const cache = Deno.env.get("REDIS_OPERATOR_CACHE") ??
+    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/redis-operator`;
+  const text = await Deno.readTextFile(`${cache}/clients/current.env`).catch(() => {
+    throw new Error("the client writers are not built: run tests/clients/prepare.sh");
+  });
+  return Object.fromEntries(
+    text.trim().split("\n").map((line) => line.split("=") as [string, string]),
+  );
+}
+
+/** A writer running in the client pod's network namespace, with the pod's resolv.conf. */
+export class AppWriter {
+  readonly #child: Deno.ChildProcess;
+  readonly #reading: Promise<void>;
+  readonly #errors: Promise<string>;
+  /** What it has printed so far, parsed. */
+  readonly events: WriteEvent[] = [];
+
+  constructor(netns: string, resolvConf: string, command: string[], env: Record<string, string>) {
+    this.#child = new Deno.Command("nsenter", {
+      args: inNetnsWithResolvConf(netns, resolvConf, command),
+      env,
+      stdout: "piped",
+      stderr: "piped",
+    }).spawn();
+    this.#errors = new Response(this.#child.stderr).text();
+    const stdout = this.#child.stdout;
+    this.#reading = (async () => {
+      let pending = "";
+      for await (const chunk of stdout.pipeThrough(new TextDecoderStream())) {
+        const lines = (pending + chunk).split("\n");
+        pending = lines.pop()!;
+        this.events.push(...parseWriterOutput(lines.join("\n")));
+      }
+      this.events.push(...parseWriterOutput(pending));
+    })();
+  }
+
+  /** Whether a write was acknowledged after `at`. */
+  wroteAfter(at: number): boolean {
+    return this.events.some((e) => e.ok && e.at > at);
+  }
+
+  /** What the writer printed on stderr (a library's own warnings, or why it could not start). */
+  stderr(): Promise<string> {
+    return this.#errors;
+  }
+
+  async stop(): Promise<WriteEvent[]> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch { /* already ended */ }
+    const timer = setTimeout(() => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* ended */ }
+    }, 10_000);
+    await this.#child.status;
+    clearTimeout(timer);
+    await this.#reading;
+    return this.events;
+  }
+}
+
+/** Where an application pod's processes run: its network namespace and resolv.conf. */
+export interface AppPod {
+  readonly netns: string;
+  readonly resolvConf: string;
+}
+
+/**
+ * Creates pod `name` (an idle redis:7.0 container) in `namespace`, on `nodeName`
+ * when given, and returns where its processes run once it is Running.
+ */
+export async function startAppPod(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  nodeName?: string,
+): Promise<AppPod> {
+  await kubectl(
+    ["-n", namespace, "apply", "-f", "-"],
+    JSON.stringify({
+      apiVersion: "v1",
+      kind: "Pod",
+      metadata: { name },
+      spec: {
+        containers: [{ name: "app", image: "redis:7.0", command: ["sleep", "infinity"] }],
+        ...(nodeName ? { nodeName } : {}),
+      },
+    }),
+  );
+  const pod = await waitFor(`the application pod ${name}`, async () => {
+    const pod = await client.request<Pod>({
+      path: `/api/v1/namespaces/${namespace}/pods/${name}`,
+    });
+    return pod.status?.phase === "Running" ? pod : undefined;
+  });
+  const podsDir = recordedNodes(layout).find((node) => node.name === pod.spec!.nodeName)!
+    .podsDir;
+  const record = (await readPodRecord(podsDir, namespace, name))!;
+  return {
+    netns: record.netns,
+    resolvConf: `${podsDir}/${podDirName(namespace, name, pod.metadata!.uid!)}/resolv.conf`,
+  };
+}
+
+/** Starts one writer per library in `app`, each writing to `service`:6379. */
+export function startWriters<L extends Library>(
+  app: AppPod,
+  service: string,
+  which: readonly L[],
+  paths: Record<string, string>,
+): Record<L, AppWriter> {
+  const env = {
+    PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
+    HOME: Deno.env.get("HOME") ?? "/root",
+    ...(Deno.env.get("DENO_DIR") ? { DENO_DIR: Deno.env.get("DENO_DIR")! } : {}),
+    ...(Deno.env.get("XDG_CACHE_HOME") ? { XDG_CACHE_HOME: Deno.env.get("XDG_CACHE_HOME")! } : {}),
+    DENO_NO_UPDATE_CHECK: "1",
+    PYTHONPATH: paths.REDIS_PY_PATH!,
+    PYTHONUNBUFFERED: "1",
+  };
+  const ioredis = (label: string, ...extra: string[]) => [
+    Deno.execPath(),
+    "run",
+    "-A",
+    "--cached-only",
+    `${layout.repoDir}/tests/clients/ioredis_writer.ts`,
+    service,
+    "6379",
+    label,
+    ...extra,
+  ];
+  const commands: Record<Library, string[]> = {
+    ioredis: ioredis("ioredis"),
+    "redis-py": [
+      "python3",
+      `${layout.repoDir}/tests/clients/redis_py_writer.py`,
+      service,
+      "6379",
+      "redis-py",
+    ],
+    "go-redis": [paths.GO_REDIS_WRITER!, `${service}:6379`, "go-redis"],
+    "ioredis+reconnectOnError": ioredis("ioredis+reconnectOnError", "reconnect-on-readonly"),
+  };
+  return Object.fromEntries(
+    which.map((lib) => [lib, new AppWriter(app.netns, app.resolvConf, commands[lib], env)]),
+  ) as Record<L, AppWriter>;
+}

@@ -1,0 +1,324 @@
+/**
+ * Chaos on nodes (issue 13), on the 3-node local cluster: the master's node
+ * loses power, is cut off while its pods run on, or stays away long enough for
+ * the node lifecycle controller; nodes are drained one after another.
+ *
+ * Asserted: the pods are spread over nodes and zones; a replica takes over
+ * within the detection window; the old master never comes back writable; the
+ * writes lost are only those the old master acknowledged within the fencing
+ * bound before the fault, and none at all in a drain. Measured and printed:
+ * the timeline of each fault and the writes lost.
+ */
+import assert from "node:assert/strict";
+import type { Node, Pod } from "kubernetes-types/core/v1.d.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+import { clusterClient, kubectl, nodeFault, testNamespace, waitFor } from "../cluster/helpers.ts";
+import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
+import { type AppWriter, startAppPod, startWriters, writerPaths } from "./app_writers.ts";
+import { FullSyncTracker } from "./full_syncs.ts";
+import { assertOneMasterEverywhere } from "./invariants.ts";
+import { type Ack, lostWrites, WriteLoad } from "./write_load.ts";
+
+const detectionWindowMs = 2000;
+/** min-replicas-max-lag (2 s) plus the replicas' once-a-second acknowledgement. */
+const fencingBoundMs = 3000;
+
+async function podsOf(client: KubeClient, namespace: string, name: string): Promise<Pod[]> {
+  const list = await client.request<{ items: Pod[] }>({
+    path: `/api/v1/namespaces/${namespace}/pods`,
+    query: { labelSelector: `redis=${name}` },
+  });
+  return list.items;
+}
+
+async function zoneOf(client: KubeClient, node: string): Promise<string> {
+  const object = await client.request<Node>({ path: `/api/v1/nodes/${node}` });
+  return object.metadata?.labels?.["topology.kubernetes.io/zone"] ?? "";
+}
+
+/** Seconds, with one decimal, from `from` to `to`. */
+const secondsBetween = (from: number, to: number) => ((to - from) / 1000).toFixed(1);
+
+/**
+ * Writes lost must be the old master's, acknowledged within the fencing bound
+ * before the fault (asynchronous replication) or, for a master that ran on cut
+ * off, until the fence closed.
+ */
+function assertLossBounded(
+  lost: readonly number[],
+  acks: readonly Ack[],
+  oldMasterIP: string,
+  faultAt: number,
+): void {
+  const bySeq = new Map(acks.map((a) => [a.seq, a]));
+  for (const seq of lost) {
+    const ack = bySeq.get(seq)!;
+    assert.equal(ack.ip, oldMasterIP, `write ${seq} lost on ${ack.ip}, not the old master`);
+    assert.ok(
+      ack.at >= faultAt - fencingBoundMs && ack.at <= faultAt + fencingBoundMs,
+      `write ${seq} lost ${ack.at - faultAt} ms from the fault: outside the fencing bound`,
+    );
+  }
+}
+
+Deno.test("nodes: a Redis's pods are spread over the nodes and zones", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("spread");
+  try {
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("spread"));
+    await waitForReady(client, ns.name, "spread");
+    const nodes = (await podsOf(client, ns.name, "spread")).map((p) => p.spec!.nodeName!);
+    assert.equal(new Set(nodes).size, 3, `one pod per node: ${nodes}`);
+    const zones = await Promise.all(nodes.map((n) => zoneOf(client, n)));
+    assert.equal(new Set(zones).size, 3, `one pod per zone: ${zones}`);
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
+
+Deno.test("nodes: the master's node loses power under load; a replica takes over, the node's pod rejoins as a replica", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("nodedown");
+  let downNode: string | undefined;
+  try {
+    await kubectl(
+      ["-n", ns.name, "apply", "-f", "-"],
+      redisManifest("power", { failover: { detectionWindowMs } }),
+    );
+    const before = await waitForReady(client, ns.name, "power");
+    const masterPod = (await podsOf(client, ns.name, "power")).find((p) =>
+      p.metadata!.name === before.status!.master
+    )!;
+    downNode = masterPod.spec!.nodeName!;
+    const load = new WriteLoad(client, ns.name, "redis-power-master");
+    await load.start();
+    const fullSyncs = new FullSyncTracker(client, ns.name, "power");
+    await fullSyncs.start();
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const faultAt = Date.now();
+    await nodeFault("node-down", downNode);
+    const electedAt = await waitFor("a new master", async () => {
+      const now = await getRedis(client, ns.name, "power");
+      return now.status?.master && now.status.master !== before.status!.master
+        ? Date.now()
+        : undefined;
+    }, 30_000);
+    // Away for a while, as a machine that reboots: its pod is neither deleted nor moved.
+    await new Promise((r) => setTimeout(r, 8000));
+    await assertOneMasterEverywhere(client, ns.name, "power");
+    const upAt = Date.now();
+    await nodeFault("node-up", downNode);
+    downNode = undefined;
+    const after = await waitForReady(client, ns.name, "power", 3, 120_000);
+    const rejoinedAt = Date.now();
+    await assertOneMasterEverywhere(client, ns.name, "power");
+    const report = await load.stop();
+    const syncs = await fullSyncs.assertNoNeedlessFullSync(1);
+    const firstWrite = report.acks.find((a) => a.at > faultAt && a.ip !== before.status!.masterIP);
+    assert.ok(firstWrite, "writes resumed on another instance");
+    const lost = await lostWrites(after.status!.masterIP!, report.acks);
+    assertLossBounded(lost, report.acks, before.status!.masterIP!, faultAt);
+    console.log(
+      `node-down ${masterPod.spec!.nodeName}: new master ${after.status!.master} after ${
+        electedAt - faultAt
+      } ms, writes again after ${firstWrite.at - faultAt} ms; node back at +${
+        secondsBetween(faultAt, upAt)
+      } s, all 3 connected at +${
+        secondsBetween(faultAt, rejoinedAt)
+      } s; ${lost.length} of ${report.acks.length} acknowledged writes lost; ${syncs.fullSyncs} full resyncs`,
+    );
+  } finally {
+    if (downNode) await nodeFault("node-up", downNode).catch(() => {});
+    await ns.remove();
+    client.close();
+  }
+});
+
+Deno.test("nodes: the master's node is cut off while its pods run on; the master there is fenced, also for clients on that node", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("partition");
+  let cutNode: string | undefined;
+  let writer: AppWriter | undefined;
+  try {
+    await kubectl(
+      ["-n", ns.name, "apply", "-f", "-"],
+      redisManifest("cut", { failover: { detectionWindowMs } }),
+    );
+    const before = await waitForReady(client, ns.name, "cut");
+    const masterPod = (await podsOf(client, ns.name, "cut")).find((p) =>
+      p.metadata!.name === before.status!.master
+    )!;
+    cutNode = masterPod.spec!.nodeName!;
+    // An application on the master's node, writing through the master Service: cut off
+    // with it, its node's kube-proxy keeps sending it to the old master.
+    const app = await startAppPod(client, ns.name, "neighbour", cutNode);
+    writer = startWriters(app, "redis-cut-master", ["ioredis"], await writerPaths()).ioredis;
+    const load = new WriteLoad(client, ns.name, "redis-cut-master");
+    await load.start();
+    await waitFor(
+      "the neighbour writing",
+      () => Promise.resolve(writer!.wroteAfter(0) || undefined),
+    );
+    await new Promise((r) => setTimeout(r, 1000));
+
+    const faultAt = Date.now();
+    await nodeFault("node-partition", cutNode);
+    const electedAt = await waitFor("a new master", async () => {
+      const now = await getRedis(client, ns.name, "cut");
+      return now.status?.master && now.status.master !== before.status!.master
+        ? Date.now()
+        : undefined;
+    }, 30_000);
+    await new Promise((r) => setTimeout(r, Math.max(0, faultAt + 8000 - Date.now())));
+    const healAt = Date.now();
+    await nodeFault("node-up", cutNode);
+    cutNode = undefined;
+    const after = await waitForReady(client, ns.name, "cut", 3, 120_000);
+    const rejoinedAt = Date.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    await assertOneMasterEverywhere(client, ns.name, "cut");
+    const report = await load.stop();
+    const neighbour = await writer.stop();
+    writer = undefined;
+
+    // The neighbour reached only the old master while cut off: its last acknowledgement
+    // there is when the fence closed for it.
+    const neighbourAcks = neighbour.filter((e) => e.ok && e.at > faultAt && e.at < healAt);
+    const fencedAfter = neighbourAcks.length ? neighbourAcks.at(-1)!.at - faultAt : 0;
+    assert.ok(
+      fencedAfter <= fencingBoundMs,
+      `the cut-off master acknowledged the neighbour's writes for ${fencedAfter} ms`,
+    );
+    const lost = await lostWrites(after.status!.masterIP!, report.acks);
+    assertLossBounded(lost, report.acks, before.status!.masterIP!, faultAt);
+    const neighbourLost = await lostWrites(
+      after.status!.masterIP!,
+      neighbour.filter((e) => e.ok).map((e) => ({ seq: e.n })),
+      undefined,
+      "ioredis",
+    );
+    const lostAt = new Map(neighbour.filter((e) => e.ok).map((e) => [e.n, e.at]));
+    for (const n of neighbourLost) {
+      const at = lostAt.get(n)!;
+      assert.ok(
+        at >= faultAt - fencingBoundMs && at <= faultAt + fencingBoundMs,
+        `the neighbour's write ${n} lost ${at - faultAt} ms from the cut`,
+      );
+    }
+    console.log(
+      `node-partition ${masterPod.spec!.nodeName}: new master ${after.status!.master} after ${
+        electedAt - faultAt
+      } ms; the old master took the neighbour's writes for ${fencedAfter} ms after the cut; healed at +${
+        secondsBetween(faultAt, healAt)
+      } s, all 3 connected at +${
+        secondsBetween(faultAt, rejoinedAt)
+      } s; lost: ${lost.length} of ${report.acks.length} (writer on the control-plane host), ${neighbourLost.length} of ${
+        neighbour.filter((e) => e.ok).length
+      } (neighbour on the cut node)`,
+    );
+  } finally {
+    await writer?.stop();
+    if (cutNode) await nodeFault("node-up", cutNode).catch(() => {});
+    await ns.remove();
+    client.close();
+  }
+});
+
+Deno.test("nodes: the master's node stays lost; the Redis says so, and the out-of-service taint brings its pod back elsewhere", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("longloss");
+  let lostNode: string | undefined;
+  let tainted = false;
+  try {
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("long"));
+    const before = await waitForReady(client, ns.name, "long");
+    const masterPod = (await podsOf(client, ns.name, "long")).find((p) =>
+      p.metadata!.name === before.status!.master
+    )!;
+    lostNode = masterPod.spec!.nodeName!;
+    const faultAt = Date.now();
+    await nodeFault("node-down", lostNode);
+    await waitFor("a new master", async () => {
+      const now = await getRedis(client, ns.name, "long");
+      return now.status?.master !== before.status!.master ? true : undefined;
+    }, 30_000);
+    // The node lifecycle controller marks the node after node-monitor-grace-period (50 s);
+    // then the Redis reports which pod is lost on which node, and what to do.
+    const degraded = await waitFor("a NodeUnavailable condition", async () => {
+      const now = await getRedis(client, ns.name, "long");
+      const condition = now.status?.conditions?.find((c) => c.type === "Degraded");
+      return condition?.status === "True" && condition.reason === "NodeUnavailable"
+        ? { redis: now, condition }
+        : undefined;
+    }, 120_000);
+    const degradedAt = Date.now();
+    assert.match(degraded.condition.message, new RegExp(`node ${lostNode} does not report`));
+    assert.match(degraded.condition.message, new RegExp(`pod ${masterPod.metadata!.name}`));
+    assert.match(degraded.condition.message, /out-of-service=nodeshutdown:NoExecute/);
+    assert.equal(degraded.redis.status?.replicas, 2, "a working master with the other replica");
+    const events = await kubectl([
+      "-n",
+      ns.name,
+      "get",
+      "events",
+      "--field-selector",
+      "involvedObject.kind=Redis,reason=NodeUnavailable",
+      "-o",
+      "jsonpath={.items[*].message}",
+    ]);
+    assert.match(events, new RegExp(`node ${lostNode}`), "a Warning Event says it too");
+
+    // Non-graceful node shutdown: the pod is deleted there and recreated on a node that runs.
+    await kubectl([
+      "taint",
+      "nodes",
+      lostNode,
+      "node.kubernetes.io/out-of-service=nodeshutdown:NoExecute",
+    ]);
+    tainted = true;
+    const taintAt = Date.now();
+    const moved = await waitFor("the lost pod recreated on another node", async () => {
+      const pod = (await podsOf(client, ns.name, "long")).find((p) =>
+        p.metadata!.name === masterPod.metadata!.name
+      );
+      return pod && pod.metadata!.uid !== masterPod.metadata!.uid && pod.spec?.nodeName &&
+          pod.spec.nodeName !== lostNode
+        ? pod
+        : undefined;
+    }, 120_000);
+    const after = await waitForReady(client, ns.name, "long", 3, 120_000);
+    const wholeAt = Date.now();
+    assert.notEqual(
+      after.status!.master,
+      masterPod.metadata!.name,
+      "the old master's name came back as a replica",
+    );
+    await assertOneMasterEverywhere(client, ns.name, "long");
+    const healthy = after.status?.conditions?.find((c) => c.type === "Degraded");
+    assert.equal(healthy?.status, "False", "no longer degraded once every pod runs");
+    console.log(
+      `long node loss of ${lostNode}: Degraded (NodeUnavailable) at +${
+        secondsBetween(faultAt, degradedAt)
+      } s; out-of-service taint at +${secondsBetween(faultAt, taintAt)} s; ${
+        moved.metadata!.name
+      } recreated on ${moved.spec!.nodeName}; all 3 connected ${
+        secondsBetween(taintAt, wholeAt)
+      } s after the taint`,
+    );
+  } finally {
+    if (tainted && lostNode) {
+      await kubectl(["taint", "nodes", lostNode, "node.kubernetes.io/out-of-service-"]).catch(
+        () => {},
+      );
+    }
+    if (lostNode) await nodeFault("node-up", lostNode).catch(() => {});
+    await ns.remove();
+    client.close();
+  }
+});
