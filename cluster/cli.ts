@@ -195,6 +195,7 @@ async function up(layout: ClusterLayout, asked: Partial<Topology> = {}): Promise
   const started = Date.now();
   const code = await new Deno.Command("nsenter", {
     args: [
+      ...daemonMountNamespace(layout),
       `--net=/run/netns/${layout.netns}`,
       "--",
       Deno.execPath(),
@@ -215,6 +216,17 @@ async function up(layout: ClusterLayout, asked: Partial<Topology> = {}): Promise
   );
   console.log(`  deno task kubectl get nodes        (or: deno task cluster exec -- <command>)`);
   console.log(`  KUBECONFIG=${layout.kubeconfig} inside network namespace ${layout.netns}`);
+}
+
+/**
+ * nsenter's argument for the mount namespace the running control plane lives
+ * in, if it runs: `fault node-up` from a test runs inside `cluster exec`'s own
+ * mount namespace, and a node agent started there would mount its pods'
+ * network namespaces where nobody else sees them.
+ */
+function daemonMountNamespace(layout: ClusterLayout): string[] {
+  const pid = runningPid(layout.pidDir, "kube-apiserver") ?? runningPid(layout.pidDir, "etcd");
+  return pid === undefined ? [] : [`--mount=/proc/${pid}/ns/mnt`];
 }
 
 /** Deploys the operator from deploy/, applies the example and waits until it is Ready. */

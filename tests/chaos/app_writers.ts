@@ -173,3 +173,27 @@ export function startWriters<L extends Library>(
     which.map((lib) => [lib, new AppWriter(app.netns, app.resolvConf, commands[lib], env)]),
   ) as Record<L, AppWriter>;
 }
+
+/** Waits until every writer has had a write acknowledged; fails with the silent ones' stderr. */
+export async function waitUntilWriting(
+  writers: Partial<Record<Library, AppWriter>>,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  const silent = () =>
+    Object.entries(writers).filter(([, w]) => !w!.wroteAfter(0)) as Array<[Library, AppWriter]>;
+  while (silent().length > 0) {
+    if (Date.now() > deadline) {
+      const details = await Promise.all(
+        silent().map(async ([lib, writer]) => {
+          const last = JSON.stringify(writer.events.at(-1));
+          await writer.stop();
+          const stderr = (await writer.stderr()).slice(-300);
+          return `${lib}: ${writer.events.length} attempts, last ${last}, stderr ${stderr}`;
+        }),
+      );
+      throw new Error(`writers never acknowledged a write: ${details.join("; ")}`);
+    }
+    await new Promise((r) => setTimeout(r, 200));
+  }
+}

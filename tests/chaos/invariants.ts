@@ -92,3 +92,12 @@ export async function assertOneMasterEverywhere(
   ]);
   assert.equal(labelled, redis.status!.master, "only the master carries role=master");
 }
+
+/**
+ * How long a master cut off from its replicas can still acknowledge writes,
+ * with the operator's default `min-replicas-max-lag 2`: Redis counts a replica
+ * as good while its last acknowledgement (sent once a second) is at most 2
+ * whole seconds old, and recounts once a second (replicationCron). So up to
+ * 2 s + 1 s of second-granularity + 1 s until the recount after the cut.
+ */
+export const fencingBoundMs = 4000;

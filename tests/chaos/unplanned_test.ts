@@ -11,14 +11,12 @@ import type { KubeClient } from "../../src/kube/client.ts";
 import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
 import { FullSyncTracker } from "./full_syncs.ts";
-import { assertOneMasterEverywhere } from "./invariants.ts";
+import { assertOneMasterEverywhere, fencingBoundMs } from "./invariants.ts";
 import { lostWrites, WriteLoad } from "./write_load.ts";
 
 const detectionWindowMs = 2000;
 /** The monitor's PING interval: silence counts from the last answer, up to this long before the fault. */
 const pingIntervalMs = 500;
-/** min-replicas-max-lag (2 s) plus the replicas' once-a-second acknowledgement. */
-const fencingBoundMs = 3000;
 
 async function silentFault(
   client: KubeClient,

@@ -63,7 +63,8 @@ export interface WindowReport {
 /**
  * The report for a fault at `from`, looking until `to`: the longest gap between
  * consecutive acknowledged writes among those completing in [from, to] (counting
- * from the last acknowledgement before `from`), and the errors in that time.
+ * from the last acknowledgement before `from`, and until `to` after the last
+ * one), and the errors in that time.
  */
 export function reportWindow(
   events: readonly WriteEvent[],
@@ -79,7 +80,9 @@ export function reportWindow(
     longest = Math.max(longest, at - previous);
     previous = at;
   }
-  if (inside.length === 0) longest = to - before;
+  // Silence until the window's end counts too: a writer stuck on a dead connection
+  // acknowledges nothing more after its last write.
+  longest = Math.max(longest, to - previous);
   const errors: Partial<Record<ErrorKind, number>> = {};
   for (const event of events) {
     if (event.ok || event.at < from || event.at > to) continue;

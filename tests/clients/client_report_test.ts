@@ -53,4 +53,9 @@ Deno.test("reportWindow() measures the longest pause across the fault and counts
     errors: {},
     resumed: false,
   });
+  // Stuck after its last write: the silence until the window's end is the pause.
+  assert.equal(
+    reportWindow(events.filter((e) => e.at < 5000), 1005, 4000).longestPauseMs,
+    4000 - 1710,
+  );
 });
