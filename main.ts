@@ -103,6 +103,8 @@ if (flags["no-leader-elect"]) {
       renewDeadlineMs: leaseTimings.renewDeadlineMs,
       renewIntervalMs: leaseTimings.retryPeriodMs,
       retryIntervalMs: leaseTimings.retryPeriodMs,
+      // A hung renewal gives up in time for two more tries before the renew deadline.
+      attemptTimeoutMs: Math.floor(leaseTimings.renewDeadlineMs / 3),
       fieldManager,
       signal: stop.signal,
       onLeadershipChange: (leading) => {

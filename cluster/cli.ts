@@ -37,7 +37,7 @@ import { readPid } from "./lib/daemon.ts";
 import { ensurePki, writeKubeconfig } from "./lib/pki.ts";
 import { run } from "./lib/run.ts";
 import { podResolvConf } from "./node_agent/pod_dns.ts";
-import { type PodRecord, readPodRecord } from "./node_agent/pod_record.ts";
+import { newestPodRecord, type PodRecord } from "./node_agent/pod_record.ts";
 import { waitForComponent } from "./lib/readiness.ts";
 
 const usage = `Usage: deno task cluster <command> [--name NAME]
@@ -473,11 +473,41 @@ async function findPod(
   namespace: string,
   name: string,
 ): Promise<{ record: PodRecord; node: NodeLayout } | undefined> {
-  for (const node of recordedNodes(layout)) {
-    const record = await readPodRecord(node.podsDir, namespace, name);
-    if (record) return { record, node };
+  const nodes = recordedNodes(layout);
+  const found = await newestPodRecord(nodes.map((n) => n.podsDir), namespace, name);
+  const node = nodes.find((n) => n.podsDir === found?.podsDir);
+  return found && node ? { record: found.record, node } : undefined;
+}
+
+/**
+ * Kills every process of a node: its agent and kube-proxy first (the agent
+ * would restart a container killed before it), then whatever runs in the
+ * node's and its pods' namespaces, until nothing does. Returns how many.
+ */
+async function killNode(node: NodeLayout, layout: ClusterLayout): Promise<number> {
+  const kill = (pid: number) => {
+    try {
+      Deno.kill(pid, "SIGKILL");
+    } catch { /* already gone */ }
+  };
+  const daemons = [node.agentDaemon, node.proxyDaemon].map((d) => runningPid(layout.pidDir, d))
+    .filter((pid): pid is number => pid !== undefined);
+  daemons.forEach(kill);
+  const killed = new Set(daemons);
+  for (let round = 0; round < 50; round++) {
+    const inodes = new Set(
+      (await listNetns()).filter((n) => n === node.netns || n.startsWith(`${node.netns}.`))
+        .map(netnsInode).filter((i): i is number => i !== undefined),
+    );
+    const left = pidsInNetns(inodes).filter(isAlive);
+    if (left.length === 0) break;
+    for (const pid of left) {
+      kill(pid);
+      killed.add(pid);
+    }
+    await new Promise((r) => setTimeout(r, 20));
   }
-  return undefined;
+  return killed.size;
 }
 
 /**
@@ -497,20 +527,15 @@ async function nodeFault(layout: ClusterLayout, action: string, target?: string)
   }
   if (action === "node-down" || action === "node-partition") {
     await cutNode(layout, node);
+    // When the cut is in place, for tests that measure from it.
+    const cutAt = Date.now();
     if (action === "node-down") {
-      const inodes = new Set(
-        (await listNetns()).filter((n) => n === node.netns || n.startsWith(`${node.netns}.`))
-          .map(netnsInode).filter((i): i is number => i !== undefined),
+      const killed = await killNode(node, layout);
+      console.log(
+        `node-down: ${node.name} is cut off (at ${cutAt}) and its ${killed} processes killed`,
       );
-      const pids = pidsInNetns(inodes);
-      for (const pid of pids) {
-        try {
-          Deno.kill(pid, "SIGKILL");
-        } catch { /* already gone */ }
-      }
-      console.log(`node-down: ${node.name} is cut off and its ${pids.length} processes killed`);
     } else {
-      console.log(`node-partition: ${node.name} is cut off from the cluster; it runs on`);
+      console.log(`node-partition: ${node.name} is cut off (at ${cutAt}); it runs on`);
     }
   } else if (action === "node-up") {
     await restoreNode(layout, node);

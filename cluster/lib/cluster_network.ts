@@ -102,13 +102,15 @@ function cutTable(node: NodeLayout): string {
  * as when a machine loses power or its network. Traffic inside the node goes on.
  */
 export async function cutNode(layout: ClusterLayout, node: NodeLayout): Promise<void> {
-  await restoreNode(layout, node);
   const link = JSON.stringify(node.uplink);
   const chain = (hook: string, rules: string[]) =>
     `  chain ${hook} {\n    type filter hook ${hook} priority filter - 10; policy accept;\n${
       rules.map((r) => `    ${r}\n`).join("")
     }  }\n`;
-  const script = `table inet ${cutTable(node)} {\n${
+  // One transaction: the table is made (if missing), emptied and filled, so a node already
+  // cut (a partition turned into a power loss) never passes a packet in between.
+  const table = `inet ${cutTable(node)}`;
+  const script = `table ${table}\ndelete table ${table}\ntable ${table} {\n${
     chain("forward", [`iifname ${link} drop`, `oifname ${link} drop`])
   }${chain("input", [`iifname ${link} drop`])}${chain("output", [`oifname ${link} drop`])}}\n`;
   await run(["nsenter", `--net=/run/netns/${layout.netns}`, "nft", "-f", "-"], { stdin: script });

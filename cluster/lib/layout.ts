@@ -59,6 +59,8 @@ export interface NodeLayout {
   /** The first address handed to a pod. */
   readonly podRangeStart: string;
   readonly podPrefixLength: number;
+  /** The node's own state: what survives its agent (the next pod address). */
+  readonly stateDir: string;
   /** The node agent's records of running pods. */
   readonly podsDir: string;
   /** Daemon names of its node agent and kube-proxy. */
@@ -167,6 +169,7 @@ export function nodeLayout(layout: ClusterLayout, index: number, zones: number):
     podGateway: `${podBase}.1`,
     podRangeStart: `${podBase}.2`,
     podPrefixLength: 20,
+    stateDir: `${layout.stateDir}/nodes/${name}`,
     podsDir: `${layout.stateDir}/nodes/${name}/pods`,
     agentDaemon: `node-agent-${index}`,
     proxyDaemon: `kube-proxy-${index}`,

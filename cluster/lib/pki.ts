@@ -156,8 +156,10 @@ export async function writeKubeconfig(
     }],
     contexts: [{ name: context, context: { cluster: context, user: `${context}-admin` } }],
   };
-  // JSON is valid YAML, and kubectl reads it as a kubeconfig.
-  await Deno.writeTextFile(path, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+  // JSON is valid YAML, and kubectl reads it as a kubeconfig. Replaced whole, never
+  // truncated in place: `up` writes it again while the cluster's processes read it.
+  await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
+  await Deno.rename(`${path}.tmp`, path);
 }
 
 async function exists(path: string): Promise<boolean> {

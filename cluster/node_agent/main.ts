@@ -85,7 +85,11 @@ async function main(): Promise<void> {
     client,
     layout,
     node,
-    addresses: new AddressAllocator(node.podRangeStart, node.podPrefixLength),
+    addresses: new AddressAllocator(
+      node.podRangeStart,
+      node.podPrefixLength,
+      `${node.stateDir}/next-pod-address`,
+    ),
     denoPath: Deno.execPath(),
     denoDir,
     corednsPath: corednsBinary(),

@@ -35,19 +35,38 @@ export async function readPodRecord(
   namespace: string,
   name: string,
 ): Promise<PodRecord | undefined> {
-  let newest: { record: PodRecord; mtime: number } | undefined;
-  try {
+  return (await newestPodRecord([podsDir], namespace, name))?.record;
+}
+
+/**
+ * The newest record of `namespace/name` in any of `podsDirs` (one per node),
+ * with its folder: a node that lost power keeps its pods' folders until it
+ * comes back, while the pod may run again elsewhere.
+ */
+export async function newestPodRecord(
+  podsDirs: readonly string[],
+  namespace: string,
+  name: string,
+): Promise<{ record: PodRecord; podsDir: string } | undefined> {
+  let newest: { record: PodRecord; mtime: number; podsDir: string } | undefined;
+  for (const podsDir of podsDirs) {
+    try {
+      await newestIn(podsDir);
+    } catch (error) {
+      if (!(error instanceof Deno.errors.NotFound)) throw error;
+    }
+  }
+  return newest && { record: newest.record, podsDir: newest.podsDir };
+
+  async function newestIn(podsDir: string) {
     for await (const entry of Deno.readDir(podsDir)) {
       if (!entry.name.startsWith(`${namespace}_${name}_`)) continue;
       const path = `${podsDir}/${entry.name}/record.json`;
       try {
         const mtime = (await Deno.stat(path)).mtime?.getTime() ?? 0;
         const record = JSON.parse(await Deno.readTextFile(path)) as PodRecord;
-        if (!newest || mtime > newest.mtime) newest = { record, mtime };
+        if (!newest || mtime > newest.mtime) newest = { record, mtime, podsDir };
       } catch { /* a pod being set up or torn down */ }
     }
-  } catch (error) {
-    if (!(error instanceof Deno.errors.NotFound)) throw error;
   }
-  return newest?.record;
 }

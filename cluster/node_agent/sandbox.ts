@@ -27,7 +27,10 @@ export interface Sandbox {
 
 /**
  * Hands out pod addresses, never the same one twice in a row, so a stale
- * address in someone's cache does not silently reach a different pod.
+ * address in someone's cache does not silently reach a different pod. With a
+ * `stateFile`, where it goes on from survives the agent (as host-local IPAM
+ * keeps its allocations on disk): a node agent started again after a power
+ * loss does not hand out its previous pods' addresses first.
  */
 export class AddressAllocator {
   #inUse = new Set<number>();
@@ -35,12 +38,21 @@ export class AddressAllocator {
   readonly #first: number;
   readonly #last: number;
 
+  readonly #stateFile: string | undefined;
+
   /** Addresses from `first` to the end of its `/prefixLength` network. */
-  constructor(first: string, prefixLength: number) {
+  constructor(first: string, prefixLength: number, stateFile?: string) {
     this.#first = toNumber(first);
     const base = toNumber(first) & ~((1 << (32 - prefixLength)) - 1);
     this.#last = (base | ((1 << (32 - prefixLength)) - 2)) >>> 0;
     this.#next = this.#first;
+    this.#stateFile = stateFile;
+    if (stateFile) {
+      try {
+        const saved = toNumber(Deno.readTextFileSync(stateFile).trim());
+        if (saved >= this.#first && saved <= this.#last) this.#next = saved;
+      } catch { /* none saved yet */ }
+    }
   }
 
   /** Returns a free address. */
@@ -51,6 +63,7 @@ export class AddressAllocator {
       if ((candidate & 0xff) === 0 || (candidate & 0xff) === 0xff) continue;
       if (!this.#inUse.has(candidate)) {
         this.#inUse.add(candidate);
+        if (this.#stateFile) Deno.writeTextFileSync(this.#stateFile, `${toAddress(this.#next)}\n`);
         return toAddress(candidate);
       }
     }

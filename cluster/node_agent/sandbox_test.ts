@@ -38,3 +38,17 @@ Deno.test("hostVethName() fits an interface name and is what removeLeftovers loo
   assert.match(name, hostVethPattern);
   assert.doesNotMatch("veth0", hostVethPattern);
 });
+
+Deno.test("AddressAllocator with a state file goes on where an earlier one stopped", () => {
+  const dir = Deno.makeTempDirSync();
+  try {
+    const file = `${dir}/next-pod-address`;
+    const before = new AddressAllocator("198.18.16.2", 20, file);
+    assert.equal(before.allocate(), "198.18.16.2");
+    assert.equal(before.allocate(), "198.18.16.3");
+    const restarted = new AddressAllocator("198.18.16.2", 20, file);
+    assert.equal(restarted.allocate(), "198.18.16.4", "not an address the last run handed out");
+  } finally {
+    Deno.removeSync(dir, { recursive: true });
+  }
+});

@@ -99,6 +99,17 @@ export function ownedMetadata(redis: Redis, name: string) {
   };
 }
 
+/**
+ * The replicas a master needs to go on accepting writes, by default: with
+ * itself, a majority of the instances (1 of 2 replicas for 3 instances, 2 of 3
+ * for 4, 2 of 4 for 5). A master cut off with fewer, say with a replica on its
+ * own node while the other instances elect a new master, stops taking writes;
+ * with just one, it would take them on both sides of the cut.
+ */
+export function majorityFence(instances: number): number {
+  return Math.floor(instances / 2);
+}
+
 /** Failover settings with their defaults (spec.failover). */
 export function failoverSettings(redis: Redis): {
   detectionWindowMs: number;
@@ -108,7 +119,7 @@ export function failoverSettings(redis: Redis): {
   const failover = redis.spec?.failover ?? {};
   return {
     detectionWindowMs: failover.detectionWindowMs ?? 2000,
-    minReplicasToWrite: failover.minReplicasToWrite ?? 1,
+    minReplicasToWrite: failover.minReplicasToWrite ?? majorityFence(redis.spec?.replicas ?? 3),
     minReplicasMaxLagSeconds: failover.minReplicasMaxLagSeconds ?? 2,
   };
 }

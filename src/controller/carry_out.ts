@@ -47,6 +47,12 @@ export async function carryOut(
   const nodeOf = (pod: string) => observed.find((o) => o.observation.pod === pod)?.node;
   const failures: string[] = [];
   const attempt = async (pod: string, what: string, run: () => Promise<void>) => {
+    // A leader whose Lease ran out meanwhile (its controller is stopping) changes no Redis:
+    // the next leader may already be acting on it.
+    if (deps.signal?.aborted) {
+      failures.push(`${pod}: ${what}: not sent, this operator no longer leads`);
+      return;
+    }
     try {
       await run();
     } catch (error) {

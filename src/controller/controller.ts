@@ -153,7 +153,13 @@ export async function runController(options: ControllerOptions): Promise<void> {
   const watches = Object.entries(caches).map(([kind, informer]) =>
     informer.run(signal, watchErrors(kind))
   );
-  await Promise.all(Object.values(caches).map((informer) => informer.synced));
+  // Nodes only explain a lost pod (decide/node_loss.ts skips nodes it does not know): a
+  // missing permission or a slow list of a big cluster's Nodes must not hold up failovers.
+  await Promise.all(
+    Object.entries(caches).filter(([kind]) => kind !== "nodes").map(([, informer]) =>
+      informer.synced
+    ),
+  );
   if (signal.aborted) return;
   // The first list already queued every Redis (each LIST entry is a change).
   markSynced();

@@ -174,11 +174,6 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       problems.push(...await tryApply(() => writeOwnSecret(deps, redis, { password: wanted })));
     }
   }
-  const nodeLoss = nodeLossProblem(
-    redisPods(deps, redis),
-    (node) => deps.caches.nodes.get("", node),
-  );
-  if (nodeLoss) problems.push(nodeLoss);
   // Every running pod is watched, ready or not: its answers decide whether it is lost.
   monitor.sync(
     observed.map((o) => o.observation.ip).filter((ip) => ip !== ""),
@@ -226,6 +221,12 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       ? await rotatePassword(deps, redis, decidePasswordRotation(wanted, stored), observed)
       : { kind: "Idle" as const };
     if (rotation.kind === "Failed") problems.push(rotation.problem);
+    // Last: a more specific problem of this pass names the Degraded reason first.
+    const nodeLoss = nodeLossProblem(
+      redisPods(deps, redis),
+      (node) => deps.caches.nodes.get("", node),
+    );
+    if (nodeLoss) problems.push(nodeLoss);
     const reported = combine(problems);
     const status = await report(deps, redis, {
       plan,

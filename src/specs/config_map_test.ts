@@ -41,3 +41,12 @@ Deno.test("buildConfigMap() records the master address the start script reads", 
     "the password goes in at start, from the Secret",
   );
 });
+
+Deno.test("the default fencing is a majority: 1 replica for 3 instances, 2 for 4 and 5, 3 for 6", () => {
+  const conf = (replicas: number) =>
+    renderRedisConf({ ...redis, spec: { ...redis.spec, replicas } });
+  assert.match(conf(3), /^min-replicas-to-write 1$/m);
+  assert.match(conf(4), /^min-replicas-to-write 2$/m);
+  assert.match(conf(5), /^min-replicas-to-write 2$/m);
+  assert.match(conf(6), /^min-replicas-to-write 3$/m);
+});

@@ -188,10 +188,16 @@ export function spreadAcrossNodes(redis: Redis) {
   };
 }
 
-/** A short, stable hash (FNV-1a) of what the pods read at start. */
+/**
+ * A short, stable hash (FNV-1a) of what the pods read at start. The number of
+ * instances is left out: the default fencing follows it (majorityFence), and a
+ * scale must not replace every pod. Running instances get the new value live,
+ * from the fencing repair of the next pass.
+ */
 export function configHash(redis: Redis): string {
+  const anySize = { ...redis, spec: { ...redis.spec, replicas: 3 } };
   let hash = 0x811c9dc5;
-  for (const char of renderRedisConf(redis) + startScript + preStopScript) {
+  for (const char of renderRedisConf(anySize) + startScript + preStopScript) {
     hash ^= char.charCodeAt(0);
     hash = Math.imul(hash, 0x01000193) >>> 0;
   }

@@ -79,3 +79,8 @@ Deno.test("buildStatefulSet() gives pods the restricted Pod Security settings un
   const custom = buildStatefulSet({ ...redis, spec: { ...redis.spec, securityContext: own } });
   assert.deepEqual(custom.spec?.template.spec?.securityContext, own);
 });
+
+Deno.test("configHash() does not change with the number of instances (a scale replaces no pod)", () => {
+  const scaled: Redis = { ...redis, spec: { ...redis.spec, replicas: 5 } };
+  assert.equal(configHash(scaled), configHash(redis));
+});

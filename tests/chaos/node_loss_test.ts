@@ -139,8 +139,7 @@ async function powerLoss(client: KubeClient, withLeader: boolean): Promise<void>
     await fullSyncs.start();
     await new Promise((r) => setTimeout(r, 1000));
 
-    const faultAt = Date.now();
-    await nodeFault("node-down", downNode);
+    const faultAt = await nodeFault("node-down", downNode);
     const electedAt = await waitFor("a new master", async () => {
       const now = await getRedis(client, ns.name, "power");
       return now.status?.master && now.status.master !== before.status!.master
@@ -262,22 +261,32 @@ Deno.test("nodes: the master's node loses power with the leading operator on it;
   }
 });
 
-Deno.test("nodes: the master's node is cut off while its pods run on; the master there is fenced, also for clients on that node", async () => {
-  const client = await clusterClient();
-  await deployOperator(client);
-  const ns = await testNamespace("partition");
+/**
+ * The master's node is cut off for 8 s while its pods run on, with an
+ * application on that node writing through the Service. With 4 instances on
+ * two nodes, a replica is cut off with the master: the majority fence (2
+ * replicas) still stops it, where a fence of 1 would let both sides write.
+ */
+async function partition(client: KubeClient, instances: 3 | 4): Promise<void> {
+  const ns = await testNamespace(instances === 3 ? "partition" : "quorum");
   let cutNode: string | undefined;
   let writer: AppWriter | undefined;
   try {
-    await kubectl(
-      ["-n", ns.name, "apply", "-f", "-"],
-      redisManifest("cut", { failover: { detectionWindowMs } }),
-    );
-    const before = await waitForReady(client, ns.name, "cut");
-    const masterPod = (await podsOf(client, ns.name, "cut")).find((p) =>
-      p.metadata!.name === before.status!.master
-    )!;
+    const manifest = redisManifest("cut", { replicas: instances, failover: { detectionWindowMs } });
+    const before = instances === 3
+      ? await kubectl(["-n", ns.name, "apply", "-f", "-"], manifest).then(() =>
+        waitForReady(client, ns.name, "cut")
+      )
+      : await onTwoNodes(() =>
+        kubectl(["-n", ns.name, "apply", "-f", "-"], manifest).then(() =>
+          waitForReady(client, ns.name, "cut", 4)
+        )
+      );
+    const pods = await podsOf(client, ns.name, "cut");
+    const masterPod = pods.find((p) => p.metadata!.name === before.status!.master)!;
     cutNode = masterPod.spec!.nodeName!;
+    const cutWithIt = pods.filter((p) => p.spec!.nodeName === cutNode).length - 1;
+    assert.equal(cutWithIt, instances === 3 ? 0 : 1, "replicas on the master's node");
     // An application on the master's node, writing through the master Service: cut off
     // with it, its node's kube-proxy keeps sending it to the old master.
     const app = await startAppPod(client, ns.name, "neighbour", cutNode);
@@ -287,8 +296,7 @@ Deno.test("nodes: the master's node is cut off while its pods run on; the master
     await waitUntilWriting({ ioredis: writer });
     await new Promise((r) => setTimeout(r, 1000));
 
-    const faultAt = Date.now();
-    await nodeFault("node-partition", cutNode);
+    const faultAt = await nodeFault("node-partition", cutNode);
     const electedAt = await waitFor("a new master", async () => {
       const now = await getRedis(client, ns.name, "cut");
       return now.status?.master && now.status.master !== before.status!.master
@@ -299,7 +307,7 @@ Deno.test("nodes: the master's node is cut off while its pods run on; the master
     const healAt = Date.now();
     await nodeFault("node-up", cutNode);
     cutNode = undefined;
-    const after = await waitForReady(client, ns.name, "cut", 3, 120_000);
+    const after = await waitForReady(client, ns.name, "cut", instances, 120_000);
     const rejoinedAt = Date.now();
     await new Promise((r) => setTimeout(r, 1000));
     await assertOneMasterEverywhere(client, ns.name, "cut");
@@ -310,6 +318,14 @@ Deno.test("nodes: the master's node is cut off while its pods run on; the master
 
     // The neighbour reached only the old master while cut off: its last acknowledgement
     // there is when the fence closed for it.
+    assert.ok(
+      neighbour.some((e) =>
+        !e.ok && e.at > faultAt && e.at < healAt && /NOREPLICAS/.test(e.message ?? "")
+      ),
+      `the neighbour was refused by the fenced master (NOREPLICAS) while cut off; it saw ${
+        JSON.stringify(reportWindow(neighbour, faultAt, healAt))
+      }`,
+    );
     const neighbourAcks = neighbour.filter((e) => e.ok && e.at > faultAt && e.at < healAt);
     const fencedAfter = neighbourAcks.length ? neighbourAcks.at(-1)!.at - faultAt : 0;
     assert.ok(
@@ -332,12 +348,19 @@ Deno.test("nodes: the master's node is cut off while its pods run on; the master
         `the neighbour's write ${n} lost ${at - faultAt} ms from the cut`,
       );
     }
+    const elsewhere = report.acks.filter((a) =>
+      a.at > faultAt + fencingBoundMs && a.at < healAt
+    ).length;
     console.log(
-      `node-partition ${masterPod.spec!.nodeName}: new master ${after.status!.master} after ${
+      `node-partition ${
+        masterPod.spec!.nodeName
+      } (${instances} instances, ${cutWithIt} replica cut off with the master; ${elsewhere} writes acknowledged elsewhere while cut): new master ${
+        after.status!.master
+      } after ${
         electedAt - faultAt
       } ms; the old master took the neighbour's writes for ${fencedAfter} ms after the cut; healed at +${
         secondsBetween(faultAt, healAt)
-      } s, all 3 connected at +${
+      } s, all ${instances} connected at +${
         secondsBetween(faultAt, rejoinedAt)
       } s; lost: ${lost.length} of ${report.acks.length} (writer on the control-plane host), ${neighbourLost.length} of ${
         neighbour.filter((e) => e.ok).length
@@ -347,6 +370,36 @@ Deno.test("nodes: the master's node is cut off while its pods run on; the master
     await writer?.stop();
     if (cutNode) await nodeFault("node-up", cutNode).catch(() => {});
     await ns.remove();
+  }
+}
+
+/** Runs `create` with every node but two cordoned, so the pods it makes land on those two. */
+async function onTwoNodes<T>(create: () => Promise<T>): Promise<T> {
+  const spare = recordedNodes(layout).map((n) => n.name).slice(2);
+  try {
+    for (const node of spare) await kubectl(["cordon", node]);
+    return await create();
+  } finally {
+    for (const node of spare) await kubectl(["uncordon", node]);
+  }
+}
+
+Deno.test("nodes: the master's node is cut off while its pods run on; the master there is fenced, also for clients on that node", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  try {
+    await partition(client, 3);
+  } finally {
+    client.close();
+  }
+});
+
+Deno.test("nodes: 4 instances on two nodes, the master's node cut off with a replica: the majority fence stops the master there, no two masters write", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  try {
+    await partition(client, 4);
+  } finally {
     client.close();
   }
 });
@@ -364,8 +417,7 @@ Deno.test("nodes: the master's node stays lost; the Redis says so, and the out-o
       p.metadata!.name === before.status!.master
     )!;
     lostNode = masterPod.spec!.nodeName!;
-    const faultAt = Date.now();
-    await nodeFault("node-down", lostNode);
+    const faultAt = await nodeFault("node-down", lostNode);
     await waitFor("a new master", async () => {
       const now = await getRedis(client, ns.name, "long");
       return now.status?.master !== before.status!.master ? true : undefined;

@@ -63,19 +63,26 @@ export async function kubectl(args: string[], stdin?: string): Promise<string> {
 }
 
 /** Runs `deno task cluster fault ACTION NAMESPACE/POD`. */
-export function fault(action: string, namespace: string, pod: string): Promise<void> {
-  return clusterFault(action, `${namespace}/${pod}`);
+export async function fault(action: string, namespace: string, pod: string): Promise<void> {
+  await clusterFault(action, `${namespace}/${pod}`);
 }
 
-/** Runs `deno task cluster fault ACTION NODE` (node-down, node-partition, node-up). */
-export function nodeFault(
+/**
+ * Runs `deno task cluster fault ACTION NODE` (node-down, node-partition,
+ * node-up). Returns when the node was cut off, as the CLI reports it (bounds
+ * measured from the call would include the CLI's own start), or when it
+ * returned for node-up.
+ */
+export async function nodeFault(
   action: "node-down" | "node-partition" | "node-up",
   node: string,
-): Promise<void> {
-  return clusterFault(action, node);
+): Promise<number> {
+  const output = await clusterFault(action, node);
+  const cutAt = output.match(/cut off \(at (\d+)\)/)?.[1];
+  return cutAt ? Number(cutAt) : Date.now();
 }
 
-async function clusterFault(action: string, target: string): Promise<void> {
+async function clusterFault(action: string, target: string): Promise<string> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -92,6 +99,7 @@ async function clusterFault(action: string, target: string): Promise<void> {
   if (!output.success) {
     throw new Error(`fault ${action} failed: ${new TextDecoder().decode(output.stderr)}`);
   }
+  return new TextDecoder().decode(output.stdout);
 }
 
 /** Polls `probe` until it returns a value other than undefined; fails after `timeoutMs` saying what was awaited. */
