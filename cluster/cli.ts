@@ -266,6 +266,10 @@ The example Redis is up. Try next:
   deno task cluster exec${flag} -- sh -c 'kubectl port-forward pod/$(kubectl get redis example -o jsonpath={.status.master}) 16379:6379 & sleep 1; redis-cli -p 16379 ping; kill %1'
   deno task kubectl scale redis example --replicas 4
   deno task cluster fault${flag} kill default/redis-example-1   # SIGKILL, also: stop, cont, isolate, heal
+  deno task kubectl get pods -o wide                           # one pod per node, one node per zone
+  deno task cluster fault${flag} node-down ${layout.name}-node-2       # power loss; also node-partition
+  deno task cluster fault${flag} node-up ${layout.name}-node-2         # back, as after a reboot
+  deno task kubectl drain ${layout.name}-node-1 --ignore-daemonsets --delete-emptydir-data   # then: uncordon
   deno task kubectl get events --field-selector involvedObject.kind=Redis
   deno task cluster down${flag}`);
 }

@@ -146,7 +146,18 @@ async function powerLoss(client: KubeClient, withLeader: boolean): Promise<void>
         ? Date.now()
         : undefined;
     }, 30_000);
-    // Away for a while, as a machine that reboots: its pod is neither deleted nor moved.
+    if (withLeader) {
+      // As the taint eviction does 5 minutes after a node stops reporting: the pod is
+      // deleted, and stays Terminating while no kubelet is there to end it.
+      await kubectl(["-n", ns.name, "delete", "pod", masterPod.metadata!.name!, "--wait=false"]);
+      await new Promise((r) => setTimeout(r, 2000));
+      const stuck = (await podsOf(client, ns.name, "power")).find((p) =>
+        p.metadata!.uid === masterPod.metadata!.uid
+      );
+      assert.ok(stuck?.metadata?.deletionTimestamp, "the old master's pod is stuck Terminating");
+    }
+    // Away for a while, as a machine that reboots: without an eviction its pod is neither
+    // deleted nor moved.
     await new Promise((r) => setTimeout(r, 8000));
     await assertOneMasterEverywhere(client, ns.name, "power");
     const upAt = Date.now();
@@ -156,6 +167,16 @@ async function powerLoss(client: KubeClient, withLeader: boolean): Promise<void>
     const after = await waitForReady(client, ns.name, "power", 3, 120_000);
     const rejoinedAt = Date.now();
     await assertOneMasterEverywhere(client, ns.name, "power");
+    if (withLeader) {
+      const now = (await podsOf(client, ns.name, "power")).find((p) =>
+        p.metadata!.name === masterPod.metadata!.name
+      );
+      assert.notEqual(
+        now?.metadata?.uid,
+        masterPod.metadata!.uid,
+        "the node's agent removed the Terminating pod without starting it; its replacement is a replica",
+      );
+    }
     // The node came back from this test's own mount namespace (`cluster exec`): its pods'
     // network namespaces must still be where every process of the machine sees them.
     const later = await startAppPod(client, ns.name, "later", restarted);
