@@ -116,7 +116,7 @@ export interface RedisSpecRedis {
 export interface RedisSpecFailover {
   /** A master that answers nothing (no reply, no refused connection) for this long is replaced. Refused or reset connections count at once. */
   detectionWindowMs?: number;
-  /** Fencing: the master refuses writes unless this many replicas are connected with a lag of at most minReplicasMaxLagSeconds (0 turns fencing off). Default: a majority with the master, replicas / 2 rounded down (1 for 3 instances, 2 for 4 or 5), so a master cut off with a minority cannot take writes. */
+  /** Fencing: the master refuses writes unless this many replicas are connected with a lag of at most minReplicasMaxLagSeconds (0 turns fencing off). Default: a majority with the master, half the instances rounded down (1 for 3, 2 for 4 or 5), not counting new replicas in their first copy, so a master cut off with a minority cannot take writes. */
   minReplicasToWrite?: number;
   /** Fencing: the replica lag (seconds since its last acknowledgement) that still counts as connected. */
   minReplicasMaxLagSeconds?: number;

@@ -7,7 +7,8 @@
  * @module
  */
 import { Reason } from "../api/conditions.ts";
-import { failoverSettings, type Redis, redisPort } from "../api/redis.ts";
+import { type Redis, redisPort } from "../api/redis.ts";
+import { wantedFencing } from "../decide/fencing.ts";
 import type { ReplicationPlan } from "../decide/replication.ts";
 import { buildIntentStatus, type Problem } from "../decide/status.ts";
 import type { ReconcileDeps } from "./deps.ts";
@@ -34,7 +35,7 @@ export async function carryOut(
   let resourceVersion = redis.metadata?.resourceVersion;
   const at = () => (resourceVersion === undefined ? {} : { resourceVersion });
   const epoch = status.epoch ?? 0;
-  const { minReplicasToWrite } = failoverSettings(redis);
+  const { minReplicasToWrite } = wantedFencing(redis, observed.map((o) => o.observation));
   if (plan.kind === "Wait") {
     const recorded = observed.find((o) =>
       o.observation.pod === status.master && o.observation.info?.role === "master"

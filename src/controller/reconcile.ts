@@ -23,7 +23,7 @@ import {
   decidePasswordRotation,
   initialPasswords,
 } from "../decide/password.ts";
-import { decideFencingRepairs } from "../decide/fencing.ts";
+import { decideFencingRepairs, wantedFencing } from "../decide/fencing.ts";
 import { decideParking, parkingAddress } from "../decide/parking.ts";
 import { nodeLossProblem } from "../decide/node_loss.ts";
 import { specProblems } from "../api/validation.ts";
@@ -191,6 +191,9 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
     const { master, problem, resourceVersion } = await carryOut(deps, redis, plan, observed);
+    // No longer the leader: the rest of the pass (the Service, fencing, parking, passwords)
+    // is the next leader's to do.
+    if (deps.signal?.aborted) return {};
     if (problem) problems.push(problem);
     // The Service first: clients wait on it; labels and the ConfigMap only inform.
     problems.push(...await tryApply(() => syncMasterEndpoints(deps, redis, master)));
@@ -329,9 +332,9 @@ async function repairFencing(
   observed: readonly ObservedInstance[],
   master: string | undefined,
 ): Promise<Problem[]> {
-  const { minReplicasToWrite, minReplicasMaxLagSeconds } = failoverSettings(redis);
-  const wanted = { minReplicasToWrite, minReplicasMaxLagSeconds };
-  const pods = decideFencingRepairs(observed.map((o) => o.observation), wanted, master);
+  const observations = observed.map((o) => o.observation);
+  const wanted = wantedFencing(redis, observations);
+  const pods = decideFencingRepairs(observations, wanted, master);
   const { done, problems } = await onEach(
     observed,
     pods,
@@ -344,7 +347,7 @@ async function repairFencing(
       redis,
       "Normal",
       Reason.FencingRepaired,
-      `Set min-replicas-to-write ${minReplicasToWrite}, min-replicas-max-lag ${minReplicasMaxLagSeconds} on ${
+      `Set min-replicas-to-write ${wanted.minReplicasToWrite}, min-replicas-max-lag ${wanted.minReplicasMaxLagSeconds} on ${
         done.join(", ")
       }, which differed from the spec`,
     );

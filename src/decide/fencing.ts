@@ -10,6 +10,7 @@
  *
  * @module
  */
+import { failoverSettings, majorityFence, type Redis } from "../api/redis.ts";
 import type { InstanceObservation } from "./replication.ts";
 
 /** The fencing settings of one instance. */
@@ -45,4 +46,34 @@ export function decideFencingRepairs(
     (o.fencing.minReplicasToWrite !== wanted.minReplicasToWrite ||
       o.fencing.minReplicasMaxLagSeconds !== wanted.minReplicasMaxLagSeconds)
   ).map((o) => o.pod);
+}
+
+/**
+ * The replicas a master needs to take writes when the spec does not say: a
+ * majority with the master, counted over the instances that could be on the
+ * other side of a cut and elect a master there. That is every pod, answering
+ * or not, except newcomers that have never been in sync (a replica still in
+ * its first full copy holds nothing worth promoting). So a scale-up from 3 to
+ * 6 does not refuse writes while the new replicas copy, and the count goes up
+ * as each one comes into sync; a pod that stops answering still counts, so a
+ * cut never lowers the fence on either side.
+ */
+export function majorityOfMembers(observations: readonly InstanceObservation[]): number {
+  const newcomer = (o: InstanceObservation) =>
+    o.info !== undefined && o.info.role === "replica" && !o.info.masterLinkUp &&
+    (o.info.linkDownSinceSeconds ?? -1) < 0 && o.info.offset === 0 && (o.keys ?? 0) === 0;
+  return majorityFence(observations.filter((o) => !newcomer(o)).length);
+}
+
+/** The fencing this pass puts on the master and replicas: the spec's, else the majority default. */
+export function wantedFencing(
+  redis: Redis,
+  observations: readonly InstanceObservation[],
+): Fencing {
+  const settings = failoverSettings(redis);
+  return {
+    minReplicasToWrite: redis.spec?.failover?.minReplicasToWrite ??
+      majorityOfMembers(observations),
+    minReplicasMaxLagSeconds: settings.minReplicasMaxLagSeconds,
+  };
 }

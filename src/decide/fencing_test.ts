@@ -60,3 +60,43 @@ Deno.test("decideFencingRepairs() follows a changed spec.failover on running ins
     [],
   );
 });
+
+Deno.test("majorityOfMembers(): a majority of every pod but newcomers still in their first copy; silent pods count", async () => {
+  const { majorityOfMembers, wantedFencing } = await import("./fencing.ts");
+  const { parseReplicationInfo } = await import("../redis/info.ts");
+  const member = (pod: string, info?: string) => ({
+    pod,
+    ordinal: 0,
+    ip: "",
+    ready: true,
+    ...(info ? { info: parseReplicationInfo(info) } : {}),
+  });
+  const master = member("m", "role:master\nmaster_repl_offset:500\n");
+  const synced = (pod: string) =>
+    member(pod, "role:slave\nmaster_link_status:up\nmaster_repl_offset:500\n");
+  const copying = (pod: string) =>
+    member(
+      pod,
+      "role:slave\nmaster_link_status:down\nmaster_sync_in_progress:1\nmaster_repl_offset:0\n",
+    );
+  const silent = (pod: string) => member(pod);
+  // 3 → 6: the three new replicas copying do not raise the fence above what 3 allow.
+  assert.equal(
+    majorityOfMembers([master, synced("a"), synced("b"), copying("c"), copying("d"), copying("e")]),
+    1,
+  );
+  assert.equal(majorityOfMembers([master, synced("a"), synced("b"), synced("c"), copying("d")]), 2);
+  // Cut off from two of four, the count stays four: no side lowers its fence.
+  assert.equal(majorityOfMembers([master, synced("a"), silent("b"), silent("c")]), 2);
+  // The spec's own value wins.
+  const redis = { spec: { replicas: 4, failover: { minReplicasToWrite: 1 } } };
+  assert.equal(
+    wantedFencing(redis, [master, synced("a"), synced("b"), synced("c")]).minReplicasToWrite,
+    1,
+  );
+  assert.equal(
+    wantedFencing({ spec: { replicas: 4 } }, [master, synced("a"), synced("b"), synced("c")])
+      .minReplicasToWrite,
+    2,
+  );
+});
