@@ -53,16 +53,22 @@ export function decideFencingRepairs(
  * majority with the master, counted over the instances that could be on the
  * other side of a cut and elect a master there. That is every pod, answering
  * or not, except newcomers that have never been in sync (a replica still in
- * its first full copy holds nothing worth promoting). So a scale-up from 3 to
- * 6 does not refuse writes while the new replicas copy, and the count goes up
- * as each one comes into sync; a pod that stops answering still counts, so a
- * cut never lowers the fence on either side.
+ * its first full copy holds nothing worth promoting), and pods that neither
+ * answer nor are Ready (still starting). So a scale-up from 3 to 6 does not
+ * refuse writes while the new replicas start and copy, and the count goes up
+ * as each one comes into sync; a Ready pod that stops answering still counts,
+ * so a cut does not lower the fence (until the node lifecycle controller
+ * marks the cut node's pods NotReady, 50 s on; the far side's master keeps
+ * the fence it had).
  */
 export function majorityOfMembers(observations: readonly InstanceObservation[]): number {
   const newcomer = (o: InstanceObservation) =>
     o.info !== undefined && o.info.role === "replica" && !o.info.masterLinkUp &&
     (o.info.linkDownSinceSeconds ?? -1) < 0 && o.info.offset === 0 && (o.keys ?? 0) === 0;
-  return majorityFence(observations.filter((o) => !newcomer(o)).length);
+  // A pod that does not answer counts while the API server holds it Ready (cut off, or
+  // stopped): not one that never became Ready (a new pod still starting).
+  const member = (o: InstanceObservation) => o.info ? !newcomer(o) : o.ready;
+  return majorityFence(observations.filter(member).length);
 }
 
 /** The fencing this pass puts on the master and replicas: the spec's, else the majority default. */

@@ -80,9 +80,15 @@ Deno.test("majorityOfMembers(): a majority of every pod but newcomers still in t
       "role:slave\nmaster_link_status:down\nmaster_sync_in_progress:1\nmaster_repl_offset:0\n",
     );
   const silent = (pod: string) => member(pod);
-  // 3 → 6: the three new replicas copying do not raise the fence above what 3 allow.
+  const starting = (pod: string) => ({ ...member(pod), ready: false });
+  // 3 → 6: the three new replicas copying, or still starting, do not raise the fence above
+  // what 3 allow.
   assert.equal(
     majorityOfMembers([master, synced("a"), synced("b"), copying("c"), copying("d"), copying("e")]),
+    1,
+  );
+  assert.equal(
+    majorityOfMembers([master, synced("a"), synced("b"), starting("c"), starting("d")]),
     1,
   );
   assert.equal(majorityOfMembers([master, synced("a"), synced("b"), synced("c"), copying("d")]), 2);
