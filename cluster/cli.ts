@@ -57,6 +57,8 @@ const usage = `Usage: deno task cluster <command> [--name NAME]
   fault ACTION NODE      ACTION: node-down (power loss: every process of the node dies,
                          its link drops everything), node-partition (the link drops
                          everything, the node runs on), node-up (back, as after a reboot)
+  fault ACTION ZONE      ACTION: zone-down, zone-partition, zone-up: the same for every
+                         node of the zone (zone-a, zone-b, ...)
 `;
 
 /** Thrown for problems the user can fix; printed without a stack trace. */
@@ -440,6 +442,7 @@ async function execInside(layout: ClusterLayout, command: string[]): Promise<num
 async function fault(layout: ClusterLayout, action?: string, target?: string): Promise<void> {
   requireRoot();
   if (action?.startsWith("node-")) return await nodeFault(layout, action, target);
+  if (action?.startsWith("zone-")) return await zoneFault(layout, action, target);
   const [namespace, pod] = target?.split("/") ?? [];
   if (!action || !namespace || !pod) {
     throw new UserError(
@@ -481,6 +484,36 @@ async function findPod(
   const found = await newestPodRecord(nodes.map((n) => n.podsDir), namespace, name);
   const node = nodes.find((n) => n.podsDir === found?.podsDir);
   return found && node ? { record: found.record, node } : undefined;
+}
+
+/** A node fault applied to every node of a zone, all cut before any is killed. */
+async function zoneFault(layout: ClusterLayout, action: string, zone?: string): Promise<void> {
+  const nodes = recordedNodes(layout).filter((n) => n.zone === zone);
+  if (nodes.length === 0) {
+    const zones = [...new Set(recordedNodes(layout).map((n) => n.zone))];
+    throw new UserError(`Usage: fault ${action} ZONE, ZONE one of ${zones.join(", ")}`);
+  }
+  const nodeAction = `node-${action.slice("zone-".length)}`;
+  if (nodeAction === "node-up") {
+    for (const node of nodes) await restoreNode(layout, node);
+    await up(layout);
+    console.log(`zone-up: ${zone} is back (${nodes.map((n) => n.name).join(", ")})`);
+    return;
+  }
+  if (nodeAction !== "node-down" && nodeAction !== "node-partition") {
+    throw new UserError(`Unknown fault: ${action}: use zone-down, zone-partition or zone-up`);
+  }
+  for (const node of nodes) await cutNode(layout, node);
+  const cutAt = Date.now();
+  let killed = 0;
+  if (nodeAction === "node-down") {
+    for (const node of nodes) killed += await killNode(node, layout);
+  }
+  console.log(
+    `${action}: ${zone} (${nodes.map((n) => n.name).join(", ")}) is cut off (at ${cutAt})${
+      nodeAction === "node-down" ? ` and its ${killed} processes killed` : "; it runs on"
+    }`,
+  );
 }
 
 /**

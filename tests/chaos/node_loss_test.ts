@@ -19,6 +19,7 @@ import {
   nodeFault,
   testNamespace,
   waitFor,
+  zoneFault,
 } from "../cluster/helpers.ts";
 import {
   deployOperator,
@@ -139,7 +140,12 @@ async function powerLoss(client: KubeClient, withLeader: boolean): Promise<void>
     await fullSyncs.start();
     await new Promise((r) => setTimeout(r, 1000));
 
-    const faultAt = await nodeFault("node-down", downNode);
+    // Without the leader there, the master's whole zone goes: one node here, as each zone
+    // has one; `fault zone-down` cuts every node of the zone before it kills any.
+    const zone = withLeader ? undefined : await zoneOf(client, downNode);
+    const faultAt = zone
+      ? await zoneFault("zone-down", zone)
+      : await nodeFault("node-down", downNode);
     const electedAt = await waitFor("a new master", async () => {
       const now = await getRedis(client, ns.name, "power");
       return now.status?.master && now.status.master !== before.status!.master
@@ -162,7 +168,8 @@ async function powerLoss(client: KubeClient, withLeader: boolean): Promise<void>
     await assertOneMasterEverywhere(client, ns.name, "power");
     const upAt = Date.now();
     const restarted = downNode;
-    await nodeFault("node-up", downNode);
+    if (zone) await zoneFault("zone-up", zone);
+    else await nodeFault("node-up", downNode);
     downNode = undefined;
     const after = await waitForReady(client, ns.name, "power", 3, 120_000);
     const rejoinedAt = Date.now();
@@ -203,7 +210,9 @@ async function powerLoss(client: KubeClient, withLeader: boolean): Promise<void>
     const lost = await lostWrites(after.status!.masterIP!, report.acks);
     assertLossBounded(lost, report.acks, before.status!.masterIP!, faultAt);
     console.log(
-      `node-down ${masterPod.spec!.nodeName} (the leading operator's node: ${
+      `${zone ? `zone-down ${zone}: ` : ""}node-down ${
+        masterPod.spec!.nodeName
+      } (the leading operator's node: ${
         leaderNode === masterPod.spec!.nodeName ? "yes" : "no"
       }): new master ${after.status!.master} after ${electedAt - faultAt} ms, writes again after ${
         firstWrite.at - faultAt
@@ -215,7 +224,11 @@ async function powerLoss(client: KubeClient, withLeader: boolean): Promise<void>
     );
   } finally {
     if (writers) await Promise.all(Object.values(writers).map((w) => w.stop()));
-    if (downNode) await nodeFault("node-up", downNode).catch(() => {});
+    if (downNode) {
+      const zone = await zoneOf(client, downNode).catch(() => undefined);
+      if (zone && !withLeader) await zoneFault("zone-up", zone).catch(() => {});
+      else await nodeFault("node-up", downNode).catch(() => {});
+    }
     await ns.remove();
   }
 }
@@ -262,7 +275,7 @@ async function moveOperatorOff(node: string): Promise<void> {
   }
 }
 
-Deno.test("nodes: the master's node loses power under load; a replica takes over, the node's pod rejoins as a replica", async () => {
+Deno.test("nodes: the master's zone (its node) loses power under load; a replica takes over, the node's pod rejoins as a replica", async () => {
   const client = await clusterClient();
   await deployOperator(client);
   try {

@@ -82,6 +82,13 @@ export async function nodeFault(
   return cutAt ? Number(cutAt) : Date.now();
 }
 
+/** Runs `deno task cluster fault ACTION ZONE` (zone-down, zone-up): every node of the zone. */
+export async function zoneFault(action: "zone-down" | "zone-up", zone: string): Promise<number> {
+  const output = await clusterFault(action, zone);
+  const cutAt = output.match(/cut off \(at (\d+)\)/)?.[1];
+  return cutAt ? Number(cutAt) : Date.now();
+}
+
 async function clusterFault(action: string, target: string): Promise<string> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [

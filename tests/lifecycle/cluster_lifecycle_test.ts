@@ -54,13 +54,13 @@ Deno.test("cluster down after up leaves nothing behind; up repairs a half-starte
         "--",
         "sh",
         "-c",
-        "kubectl run lonely --image=redis:7.0 && kubectl wait --for=condition=Ready pod/lonely --timeout=60s",
+        "kubectl run lonely --image=redis:7.0 && kubectl wait --for=condition=Ready pod/lonely --timeout=60s && kubectl -n kube-system rollout status deployment/coredns --timeout=60s",
       );
       assert.equal(pod.code, 0, pod.output);
       assert.equal(
         ours(await listNetns()).length,
-        5,
-        "the cluster namespace, two nodes', CoreDNS's pod namespace and the new pod's",
+        6,
+        "the cluster namespace, two nodes', CoreDNS's two pods' namespaces and the new pod's",
       );
       const changed = await cluster("up", "--nodes=3");
       assert.notEqual(changed.code, 0, "a running cluster does not change its number of nodes");
