@@ -9,7 +9,7 @@ import assert from "node:assert/strict";
 import { delay } from "../../src/async/delay.ts";
 import { clusterClient, kubectl, testNamespace } from "../cluster/helpers.ts";
 import { successfulPasses, waitForOnlyRedis, writesBetween } from "./api_writes.ts";
-import { deployOperator, leaderPod, scrapeMetrics, waitForReady } from "./operator.ts";
+import { deployOperator, getRedis, leaderPod, scrapeMetrics, waitForReady } from "./operator.ts";
 
 const example = await Deno.readTextFile(new URL("../../example/redis.yaml", import.meta.url));
 
@@ -67,9 +67,23 @@ Deno.test("a steady Redis costs no writes: the default spec, the example, option
     await waitForOnlyRedis(names.map((name) => `${ns.name}/${name}`));
 
     const leader = (await leaderPod(client))!;
-    const before = { metrics: await scrapeMetrics(leader), versions: await ownedVersions(ns.name) };
+    const statuses = async () =>
+      JSON.stringify(
+        await Promise.all(
+          names.map(async (name) => (await getRedis(client, ns.name, name)).status),
+        ),
+      );
+    const before = {
+      metrics: await scrapeMetrics(leader),
+      versions: await ownedVersions(ns.name),
+      statuses: await statuses(),
+    };
     await delay(15_000);
-    const after = { metrics: await scrapeMetrics(leader), versions: await ownedVersions(ns.name) };
+    const after = {
+      metrics: await scrapeMetrics(leader),
+      versions: await ownedVersions(ns.name),
+      statuses: await statuses(),
+    };
 
     assert.equal(
       (await leaderPod(client))?.metadata?.name,
@@ -81,7 +95,7 @@ Deno.test("a steady Redis costs no writes: the default spec, the example, option
     assert.deepEqual(
       writesBetween(before.metrics, after.metrics),
       {},
-      "no create, patch, update or delete",
+      `no create, patch, update or delete; statuses before ${before.statuses}, after ${after.statuses}`,
     );
     // A StatefulSet, four Services, a ConfigMap, a PDB and the master slice each (no password, no Secret).
     assert.equal(
