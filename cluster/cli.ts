@@ -486,34 +486,58 @@ async function findPod(
   return found && node ? { record: found.record, node } : undefined;
 }
 
-/** A node fault applied to every node of a zone, all cut before any is killed. */
+/** A node fault applied to every node of a zone. */
 async function zoneFault(layout: ClusterLayout, action: string, zone?: string): Promise<void> {
   const nodes = recordedNodes(layout).filter((n) => n.zone === zone);
   if (nodes.length === 0) {
     const zones = [...new Set(recordedNodes(layout).map((n) => n.zone))];
     throw new UserError(`Usage: fault ${action} ZONE, ZONE one of ${zones.join(", ")}`);
   }
-  const nodeAction = `node-${action.slice("zone-".length)}`;
-  if (nodeAction === "node-up") {
+  await faultNodes(
+    layout,
+    action,
+    action.slice("zone-".length),
+    nodes,
+    `${zone} (${nodes.map((n) => n.name).join(", ")})`,
+  );
+}
+
+/**
+ * down: every node's link drops everything, then every process of the nodes
+ * is killed; as the links are cut first (all of them before any kill), not
+ * even their resets reach a peer. partition: the links are cut and the nodes
+ * run on. up: the links carry traffic again, and what a power loss killed
+ * starts again as after a reboot (the agent starts its pods afresh).
+ */
+async function faultNodes(
+  layout: ClusterLayout,
+  action: string,
+  kind: string,
+  nodes: readonly NodeLayout[],
+  subject: string,
+): Promise<void> {
+  if (kind === "up") {
     for (const node of nodes) await restoreNode(layout, node);
     await up(layout);
-    console.log(`zone-up: ${zone} is back (${nodes.map((n) => n.name).join(", ")})`);
+    console.log(`${action}: ${subject} is back`);
     return;
   }
-  if (nodeAction !== "node-down" && nodeAction !== "node-partition") {
-    throw new UserError(`Unknown fault: ${action}: use zone-down, zone-partition or zone-up`);
+  if (kind !== "down" && kind !== "partition") {
+    const prefix = action.slice(0, action.indexOf("-") + 1);
+    throw new UserError(
+      `Unknown fault: ${action}: use ${prefix}down, ${prefix}partition or ${prefix}up`,
+    );
   }
   for (const node of nodes) await cutNode(layout, node);
+  // When the cut is in place, for tests that measure from it.
   const cutAt = Date.now();
-  let killed = 0;
-  if (nodeAction === "node-down") {
-    for (const node of nodes) killed += await killNode(node, layout);
+  if (kind === "partition") {
+    console.log(`${action}: ${subject} is cut off (at ${cutAt}); it runs on`);
+    return;
   }
-  console.log(
-    `${action}: ${zone} (${nodes.map((n) => n.name).join(", ")}) is cut off (at ${cutAt})${
-      nodeAction === "node-down" ? ` and its ${killed} processes killed` : "; it runs on"
-    }`,
-  );
+  let killed = 0;
+  for (const node of nodes) killed += await killNode(node, layout);
+  console.log(`${action}: ${subject} is cut off (at ${cutAt}) and its ${killed} processes killed`);
 }
 
 /**
@@ -547,13 +571,7 @@ async function killNode(node: NodeLayout, layout: ClusterLayout): Promise<number
   return killed.size;
 }
 
-/**
- * node-down: the node's link drops everything, then every process of the node
- * (agent, kube-proxy, pods) is killed; as the link is cut first, not even their
- * resets reach a peer. node-partition: the link is cut and the node runs on.
- * node-up: the link carries traffic again, and what node-down killed starts
- * again as after a reboot (the agent starts its pods afresh).
- */
+/** A fault of one node, named or numbered: node-down, node-partition, node-up (see faultNodes). */
 async function nodeFault(layout: ClusterLayout, action: string, target?: string): Promise<void> {
   const nodes = recordedNodes(layout);
   const node = nodes.find((n) => n.name === target || String(n.index) === target);
@@ -562,25 +580,7 @@ async function nodeFault(layout: ClusterLayout, action: string, target?: string)
       `Usage: fault ${action} NODE, NODE one of ${nodes.map((n) => n.name).join(", ")}`,
     );
   }
-  if (action === "node-down" || action === "node-partition") {
-    await cutNode(layout, node);
-    // When the cut is in place, for tests that measure from it.
-    const cutAt = Date.now();
-    if (action === "node-down") {
-      const killed = await killNode(node, layout);
-      console.log(
-        `node-down: ${node.name} is cut off (at ${cutAt}) and its ${killed} processes killed`,
-      );
-    } else {
-      console.log(`node-partition: ${node.name} is cut off (at ${cutAt}); it runs on`);
-    }
-  } else if (action === "node-up") {
-    await restoreNode(layout, node);
-    await up(layout);
-    console.log(`node-up: ${node.name} is back`);
-  } else {
-    throw new UserError(`Unknown fault: ${action}: use node-down, node-partition or node-up`);
-  }
+  await faultNodes(layout, action, action.slice("node-".length), [node], node.name);
 }
 
 if (import.meta.main) {

@@ -7,7 +7,7 @@
  * @module
  */
 import { type ClusterLayout, network, type NodeLayout } from "./layout.ts";
-import { deleteNetns, ipIn, netnsExists } from "./netns.ts";
+import { addVethPair, deleteNetns, ipIn, netnsExists } from "./netns.ts";
 import { run } from "./run.ts";
 
 /** Creates the control-plane host's namespace and every node's that is missing. */
@@ -46,19 +46,7 @@ async function createNode(layout: ClusterLayout, node: NodeLayout): Promise<void
   await run(["ip", "netns", "add", ns]);
   try {
     await ipIn(ns, "link", "set", "lo", "up");
-    await ipIn(
-      layout.netns,
-      "link",
-      "add",
-      node.uplink,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      ns,
-    );
+    await addVethPair(layout.netns, node.uplink, ns);
     await ipIn(layout.netns, "link", "set", node.uplink, "up");
     await ipIn(layout.netns, "route", "add", `${node.ip}/32`, "dev", node.uplink);
     await ipIn(layout.netns, "route", "add", node.podCIDR, "via", node.ip, "dev", node.uplink);

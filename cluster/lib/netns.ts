@@ -77,6 +77,18 @@ export function ipIn(netns: string | undefined, ...args: string[]): Promise<stri
   return run(netns ? ["ip", "-n", netns, ...args] : ["ip", ...args]);
 }
 
+/**
+ * Creates a veth pair: `hostEnd` in `netns` (undefined: the current one), its
+ * peer `eth0` inside namespace `into`.
+ */
+export async function addVethPair(
+  netns: string | undefined,
+  hostEnd: string,
+  into: string,
+): Promise<void> {
+  await ipIn(netns, "link", "add", hostEnd, "type", "veth", "peer", "name", "eth0", "netns", into);
+}
+
 /** Deletes a named namespace; the interfaces inside it go with it. */
 export async function deleteNetns(name: string): Promise<void> {
   await run(["ip", "netns", "delete", name], { allowFailure: true });

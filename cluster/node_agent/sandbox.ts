@@ -6,7 +6,7 @@
  * @module
  */
 import { network, type NodeLayout } from "../lib/layout.ts";
-import { deleteNetns, ipIn } from "../lib/netns.ts";
+import { addVethPair, deleteNetns, ipIn } from "../lib/netns.ts";
 import { run } from "../lib/run.ts";
 
 /** Names of the host ends of pod links: `v` and 12 hex digits of the pod's uid. */
@@ -94,19 +94,7 @@ export async function createSandbox(
   try {
     await run(["ip", "netns", "add", netns]);
     await ipIn(netns, "link", "set", "lo", "up");
-    await ipIn(
-      undefined,
-      "link",
-      "add",
-      hostVeth,
-      "type",
-      "veth",
-      "peer",
-      "name",
-      "eth0",
-      "netns",
-      netns,
-    );
+    await addVethPair(undefined, hostVeth, netns);
     await ipIn(undefined, "link", "set", hostVeth, "master", network.bridge, "up");
     // Hairpin, as the CNI bridge plugin sets it: a pod that reaches its own Service gets
     // its packet back through the port it came in on, after kube-proxy's DNAT.

@@ -77,14 +77,16 @@ export async function nodeFault(
   action: "node-down" | "node-partition" | "node-up",
   node: string,
 ): Promise<number> {
-  const output = await clusterFault(action, node);
-  const cutAt = output.match(/cut off \(at (\d+)\)/)?.[1];
-  return cutAt ? Number(cutAt) : Date.now();
+  return cutTime(await clusterFault(action, node));
 }
 
 /** Runs `deno task cluster fault ACTION ZONE` (zone-down, zone-up): every node of the zone. */
 export async function zoneFault(action: "zone-down" | "zone-up", zone: string): Promise<number> {
-  const output = await clusterFault(action, zone);
+  return cutTime(await clusterFault(action, zone));
+}
+
+/** When the CLI says it cut the node(s) off; now for a fault that cuts nothing (node-up). */
+function cutTime(output: string): number {
   const cutAt = output.match(/cut off \(at (\d+)\)/)?.[1];
   return cutAt ? Number(cutAt) : Date.now();
 }
