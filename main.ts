@@ -15,6 +15,7 @@ import { serveHealth } from "./src/observe/health_server.ts";
 import { configureLogging, operatorLogger } from "./src/observe/logging.ts";
 import { OperatorMetrics } from "./src/observe/metrics.ts";
 import { connectRedis } from "./src/redis/client.ts";
+import { runSentinelEndpoint } from "./src/sentinel/endpoint.ts";
 
 const { values: flags } = parseArgs({
   args: Deno.args,
@@ -31,6 +32,8 @@ const { values: flags } = parseArgs({
     "renew-deadline": { type: "string" },
     "retry-period": { type: "string" },
     concurrency: { type: "string", default: "8" },
+    // The Sentinel-compatible endpoint (src/sentinel); 0 turns it off.
+    "sentinel-port": { type: "string", default: "26379" },
   },
 });
 
@@ -67,6 +70,20 @@ const server = serveHealth(Number(flags["health-port"]), {
   metrics: () => metrics.render(),
 }, stop.signal);
 log.info("redis-operator starting", { server: config.server, identity });
+
+// Every replica serves Sentinel clients, leader or not, for as long as the process runs.
+const sentinel = Number(flags["sentinel-port"]) > 0
+  ? runSentinelEndpoint({
+    client,
+    port: Number(flags["sentinel-port"]),
+    identity: Deno.env.get("POD_NAME") ?? Deno.hostname(),
+    metrics,
+    log: operatorLogger("sentinel"),
+    signal: stop.signal,
+  }).catch((error) => {
+    log.error("the Sentinel endpoint stopped", { error: String(error) });
+  })
+  : Promise.resolve();
 
 const controller = (signal: AbortSignal) =>
   runController({
@@ -123,5 +140,6 @@ if (flags["no-leader-elect"]) {
   }
 }
 await server.finished;
+await sentinel;
 client.close();
 log.info("redis-operator stopped", { reason: String(stop.signal.reason) });

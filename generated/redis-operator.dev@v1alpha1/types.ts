@@ -82,6 +82,8 @@ export interface RedisSpec {
   initContainers?: Container[];
   /** How failures are detected and how far an isolated master may go on accepting writes. */
   failover?: RedisSpecFailover;
+  /** How Sentinel clients find this Redis on the operator's Sentinel-compatible endpoint (Service redis-operator-sentinel in the operator's namespace, port 26379). */
+  sentinel?: RedisSpecSentinel;
   /** The Redis container. */
   redis?: RedisSpecRedis;
   /** A Prometheus redis_exporter sidecar, added when an image is given. */
@@ -110,6 +112,12 @@ export interface RedisSpecRedis {
   securityContext?: SecurityContext;
   /** Seconds before the first probe. */
   initialDelaySeconds?: number;
+}
+
+/** How Sentinel clients find this Redis on the operator's Sentinel-compatible endpoint (Service redis-operator-sentinel in the operator's namespace, port 26379). */
+export interface RedisSpecSentinel {
+  /** The master name Sentinel clients ask for (for example "mymaster", so applications move over by changing only the Sentinel address). Default NAMESPACE/NAME. Names are unique on the endpoint; a name already served for an older Redis is refused (Degraded, SentinelNameConflict). */
+  masterName?: string;
 }
 
 /** How failures are detected and how far an isolated master may go on accepting writes. */

@@ -38,6 +38,7 @@ export const Reason = {
   SecretUnreadable: "SecretUnreadable",
   AuthFailed: "AuthFailed",
   NodeUnavailable: "NodeUnavailable",
+  SentinelNameConflict: "SentinelNameConflict",
   RedisCommandFailed: "RedisCommandFailed",
   PasswordRotating: "PasswordRotating",
   PasswordRotated: "PasswordRotated",

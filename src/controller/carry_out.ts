@@ -207,6 +207,8 @@ function describeHandover(reason: string): string {
       return "its pod is being deleted";
     case "ScaleDown":
       return "its pod is removed by the scale-down";
+    case "Requested":
+      return "requested with SENTINEL FAILOVER or the redis-operator.dev/switchover annotation";
     default:
       return "rolling update";
   }

@@ -26,6 +26,8 @@ import {
 import { decideFencingRepairs, wantedFencing } from "../decide/fencing.ts";
 import { decideParking, parkingAddress } from "../decide/parking.ts";
 import { nodeLossProblem } from "../decide/node_loss.ts";
+import { switchoverRequested } from "../decide/switchover.ts";
+import { masterNameConflict } from "../sentinel/view.ts";
 import { specProblems } from "../api/validation.ts";
 import { decideReplication, type RecordedMaster } from "../decide/replication.ts";
 import type { Problem } from "../decide/status.ts";
@@ -83,6 +85,8 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const problems: Problem[] = [];
   const invalid = specProblems(redis);
   if (invalid.length) problems.push({ reason: Reason.InvalidSpec, message: invalid.join("; ") });
+  const nameConflict = masterNameConflict(redis, deps.caches.redis.all());
+  if (nameConflict) problems.push({ reason: Reason.SentinelNameConflict, message: nameConflict });
 
   // undefined: the user's Secret cannot be read, so the password is not known this pass.
   const userPassword = await readPassword(deps, redis);
@@ -188,6 +192,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     const plan = decideReplication(observed.map((o) => o.observation), recordedMaster, {
       ...settings,
       desiredReplicas: desired,
+      switchoverRequested: switchoverRequested(redis),
     });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
     const { master, problem, resourceVersion } = await carryOut(deps, redis, plan, observed);

@@ -50,10 +50,12 @@ export interface DetectionOptions {
   readonly detectionWindowMs: number;
   /** spec.replicas: a master on an ordinal at or above it must move before the scale-down. */
   readonly desiredReplicas?: number;
+  /** A user asked for a planned handover of the current master (decide/switchover.ts). */
+  readonly switchoverRequested?: boolean;
 }
 
 /** Why the operator itself takes the master away. */
-export type HandoverReason = "MasterTerminating" | "ScaleDown" | "RollingUpdate";
+export type HandoverReason = "MasterTerminating" | "ScaleDown" | "RollingUpdate" | "Requested";
 
 /** An instance that takes part in replication: ready, with INFO. */
 export type Instance = InstanceObservation & { readonly info: ReplicationInfo };
@@ -136,7 +138,11 @@ export function decideReplication(
 
   const around = (master: Instance): ReplicationPlan => {
     const handover = handoverReason(master, instances, detection);
-    if (handover) return switchover(handover, master, instances, detection);
+    if (handover) {
+      const plan = switchover(handover, master, instances, detection);
+      // A requested handover with no replica in sync is not worth holding anything up for.
+      if (plan.kind !== "Wait" || handover !== "Requested") return plan;
+    }
     const reattach = instances.filter((i) =>
       i !== master && !i.terminating && !replicatesFrom(i, master)
     );
@@ -262,6 +268,7 @@ function handoverReason(
     return "ScaleDown";
   }
   if (master.outdated && !instances.some((i) => i !== master && i.outdated)) return "RollingUpdate";
+  if (detection.switchoverRequested) return "Requested";
   return undefined;
 }
 

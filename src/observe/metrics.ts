@@ -109,6 +109,22 @@ export class OperatorMetrics {
     "gauge",
   );
 
+  readonly sentinelClients = new Series(
+    "redis_operator_sentinel_clients",
+    "Clients connected to this replica's Sentinel endpoint.",
+    "gauge",
+  );
+  readonly sentinelMessages = new Series(
+    "redis_operator_sentinel_messages_total",
+    "Messages pushed to Sentinel endpoint subscribers, by channel.",
+    "counter",
+  );
+  readonly sentinelCommands = new Series(
+    "redis_operator_sentinel_commands_total",
+    "Commands received by the Sentinel endpoint, by command.",
+    "counter",
+  );
+
   /** Counts one API request; the resource is the collection name in the path (`pods`, `leases`...). */
   countRequest(method: string, path: string): void {
     const parts = path.split("?")[0]!.split("/").filter(Boolean);
@@ -132,6 +148,9 @@ export class OperatorMetrics {
       this.leader,
       this.apiRequests,
       this.connectedInstances,
+      this.sentinelClients,
+      this.sentinelMessages,
+      this.sentinelCommands,
     ]
       .map((m) => m.render()).join("\n") + "\n";
   }
