@@ -17,7 +17,7 @@ import type { OperatorMetrics } from "../observe/metrics.ts";
 import { storedPasswords } from "../specs/secret.ts";
 import { switchoverAnnotation } from "../decide/switchover.ts";
 import { type Reply, reply } from "./resp.ts";
-import { type SentinelServer, serveSentinel } from "./server.ts";
+import { serveSentinel } from "./server.ts";
 import { buildEntries, masterSwitches, type SentinelEntry, switchMasterMessage } from "./view.ts";
 
 /** The port redis-sentinel listens on, and so does the endpoint. */
@@ -40,7 +40,6 @@ export async function runSentinelEndpoint(options: {
   let dirty = true;
   let entries: SentinelEntry[] = [];
   let lastMasters = new Map<string, string>();
-  let server: SentinelServer | undefined;
   let synced = false;
   const redisApi = new RedisApi(client);
   const secrets = new SecretApi(client);
@@ -77,7 +76,7 @@ export async function runSentinelEndpoint(options: {
       const message = switchMasterMessage(change);
       log.info("announcing a new master", { master: change.key, message });
       const entry = entries.find((e) => e.key === change.key)!;
-      server?.publish("+switch-master", message, entry).catch(() => {});
+      server.publish("+switch-master", message, entry).catch(() => {});
     }
   };
 
@@ -124,7 +123,7 @@ export async function runSentinelEndpoint(options: {
   };
 
   const myId = await sentinelId(options.identity);
-  server = serveSentinel({
+  const server = serveSentinel({
     hostname: "0.0.0.0",
     port: options.port,
     context: {

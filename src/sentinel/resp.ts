@@ -75,7 +75,10 @@ function oneLine(text: string): string {
 const encoder = new TextEncoder();
 function utf8Length(text: string): number {
   // Most replies are ASCII: skip the encoding for them.
-  return /^[\x00-\x7f]*$/.test(text) ? text.length : encoder.encode(text).length;
+  for (let i = 0; i < text.length; i++) {
+    if (text.charCodeAt(i) > 0x7f) return encoder.encode(text).length;
+  }
+  return text.length;
 }
 
 /** Limits of the reader; an unauthenticated client gets Redis's own, smaller ones. */
