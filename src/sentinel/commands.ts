@@ -252,7 +252,6 @@ async function hello(
     ["proto", reply.int(protocol)],
     ["id", reply.int(session.id)],
     ["mode", reply.bulk("sentinel")],
-    ["role", reply.bulk("master")],
     ["modules", reply.array([])],
   ]);
 }

@@ -78,7 +78,7 @@ Deno.test("HELLO switches to RESP3 and authenticates in one step", async () => {
   assert.equal(session.protocol, 3);
   assert.equal(session.name, "app");
   assert.equal(session.password, "pw");
-  assert.match(hello!, /^%7\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n/);
+  assert.match(hello!, /^%6\r\n\$6\r\nserver\r\n\$5\r\nredis\r\n/);
   assert.match(hello!, /\$4\r\nmode\r\n\$8\r\nsentinel\r\n/);
   const failed = newSession(10);
   assert.deepEqual(await run(failed, context(), "HELLO", "3", "AUTH", "default", "x"), [

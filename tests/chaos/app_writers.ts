@@ -130,13 +130,26 @@ export async function startAppPod(
   };
 }
 
-/** Starts one writer per library in `app`, each writing to `service`:6379. */
+/** Where writers find their master: a Service name, or a Sentinel and a master name. */
+export type WriterTarget =
+  | { readonly service: string }
+  | { readonly sentinel: string; readonly port: number; readonly masterName: string };
+
+/**
+ * Starts one writer per library in `app`, each writing to `service`:6379, or
+ * through the Sentinel `target` names (keys are prefixed with `prefix` + the library).
+ */
 export function startWriters<L extends Library>(
   app: AppPod,
-  service: string,
+  service: string | WriterTarget,
   which: readonly L[],
   paths: Record<string, string>,
+  prefix = "",
 ): Record<L, AppWriter> {
+  const target = typeof service === "string" ? { service } : service;
+  const [host, port, setting] = "service" in target
+    ? [target.service, "6379", undefined]
+    : [target.sentinel, String(target.port), `sentinel=${target.masterName}`];
   const env = {
     PATH: Deno.env.get("PATH") ?? "/usr/bin:/bin",
     HOME: Deno.env.get("HOME") ?? "/root",
@@ -152,21 +165,29 @@ export function startWriters<L extends Library>(
     "-A",
     "--cached-only",
     `${layout.repoDir}/tests/clients/ioredis_writer.ts`,
-    service,
-    "6379",
-    label,
+    host,
+    port,
+    prefix + label,
     ...extra,
   ];
+  const sentinelSetting = setting ? [setting] : [];
   const commands: Record<Library, string[]> = {
-    ioredis: ioredis("ioredis"),
+    ioredis: ioredis("ioredis", ...sentinelSetting),
     "redis-py": [
       "python3",
       `${layout.repoDir}/tests/clients/redis_py_writer.py`,
-      service,
-      "6379",
-      "redis-py",
+      host,
+      port,
+      `${prefix}redis-py`,
+      ...sentinelSetting,
     ],
-    "go-redis": [paths.GO_REDIS_WRITER!, `${service}:6379`, "go-redis"],
+    "go-redis": [
+      paths.GO_REDIS_WRITER!,
+      `${host}:${port}`,
+      `${prefix}go-redis`,
+      ...sentinelSetting,
+    ],
+    // Its one setting concerns a fixed address; through a Sentinel it is plain ioredis.
     "ioredis+reconnectOnError": ioredis("ioredis+reconnectOnError", "reconnect-on-readonly"),
   };
   return Object.fromEntries(

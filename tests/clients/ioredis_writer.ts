@@ -9,19 +9,26 @@
  *
  * With `reconnect-on-readonly`, the one setting that changes: `reconnectOnError`
  * reconnects and resends a command that got READONLY, as ioredis' documentation
- * suggests for failovers behind a fixed address.
+ * suggests for failovers behind a fixed address. With `sentinel=NAME`, HOST:PORT
+ * is a Sentinel and NAME the master name, set as ioredis' documentation shows
+ * (`sentinels` and `name`, nothing else).
  * @module
  */
 import { Redis } from "ioredis";
 
 const [host = "localhost", port = "6379", prefix = "ioredis", setting] = Deno.args;
-const client = new Redis({
-  host,
-  port: Number(port),
-  ...(setting === "reconnect-on-readonly"
-    ? { reconnectOnError: (error: Error) => error.message.startsWith("READONLY") ? 2 : false }
-    : {}),
-});
+const client = setting?.startsWith("sentinel=")
+  ? new Redis({
+    sentinels: [{ host, port: Number(port) }],
+    name: setting.slice("sentinel=".length),
+  })
+  : new Redis({
+    host,
+    port: Number(port),
+    ...(setting === "reconnect-on-readonly"
+      ? { reconnectOnError: (error: Error) => error.message.startsWith("READONLY") ? 2 : false }
+      : {}),
+  });
 client.on("error", () => {}); // reported per command below
 let running = true;
 Deno.addSignalListener("SIGTERM", () => running = false);

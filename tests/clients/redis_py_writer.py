@@ -5,7 +5,11 @@ given (a Service name). Prints "ok <n> <ms>" per acknowledged write and
 "err <n> <ms> <message>" per failed one, until SIGTERM; the same protocol as
 the ioredis and go-redis writers.
 
-    python3 tests/clients/redis_py_writer.py HOST PORT PREFIX
+    python3 tests/clients/redis_py_writer.py HOST PORT PREFIX [sentinel=NAME]
+
+With sentinel=NAME, HOST:PORT is a Sentinel and NAME the master name, used as
+redis-py's documentation shows: Sentinel([(HOST, PORT)], socket_timeout=0.1)
+and master_for(NAME, socket_timeout=0.1).
 """
 import signal
 import sys
@@ -13,7 +17,10 @@ import time
 
 import redis
 
+from redis.sentinel import Sentinel
+
 host, port, prefix = sys.argv[1], int(sys.argv[2]), sys.argv[3]
+setting = sys.argv[4] if len(sys.argv) > 4 else ""
 running = True
 
 
@@ -23,7 +30,11 @@ def stop(*_):
 
 
 signal.signal(signal.SIGTERM, stop)
-client = redis.Redis(host=host, port=port)
+if setting.startswith("sentinel="):
+    sentinel = Sentinel([(host, port)], socket_timeout=0.1)
+    client = sentinel.master_for(setting[len("sentinel="):], socket_timeout=0.1)
+else:
+    client = redis.Redis(host=host, port=port)
 n = 0
 while running:
     n += 1

@@ -4,7 +4,11 @@
 // "err <n> <ms> <message>" per failed one, until SIGTERM; the same protocol as
 // the ioredis and redis-py writers.
 //
-//	go-redis-writer HOST:PORT PREFIX
+//	go-redis-writer HOST:PORT PREFIX [sentinel=NAME]
+//
+// With sentinel=NAME, HOST:PORT is a Sentinel and NAME the master name, used
+// as go-redis' documentation shows: NewFailoverClient with MasterName and
+// SentinelAddrs, nothing else.
 package main
 
 import (
@@ -22,7 +26,15 @@ import (
 
 func main() {
 	addr, prefix := os.Args[1], os.Args[2]
-	client := redis.NewClient(&redis.Options{Addr: addr})
+	var client *redis.Client
+	if len(os.Args) > 3 && strings.HasPrefix(os.Args[3], "sentinel=") {
+		client = redis.NewFailoverClient(&redis.FailoverOptions{
+			MasterName:    strings.TrimPrefix(os.Args[3], "sentinel="),
+			SentinelAddrs: []string{addr},
+		})
+	} else {
+		client = redis.NewClient(&redis.Options{Addr: addr})
+	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM)
 	defer stop()
 	out := bufio.NewWriter(os.Stdout)
