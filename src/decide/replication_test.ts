@@ -488,3 +488,24 @@ Deno.test("decideReplication() never promotes a replica linked to the gone maste
   const plan = decideReplication([linkedToStranger, ours], { pod: "redis-x-0", ip: ip(0) });
   assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-2");
 });
+
+Deno.test("decideReplication() hands a healthy master over when asked, and not without a replica in sync", () => {
+  const recorded = { pod: "redis-x-0", ip: ip(0) };
+  const asked = { detectionWindowMs: 2000, switchoverRequested: true };
+  const plan = decideReplication([master(0), replica(1, 0), replica(2, 0)], recorded, asked);
+  assert.equal(plan.kind === "Switchover" && plan.reason, "Requested");
+  assert.equal(plan.kind === "Switchover" && plan.from.pod, "redis-x-0");
+  // Not asked: nothing to do.
+  assert.equal(
+    decideReplication([master(0), replica(1, 0), replica(2, 0)], recorded).kind,
+    "Healthy",
+  );
+  // Asked, but no replica could take over: the request waits and holds nothing up.
+  const unready = decideReplication(
+    [master(0), replica(1, 0, { up: false }), replica(2, 0, { syncing: true })],
+    recorded,
+    asked,
+  );
+  assert.notEqual(unready.kind, "Switchover");
+  assert.notEqual(unready.kind, "Wait");
+});

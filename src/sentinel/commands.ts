@@ -462,7 +462,17 @@ function info(rest: readonly string[], visible: readonly SentinelEntry[], ctx: E
  * `[...]` with `^` and ranges, `\` escapes)?
  */
 export function globMatch(pattern: string, channel: string): boolean {
+  // Each (pattern, channel) position is tried once: without it, `*a*a*a…` takes
+  // exponential time (redis-server's CVE-2022-36021).
+  const failed = new Set<number>();
   const match = (p: number, c: number): boolean => {
+    const at = p * (channel.length + 1) + c;
+    if (failed.has(at)) return false;
+    const result = step(p, c);
+    if (!result) failed.add(at);
+    return result;
+  };
+  const step = (p: number, c: number): boolean => {
     while (p < pattern.length) {
       const token = pattern[p]!;
       if (token === "*") {
@@ -506,5 +516,11 @@ export function globMatch(pattern: string, channel: string): boolean {
     }
     return c === channel.length;
   };
-  return match(0, 0);
+  try {
+    return match(0, 0);
+  } catch {
+    // Too deep to recurse (a pattern of many thousands of stars): no match, as no channel
+    // the endpoint publishes could need one.
+    return false;
+  }
 }

@@ -162,3 +162,10 @@ Deno.test("PSUBSCRIBE patterns match like redis-server's", () => {
   assert.ok(!globMatch("\\*", "a"));
   assert.ok(!globMatch("+sdown", "+switch-master"));
 });
+
+Deno.test("a pathological pattern costs no more than its length times the channel's", () => {
+  // Without the memo, the first call would not return in a lifetime.
+  assert.ok(!globMatch("*a".repeat(5000) + "b", "+switch-master"));
+  assert.ok(!globMatch("*a".repeat(300_000), "+switch-master"), "too deep: no match, no crash");
+  assert.ok(globMatch("*s*w*i*t*c*h*-*m*a*s*t*e*r*", "+switch-master"));
+});

@@ -81,8 +81,19 @@ export function serveSentinel(
     connectedClients: () => connections.size,
   };
   const changed = () => options.events?.onClientsChanged?.(connections.size);
+  let closed = false;
   const accepting = (async () => {
-    for await (const conn of listener) {
+    while (!closed) {
+      let conn: Deno.Conn;
+      try {
+        conn = await listener.accept();
+      } catch (error) {
+        if (closed || error instanceof Deno.errors.BadResource) return;
+        // Out of file descriptors (EMFILE) or a connection reset before it was accepted:
+        // the listener stays, and tries again once others have closed.
+        await new Promise((r) => setTimeout(r, 100));
+        continue;
+      }
       if (connections.size >= limits.maxClients) {
         // redis-server's answer, then the door: a flood of connections costs one reply each.
         conn.write(encoder.encode("-ERR max number of clients reached\r\n"))
@@ -102,9 +113,12 @@ export function serveSentinel(
     port,
     connectedClients: () => connections.size,
     async publish(channel, message, entry) {
-      for (const connection of connections) await connection.push(channel, message, entry);
+      for (const connection of connections) {
+        await connection.push(channel, message, entry).catch(() => connection.close());
+      }
     },
     async close() {
+      closed = true;
       listener.close();
       await accepting;
       const open = [...connections];
