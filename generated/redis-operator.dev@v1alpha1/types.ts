@@ -37,6 +37,8 @@ export interface RedisStatus {
   observedGeneration?: number;
   /** Increases with every change of master; the highest epoch names the rightful master. */
   epoch?: number;
+  /** The master name the Sentinel endpoint serves this Redis under; empty while another Redis holds the name asked for. The holder keeps a name. */
+  sentinelMasterName?: string;
   /** Ready, Progressing and Degraded conditions. */
   conditions?: Array<RedisStatusConditionsItem>;
 }

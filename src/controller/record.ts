@@ -9,6 +9,7 @@ import type { Redis, RedisStatus } from "../api/redis.ts";
 import type { ReplicationPlan } from "../decide/replication.ts";
 import { buildStatus, type Problem } from "../decide/status.ts";
 import { recordEvent } from "../kube/events.ts";
+import { servedMasterName } from "../sentinel/view.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import type { ObservedInstance } from "./observe.ts";
 
@@ -48,6 +49,7 @@ export async function report(
     master,
     problem: input.problem,
     now,
+    sentinelMasterName: servedMasterName(redis, deps.caches.redis.all()),
   });
   const previous = redis.status ?? {};
   // Exactly equal: a custom resource keeps zero values (epoch 0 is not "no epoch"), so the

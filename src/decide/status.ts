@@ -24,6 +24,8 @@ export interface StatusInput {
     | undefined;
   readonly problem?: Problem | undefined;
   readonly now: string;
+  /** The master name the Sentinel endpoint serves it under, `""` for none. */
+  readonly sentinelMasterName?: string;
 }
 
 /** Master plus the instances that replicate from it with the link up. */
@@ -85,6 +87,9 @@ export function buildStatus(input: StatusInput): RedisStatus {
     selector: Object.entries(selectorLabels(redis)).map(([k, v]) => `${k}=${v}`).join(","),
     ...(generation === undefined ? {} : { observedGeneration: generation }),
     conditions: conditions ?? [],
+    ...(input.sentinelMasterName === undefined
+      ? {}
+      : { sentinelMasterName: input.sentinelMasterName }),
   };
 }
 

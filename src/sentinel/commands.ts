@@ -40,14 +40,24 @@ export interface Session {
   /** The password the client gave, once it matched some Redis. */
   password?: string;
   readonly channels: Set<string>;
-  readonly patterns: Set<string>;
+  /** Patterns, each with the published channels it matches (decided once, at PSUBSCRIBE). */
+  readonly patterns: Map<string, readonly string[]>;
   /** QUIT: close once the reply is written. */
   closing: boolean;
 }
 
+/** The channels the endpoint publishes on; patterns are matched against them once. */
+export const publishedChannels = ["+switch-master"] as const;
+
+/** How long a failed AUTH waits before its answer. */
+const failedAuthDelayMs = 100;
+
+/** Subscriptions one connection may hold: every Sentinel client needs one or two. */
+const maxSubscriptions = 128;
+
 /** A new session with RESP2 and no authentication, as every connection starts. */
 export function newSession(id: number): Session {
-  return { id, protocol: 2, channels: new Set(), patterns: new Set(), closing: false };
+  return { id, protocol: 2, channels: new Set(), patterns: new Map(), closing: false };
 }
 
 const refusedChange =
@@ -120,7 +130,11 @@ export async function runCommand(
     case "psubscribe":
       if (!rest.length) return [arity(command)];
       return rest.map((target) => {
-        (command === "subscribe" ? session.channels : session.patterns).add(target);
+        if (session.channels.size + session.patterns.size >= maxSubscriptions) {
+          return reply.error(`ERR at most ${maxSubscriptions} subscriptions per connection`);
+        }
+        if (command === "subscribe") session.channels.add(target);
+        else session.patterns.set(target, publishedChannels.filter((c) => globMatch(target, c)));
         return reply.push([
           reply.bulk(command),
           reply.bulk(target),
@@ -130,7 +144,7 @@ export async function runCommand(
     case "unsubscribe":
     case "punsubscribe": {
       const set = command === "unsubscribe" ? session.channels : session.patterns;
-      const targets = rest.length ? rest : [...set];
+      const targets = rest.length ? rest : [...set.keys()];
       if (!targets.length) {
         return [reply.push([reply.bulk(command), reply.nullBulk, reply.int(0)])];
       }
@@ -184,11 +198,16 @@ async function lookUp(
   session: Session,
   ctx: EndpointContext,
 ): Promise<SentinelEntry | Reply> {
-  const entry = ctx.entries().find((e) => e.name === name);
-  if (!entry) return noSuchMaster;
-  if (!entry.protected) return entry;
-  if (session.password && await ctx.passwordMatches(entry.key, session.password)) return entry;
-  return noAuth;
+  const entries = ctx.entries();
+  const entry = entries.find((e) => e.name === name);
+  if (entry && !entry.protected) return entry;
+  if (entry && session.password && await ctx.passwordMatches(entry.key, session.password)) {
+    return entry;
+  }
+  // The same answer for a protected name as for one that does not exist, so asking says
+  // nothing of which Redis resources exist: a password is asked for while none was given
+  // and some Redis has one, as a Sentinel with requirepass asks for it.
+  return !session.password && entries.some((e) => e.protected) ? noAuth : noSuchMaster;
 }
 
 function isEntry(value: SentinelEntry | Reply): value is SentinelEntry {
@@ -203,13 +222,16 @@ async function authenticate(
 ): Promise<Reply> {
   if (rest.length < 1 || rest.length > 2) return arity("auth");
   const [user, password] = rest.length === 2 ? [rest[0]!, rest[1]!] : ["default", rest[0]!];
-  if (user !== "default") return wrongPass;
-  for (const entry of ctx.entries()) {
-    if (entry.protected && await ctx.passwordMatches(entry.key, password)) {
-      session.password = password;
-      return reply.ok;
+  if (user === "default") {
+    for (const entry of ctx.entries()) {
+      if (entry.protected && await ctx.passwordMatches(entry.key, password)) {
+        session.password = password;
+        return reply.ok;
+      }
     }
   }
+  // A wrong guess costs the guesser time: one connection tries at most ten a second.
+  await new Promise((resolve) => setTimeout(resolve, failedAuthDelayMs));
   return wrongPass;
 }
 

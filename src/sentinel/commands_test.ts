@@ -104,7 +104,13 @@ Deno.test("errors in redis-sentinel's words; changes refused with a pointer to t
   assert.deepEqual(await run(undefined, undefined, "sentinel", "bogus"), [
     "-ERR unknown subcommand 'bogus'. Try SENTINEL HELP.\r\n",
   ]);
+  // Without a password given, a name that does not exist and a protected one answer alike.
   assert.deepEqual(await run(undefined, undefined, "sentinel", "master", "nope"), [
+    "-NOAUTH Authentication required.\r\n",
+  ]);
+  const authenticated = newSession(2);
+  await run(authenticated, undefined, "AUTH", "pw");
+  assert.deepEqual(await run(authenticated, undefined, "sentinel", "master", "nope"), [
     "-ERR No such master with that name\r\n",
   ]);
   for (

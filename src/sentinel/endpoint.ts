@@ -34,6 +34,8 @@ export async function runSentinelEndpoint(options: {
   readonly metrics: OperatorMetrics;
   readonly log: Logger;
   readonly signal: AbortSignal;
+  /** Called once the endpoint answers (its caches are filled): the replica may be Ready. */
+  readonly onListening?: () => void;
 }): Promise<void> {
   const { client, log, metrics, signal } = options;
   const owned = `${labels.managedBy}=${fieldManager}`;
@@ -43,13 +45,25 @@ export async function runSentinelEndpoint(options: {
   let synced = false;
   const redisApi = new RedisApi(client);
   const secrets = new SecretApi(client);
+  // A re-list reports every object at once: the view is rebuilt, and switches looked for,
+  // once per burst of changes (in the next turn of the event loop), never once per object.
+  let announcing: ReturnType<typeof setTimeout> | undefined;
   const changed = () => {
     dirty = true;
-    if (synced) announceSwitches();
+    if (synced && announcing === undefined) {
+      announcing = setTimeout(() => {
+        announcing = undefined;
+        announceSwitches();
+      }, 0);
+    }
   };
   const caches = {
     redis: new Informer<Redis>(client, redisApi.path(undefined), { onChange: changed }),
-    pods: new Informer<Pod>(client, "/api/v1/pods", { labelSelector: owned, onChange: changed }),
+    // Pods change no master: they only make the view stale.
+    pods: new Informer<Pod>(client, "/api/v1/pods", {
+      labelSelector: owned,
+      onChange: () => dirty = true,
+    }),
     slices: new Informer<EndpointSlice>(client, "/apis/discovery.k8s.io/v1/endpointslices", {
       labelSelector: owned,
       onChange: changed,
@@ -58,10 +72,14 @@ export async function runSentinelEndpoint(options: {
   const current = () => {
     if (dirty) {
       dirty = false;
+      const podsByRedis = new Map<string, Pod[]>();
+      for (const pod of caches.pods.all()) {
+        const key = `${pod.metadata?.namespace}/${pod.metadata?.labels?.[labels.instance]}`;
+        podsByRedis.set(key, [...podsByRedis.get(key) ?? [], pod]);
+      }
       entries = buildEntries({
         redis: caches.redis.all(),
-        podsOf: (namespace, name) =>
-          caches.pods.list(namespace, (p) => p.metadata?.labels?.[labels.instance] === name),
+        podsOf: (namespace, name) => podsByRedis.get(`${namespace}/${name}`) ?? [],
         masterSlice: (namespace, name) => caches.slices.get(namespace, name),
       });
     }
@@ -90,9 +108,9 @@ export async function runSentinelEndpoint(options: {
         const stored = storedPasswords(secret);
         return [stored?.password, stored?.previous].filter((p): p is string => !!p);
       },
+      // Kept for the cache's time too: failed AUTHs must not turn into API requests.
       (error) => {
         if (!isNotFound(error)) log.warn("cannot read a password", { key, error: String(error) });
-        passwords.delete(key);
         return [];
       },
     );
@@ -122,6 +140,24 @@ export async function runSentinelEndpoint(options: {
     return reply.ok;
   };
 
+  const watches = Object.entries(caches).map(([kind, informer]) =>
+    informer.run(
+      signal,
+      (error) => log.warn("watch failed, retrying", { kind, error: String(error) }),
+    )
+  );
+  // Listening only once the caches are filled: until then every name would be unknown.
+  await Promise.race([
+    Promise.all(Object.values(caches).map((c) => c.synced)),
+    new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true })),
+  ]);
+  if (signal.aborted) {
+    await Promise.all(watches);
+    return;
+  }
+  // The masters known at start are no switch.
+  lastMasters = masterSwitches(new Map(), current()).next;
+  synced = true;
   const myId = await sentinelId(options.identity);
   const server = serveSentinel({
     hostname: "0.0.0.0",
@@ -142,16 +178,7 @@ export async function runSentinelEndpoint(options: {
     },
   });
   log.info("Sentinel endpoint listening", { port: server.port });
-  const watches = Object.entries(caches).map(([kind, informer]) =>
-    informer.run(
-      signal,
-      (error) => log.warn("watch failed, retrying", { kind, error: String(error) }),
-    )
-  );
-  await Promise.all(Object.values(caches).map((c) => c.synced));
-  // The masters known at start are no switch.
-  lastMasters = masterSwitches(new Map(), current()).next;
-  synced = true;
+  options.onListening?.();
   await Promise.all(watches);
   await server.close();
 }

@@ -136,6 +136,15 @@ export class CommandReader {
 
   /** The next complete command, if the buffer holds one. */
   next(limits: ReadLimits): ReadResult {
+    // Empty lines and `*0` frames are skipped, as redis-server does, in a loop: thousands
+    // of them must not grow the stack.
+    while (true) {
+      const result = this.#nextFrame(limits);
+      if (result !== "skip") return result;
+    }
+  }
+
+  #nextFrame(limits: ReadLimits): ReadResult | "skip" {
     const buffer = this.#buffer;
     let at = this.#offset;
     if (at >= buffer.length) return { kind: "incomplete" };
@@ -174,18 +183,17 @@ export class CommandReader {
       at = line.next + length + 2;
     }
     this.#offset = at;
-    // An empty multibulk (`*0`) is skipped, as redis-server does.
-    return count === 0 ? this.next(limits) : { kind: "command", args };
+    return count === 0 ? "skip" : { kind: "command", args };
   }
 
-  #inline(limits: ReadLimits): ReadResult {
+  #inline(limits: ReadLimits): ReadResult | "skip" {
     const line = readLine(this.#buffer, this.#offset, limits.maxInline);
     if (line === "tooLong") return protocolError("too big inline request");
     if (line === undefined) return { kind: "incomplete" };
     this.#offset = line.next;
     const args = splitInline(line.text);
     if (args === undefined) return protocolError("unbalanced quotes in request");
-    if (args.length === 0) return this.next(limits);
+    if (args.length === 0) return "skip";
     if (args.length > limits.maxArgs) return protocolError("invalid multibulk length");
     return { kind: "command", args };
   }

@@ -8,13 +8,7 @@
  *
  * @module
  */
-import {
-  type EndpointContext,
-  globMatch,
-  newSession,
-  runCommand,
-  type Session,
-} from "./commands.ts";
+import { type EndpointContext, newSession, runCommand, type Session } from "./commands.ts";
 import {
   authenticatedLimits,
   CommandReader,
@@ -34,9 +28,16 @@ export interface ServerLimits {
   readonly maxPendingOutputBytes: number;
 }
 
-/** The defaults: 10000 clients, 1 MiB of query buffer, 1 MiB of unread output. */
+/** Unread bytes a connection may send before it has authenticated. */
+const unauthenticatedQueryBytes = 20 * 1024;
+
+/**
+ * The defaults: 4000 clients (an idle one costs a few KB, a stranger's at most
+ * 20 KB more, so the operator's memory limit is never at risk), 1 MiB of query
+ * buffer, 1 MiB of unread output.
+ */
 export const defaultServerLimits: ServerLimits = {
-  maxClients: 10000,
+  maxClients: 4000,
   maxQueryBytes: 1024 * 1024,
   maxPendingOutputBytes: 1024 * 1024,
 };
@@ -113,9 +114,10 @@ export function serveSentinel(
     port,
     connectedClients: () => connections.size,
     async publish(channel, message, entry) {
-      for (const connection of connections) {
-        await connection.push(channel, message, entry).catch(() => connection.close());
-      }
+      // All at once: a subscriber whose password check waits must not delay the others.
+      await Promise.all(
+        [...connections].map((c) => c.push(channel, message, entry).catch(() => c.close())),
+      );
     },
     async close() {
       closed = true;
@@ -157,7 +159,8 @@ class Connection {
 
   async #serve(): Promise<void> {
     const reader = new CommandReader();
-    const buffer = new Uint8Array(16 * 1024);
+    // Small: thousands of idle connections each hold one.
+    const buffer = new Uint8Array(4096);
     while (!this.#closed) {
       const read = await this.#conn.read(buffer);
       if (read === null) return;
@@ -166,7 +169,12 @@ class Connection {
         const limits = this.session.password ? authenticatedLimits : unauthenticatedLimits;
         const next = reader.next(limits);
         if (next.kind === "incomplete") {
-          if (reader.pending > this.#limits.maxQueryBytes) {
+          // Before AUTH no command a client needs comes near 16 KB: a stranger's partial
+          // frames cannot add up to much over thousands of connections.
+          const maxQuery = this.session.password
+            ? this.#limits.maxQueryBytes
+            : Math.min(this.#limits.maxQueryBytes, unauthenticatedQueryBytes);
+          if (reader.pending > maxQuery) {
             await this.#send(
               encodeReply(reply.error("ERR Protocol error: query buffer too big"), 2),
             );
@@ -202,7 +210,8 @@ class Connection {
   async push(channel: string, message: string, entry: SentinelEntry): Promise<void> {
     const session = this.session;
     if (this.#closed) return;
-    const patterns = [...session.patterns].filter((p) => globMatch(p, channel));
+    const patterns = [...session.patterns].filter(([, matched]) => matched.includes(channel))
+      .map(([pattern]) => pattern);
     if (!session.channels.has(channel) && !patterns.length) return;
     if (
       entry.protected &&

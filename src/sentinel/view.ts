@@ -62,7 +62,11 @@ export function assignMasterNames(all: readonly Redis[]): {
   /** `namespace/name` of each Redis refused its name. */
   readonly refused: ReadonlySet<string>;
 } {
+  // The holder first (its status records the name): an older Redis that asks for a name
+  // later must not take it from under the applications using it.
+  const holds = (r: Redis) => r.status?.sentinelMasterName === requestedMasterName(r) ? 0 : 1;
   const ordered = [...all].filter((r) => !r.metadata?.deletionTimestamp).sort((a, b) =>
+    holds(a) - holds(b) ||
     (a.metadata?.creationTimestamp ?? "").localeCompare(b.metadata?.creationTimestamp ?? "") ||
     keyOf(a).localeCompare(keyOf(b))
   );
@@ -76,13 +80,19 @@ export function assignMasterNames(all: readonly Redis[]): {
   return { served, refused };
 }
 
+/** The name `redis` is served under, `""` when another Redis holds the name it asks for. */
+export function servedMasterName(redis: Redis, all: readonly Redis[]): string {
+  const name = requestedMasterName(redis);
+  return assignMasterNames(all).served.get(name) === keyOf(redis) ? name : "";
+}
+
 /** Why `redis` is not served on the endpoint, when its name is another's. */
 export function masterNameConflict(redis: Redis, all: readonly Redis[]): string | undefined {
   if (!assignMasterNames(all).refused.has(keyOf(redis))) return undefined;
   // Which Redis holds the name is not said: it may be in a namespace the reader cannot see.
   return `spec.sentinel.masterName "${
     requestedMasterName(redis)
-  }" is already served for an older Redis resource: this one is not on the Sentinel endpoint until it has a name of its own`;
+  }" is already served for another Redis resource: this one is not on the Sentinel endpoint until it has a name of its own`;
 }
 
 function keyOf(redis: Redis): string {

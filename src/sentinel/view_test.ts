@@ -7,6 +7,7 @@ import {
   buildEntries,
   masterNameConflict,
   masterSwitches,
+  servedMasterName,
   switchMasterMessage,
 } from "./view.ts";
 
@@ -102,4 +103,17 @@ Deno.test("+switch-master only when the slice names another master", () => {
   const moved = masterSwitches(gap.next, entriesWith("10.0.0.2"));
   assert.deepEqual(moved.switches.map(switchMasterMessage), ["ns/app 10.0.0.1 6379 10.0.0.2 6379"]);
   assert.deepEqual(masterSwitches(moved.next, entriesWith("10.0.0.2")).switches, []);
+});
+
+Deno.test("the Redis holding a name keeps it when an older one asks for it later", () => {
+  const holder = {
+    ...redis("b", "cache", "2026-02-01T00:00:00Z", { sentinel: { masterName: "mymaster" } }),
+  };
+  holder.status = { ...holder.status, sentinelMasterName: "mymaster" };
+  const older = redis("a", "cache", "2026-01-01T00:00:00Z", {
+    sentinel: { masterName: "mymaster" },
+  });
+  assert.equal(assignMasterNames([older, holder]).served.get("mymaster"), "b/cache");
+  assert.equal(servedMasterName(holder, [older, holder]), "mymaster");
+  assert.equal(servedMasterName(older, [older, holder]), "");
 });
