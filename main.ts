@@ -66,17 +66,13 @@ let identity = candidate();
 let state = "starting";
 const server = serveHealth(Number(flags["health-port"]), {
   // Followers are ready too: readiness says the process works, not that it leads.
-  notReadyReason: () =>
-    state === "starting"
-      ? "not started"
-      : !sentinelListening
-      ? "the Sentinel endpoint is not listening yet"
-      : undefined,
+  // Not on the Sentinel endpoint: without permission to watch, or without the CRD, it never
+  // listens, and the replica must still be Ready to lead.
+  notReadyReason: () => state === "starting" ? "not started" : undefined,
   metrics: () => metrics.render(),
 }, stop.signal);
 log.info("redis-operator starting", { server: config.server, identity });
 
-let sentinelListening = !(Number(flags["sentinel-port"]) > 0);
 // Every replica serves Sentinel clients, leader or not, for as long as the process runs.
 const sentinel = Number(flags["sentinel-port"]) > 0
   ? runSentinelEndpoint({
@@ -86,7 +82,6 @@ const sentinel = Number(flags["sentinel-port"]) > 0
     metrics,
     log: operatorLogger("sentinel"),
     signal: stop.signal,
-    onListening: () => sentinelListening = true,
   }).catch((error) => {
     log.error("the Sentinel endpoint stopped", { error: String(error) });
   })
