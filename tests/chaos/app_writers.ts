@@ -18,8 +18,8 @@ import { kubectl, layout, waitFor } from "../cluster/helpers.ts";
 
 /** Each library with its defaults, and ioredis once more with the one setting the README suggests. */
 export const libraries = ["ioredis", "redis-py", "go-redis", "ioredis+reconnectOnError"] as const;
-/** One of {@linkcode libraries}. */
-export type Library = typeof libraries[number];
+/** One of {@linkcode libraries}, or Jedis (a JVM per writer: only where a test asks for it). */
+export type Library = typeof libraries[number] | "jedis";
 
 /** Paths of the writers prepare.sh built. */
 export async function writerPaths(): Promise<Record<string, string>> {
@@ -185,6 +185,15 @@ export function startWriters<L extends Library>(
       paths.GO_REDIS_WRITER!,
       `${host}:${port}`,
       `${prefix}go-redis`,
+      ...sentinelSetting,
+    ],
+    jedis: [
+      "java",
+      "-cp",
+      paths.JEDIS_CLASSPATH!,
+      "Writer",
+      `${host}:${port}`,
+      `${prefix}jedis`,
       ...sentinelSetting,
     ],
     // Its one setting concerns a fixed address; through a Sentinel it is plain ioredis.

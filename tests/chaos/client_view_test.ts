@@ -98,7 +98,7 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
   const ns = await testNamespace("clients");
   const n = ns.name;
   const cases: CaseResult[] = [];
-  let writers: Record<Library, AppWriter> | undefined;
+  let writers: Partial<Record<Library, AppWriter>> | undefined;
   try {
     await kubectl(["-n", n, "apply", "-f", "-"], redisManifest("app"));
     const app = await startAppPod(client, n, "app");

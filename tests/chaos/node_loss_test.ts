@@ -109,7 +109,7 @@ Deno.test("nodes: a Redis's pods are spread over the nodes and zones", async () 
 async function powerLoss(client: KubeClient, withLeader: boolean): Promise<void> {
   const ns = await testNamespace(withLeader ? "nodeleader" : "nodedown");
   let downNode: string | undefined;
-  let writers: Record<Library, AppWriter> | undefined;
+  let writers: Partial<Record<Library, AppWriter>> | undefined;
   try {
     await kubectl(
       ["-n", ns.name, "apply", "-f", "-"],

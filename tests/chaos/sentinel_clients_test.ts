@@ -1,5 +1,5 @@
 /**
- * Sentinel clients, unmodified (issue 10): redis-py, ioredis and go-redis in
+ * Sentinel clients, unmodified (issue 10): redis-py, ioredis, go-redis and Jedis in
  * their Sentinel modes, configured as their own documentation shows, write
  * from inside a pod while the master is handed over (SENTINEL FAILOVER) and
  * then killed with SIGKILL. Three setups in one run, one after the other so
@@ -31,7 +31,7 @@ import {
 } from "./app_writers.ts";
 import { startRealSentinels } from "./real_sentinel.ts";
 
-const libraries = ["redis-py", "ioredis", "go-redis"] as const;
+const libraries = ["redis-py", "ioredis", "go-redis", "jedis"] as const;
 type Lib = typeof libraries[number];
 const endpoint = "redis-operator-sentinel.redis-operator.svc.cluster.local";
 

@@ -1,7 +1,7 @@
 #!/usr/bin/env bash
 # Builds the application writers of the client view (tests/clients) into a
 # cache outside the repository: go-redis from the Go module proxy, redis-py from
-# PyPI (ioredis comes with the project's npm dependencies). Skips what is
+# PyPI, Jedis from Maven Central (ioredis comes with the project's npm dependencies). Skips what is
 # cached. Writes the paths to `<cache>/clients/current.env` and prints it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
@@ -24,8 +24,24 @@ if [ ! -d "$py_path" ]; then
   mv "$py_path.tmp" "$py_path"
 fi
 
+# Jedis from Maven Central: the class and its dependencies' jars, run with the host's java.
+jedis_key=$(cat "$here/jedis/pom.xml" "$here/jedis/src/main/java/Writer.java" | sha256sum | cut -c1-12)
+jedis_path="$dir/jedis-$jedis_key"
+if [ ! -d "$jedis_path" ]; then
+  rm -rf "$jedis_path.tmp"
+  mkdir -p "$jedis_path.tmp"
+  # Built in a copy, so no target/ lands in the repository.
+  cp -r "$here/jedis" "$jedis_path.tmp/build"
+  mvn -q -B -f "$jedis_path.tmp/build/pom.xml" \
+    package dependency:copy-dependencies -DoutputDirectory="$jedis_path.tmp/lib"
+  mv "$jedis_path.tmp/build/target/classes" "$jedis_path.tmp/classes"
+  rm -rf "$jedis_path.tmp/build"
+  mv "$jedis_path.tmp" "$jedis_path"
+fi
+
 cat >"$dir/current.env" <<ENV
 GO_REDIS_WRITER=$go_writer
 REDIS_PY_PATH=$py_path
+JEDIS_CLASSPATH=$jedis_path/classes:$jedis_path/lib/*
 ENV
 echo "$dir/current.env"
