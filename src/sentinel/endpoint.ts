@@ -18,7 +18,13 @@ import { storedPasswords } from "../specs/secret.ts";
 import { switchoverAnnotation } from "../decide/switchover.ts";
 import { type Reply, reply } from "./resp.ts";
 import { serveSentinel } from "./server.ts";
-import { buildEntries, masterSwitches, type SentinelEntry, switchMasterMessage } from "./view.ts";
+import {
+  buildEntries,
+  knownMasters,
+  masterSwitches,
+  type SentinelEntry,
+  switchMasterMessage,
+} from "./view.ts";
 
 /** The port redis-sentinel listens on, and so does the endpoint. */
 export const sentinelPort = 26379;
@@ -156,11 +162,11 @@ export async function runSentinelEndpoint(options: {
     return;
   }
   // The masters known at start are no switch.
-  lastMasters = masterSwitches(new Map(), current()).next;
+  lastMasters = knownMasters(current());
   synced = true;
   const myId = await sentinelId(options.identity);
   const server = serveSentinel({
-    hostname: "0.0.0.0",
+    hostname: "::",
     port: options.port,
     context: {
       entries: current,

@@ -72,7 +72,7 @@ export function serveSentinel(
   },
 ): SentinelServer {
   const limits = options.limits ?? defaultServerLimits;
-  const listener = Deno.listen({ hostname: options.hostname, port: options.port });
+  const listener = listen(options.hostname, options.port);
   const port = (listener.addr as Deno.NetAddr).port;
   const connections = new Set<Connection>();
   let nextId = 1;
@@ -245,6 +245,19 @@ class Connection {
     if (this.#closed) return;
     this.#closed = true;
     closeQuietly(this.#conn);
+  }
+}
+
+/**
+ * Listens on `hostname`; on `::` (every IPv6 and, dual-stack, every IPv4 address)
+ * falls back to `0.0.0.0` where the network has no IPv6.
+ */
+function listen(hostname: string, port: number): Deno.Listener {
+  try {
+    return Deno.listen({ hostname, port });
+  } catch (error) {
+    if (hostname !== "::") throw error;
+    return Deno.listen({ hostname: "0.0.0.0", port });
   }
 }
 

@@ -191,6 +191,17 @@ export function masterSwitches(
   return { switches, next };
 }
 
+/**
+ * The masters known when the endpoint starts: the slice's, or, while a master
+ * is down, the last recorded one, so the next master is announced as a switch
+ * from it rather than taken as the first one seen.
+ */
+export function knownMasters(entries: readonly SentinelEntry[]): Map<string, string> {
+  return new Map(
+    entries.filter((e) => e.master).map((e) => [e.key, e.master!.ip] as [string, string]),
+  );
+}
+
 /** Sentinel's `+switch-master` payload: `<name> <old ip> <old port> <new ip> <new port>`. */
 export function switchMasterMessage(change: MasterSwitch): string {
   return `${change.name} ${change.from.ip} ${change.from.port} ${change.to.ip} ${change.to.port}`;

@@ -5,6 +5,7 @@ import type { Redis } from "../api/redis.ts";
 import {
   assignMasterNames,
   buildEntries,
+  knownMasters,
   masterNameConflict,
   masterSwitches,
   servedMasterName,
@@ -116,4 +117,14 @@ Deno.test("the Redis holding a name keeps it when an older one asks for it later
   assert.equal(assignMasterNames([older, holder]).served.get("mymaster"), "b/cache");
   assert.equal(servedMasterName(holder, [older, holder]), "mymaster");
   assert.equal(servedMasterName(older, [older, holder]), "");
+});
+
+Deno.test("an endpoint started while the master is down announces the next one as a switch", () => {
+  const app = redis("ns", "app", "2026-01-01T00:00:00Z");
+  const entriesWith = (ip?: string) =>
+    buildEntries({ redis: [app], podsOf: () => [], masterSlice: () => slice(ip) });
+  // At start the slice is empty: the recorded master (10.0.0.1) is what clients last knew.
+  const known = knownMasters(entriesWith(undefined));
+  const moved = masterSwitches(known, entriesWith("10.0.0.2"));
+  assert.deepEqual(moved.switches.map(switchMasterMessage), ["ns/app 10.0.0.1 6379 10.0.0.2 6379"]);
 });
