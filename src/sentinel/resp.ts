@@ -116,26 +116,51 @@ export type ReadResult =
  * replies with it and closes the connection, and so does the endpoint.
  */
 export class CommandReader {
-  #buffer = new Uint8Array(0);
+  /** Received bytes are `#storage[0, #end)`; commands before `#offset` are read. */
+  #storage = new Uint8Array(0);
+  #end = 0;
   #offset = 0;
+  /**
+   * The buffer length the unfinished frame needs at least (a bulk's announced
+   * size): until it has arrived, nothing is parsed again, so a big frame in
+   * small chunks costs linear time, not quadratic.
+   */
+  #needed = 0;
+
+  get #buffer(): Uint8Array {
+    return this.#storage.subarray(0, this.#end);
+  }
 
   /** Bytes received and not yet read as commands. */
   get pending(): number {
-    return this.#buffer.length - this.#offset;
+    return this.#end - this.#offset;
   }
 
-  /** Appends received bytes. */
+  /** Appends received bytes (the storage grows by doubling, so appends are cheap). */
   feed(chunk: Uint8Array): void {
-    const rest = this.#buffer.subarray(this.#offset);
-    const joined = new Uint8Array(rest.length + chunk.length);
-    joined.set(rest);
-    joined.set(chunk, rest.length);
-    this.#buffer = joined;
-    this.#offset = 0;
+    const rest = this.#end - this.#offset;
+    if (this.#offset > 0) {
+      this.#storage.copyWithin(0, this.#offset, this.#end);
+      this.#needed -= this.#offset;
+      this.#offset = 0;
+      this.#end = rest;
+    }
+    if (rest === 0 && this.#storage.length > 64 * 1024) {
+      // A big frame has been read: an idle connection keeps no big buffer.
+      this.#storage = new Uint8Array(0);
+    }
+    if (rest + chunk.length > this.#storage.length) {
+      const grown = new Uint8Array(Math.max(rest + chunk.length, this.#storage.length * 2, 4096));
+      grown.set(this.#storage.subarray(0, rest));
+      this.#storage = grown;
+    }
+    this.#storage.set(chunk, rest);
+    this.#end = rest + chunk.length;
   }
 
   /** The next complete command, if the buffer holds one. */
   next(limits: ReadLimits): ReadResult {
+    if (this.#end < this.#needed) return { kind: "incomplete" };
     // Empty lines and `*0` frames are skipped, as redis-server does, in a loop: thousands
     // of them must not grow the stack.
     while (true) {
@@ -178,7 +203,10 @@ export class CommandReader {
             : "invalid bulk length",
         );
       }
-      if (buffer.length < line.next + length + 2) return { kind: "incomplete" };
+      if (buffer.length < line.next + length + 2) {
+        this.#needed = line.next + length + 2;
+        return { kind: "incomplete" };
+      }
       args.push(decoder.decode(buffer.subarray(line.next, line.next + length)));
       at = line.next + length + 2;
     }

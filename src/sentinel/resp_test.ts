@@ -90,3 +90,22 @@ Deno.test("replies in RESP2 and RESP3", () => {
   // A line break in an error would end the frame early.
   assert.equal(encodeReply(reply.error("ERR a\r\nb"), 2), "-ERR a b\r\n");
 });
+
+Deno.test("a big frame in small chunks, then more commands, reads whole", () => {
+  const big = "x".repeat(300_000);
+  const frame = bytes(`*2\r\n$4\r\nAUTH\r\n$${big.length}\r\n${big}\r\n*1\r\n$4\r\nPING\r\n`);
+  const reader = new CommandReader();
+  const commands: string[][] = [];
+  for (let at = 0; at < frame.length; at += 64) {
+    reader.feed(frame.subarray(at, at + 64));
+    for (let next = reader.next(authenticatedLimits); next.kind === "command";) {
+      commands.push(next.args);
+      next = reader.next(authenticatedLimits);
+    }
+  }
+  assert.deepEqual(commands.map((c) => [c[0], c[1]?.length]), [["AUTH", 300_000], [
+    "PING",
+    undefined,
+  ]]);
+  assert.equal(reader.pending, 0);
+});
