@@ -19,7 +19,9 @@ import { Redis } from "ioredis";
 import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
 import {
-  errorKind,
+  errorCounts,
+  errorSamples,
+  renderTable,
   reportWindow,
   type WindowReport,
   type WriteEvent,
@@ -266,8 +268,7 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
         if (c.planned && lostHere.length) {
           problems.push(`${lib} lost ${lostHere.length} acknowledged writes in ${c.name}`);
         }
-        const errors = Object.entries(report.errors).map(([k, v]) => `${k} ${v}`).join(", ") ||
-          "none";
+        const errors = errorCounts(report);
         rows.push(
           `| ${c.name} | ${lib} | ${report.longestPauseMs} | ${errors} | ${lostHere.length} | ${
             c.kubeProxyMs ?? "-"
@@ -277,23 +278,20 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
     }
     const total = libraries.map((lib) => `${lib} ${events[lib].filter((e) => e.ok).length}`);
     // One message of each kind per library, so "other" can be read, not guessed.
-    const samples = libraries.flatMap((lib) => {
-      const byKind = new Map<string, string>();
-      for (const e of events[lib]) {
-        if (!e.ok) byKind.set(errorKind(e.message ?? ""), (e.message ?? "").slice(0, 160));
-      }
-      return [...byKind].map(([kind, message]) => `  ${lib} ${kind}: ${message}`);
-    });
-    console.log(
+    const samples = libraries.flatMap((lib) => errorSamples(lib, events[lib]));
+    console.log(renderTable(
+      `client view (acknowledged writes: ${total.join(", ")}):`,
       [
-        `client view (acknowledged writes: ${total.join(", ")}):`,
-        "| case | library | longest without a write (ms) | errors | acknowledged writes lost | kube-proxy: slice written → new connection reaches new master (ms) |",
-        "|---|---|---|---|---|---|",
-        ...rows,
-        "errors seen, one of each kind:",
-        ...samples,
-      ].join("\n"),
-    );
+        "case",
+        "library",
+        "longest without a write (ms)",
+        "errors",
+        "acknowledged writes lost",
+        "kube-proxy: slice written → new connection reaches new master (ms)",
+      ],
+      rows,
+      samples,
+    ));
     // Asserted after the table is printed, so a failing run still shows what it measured.
     assert.deepEqual(problems, [], problems.join("\n"));
   } finally {

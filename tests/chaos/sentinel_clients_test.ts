@@ -19,7 +19,14 @@ import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
-import { errorKind, reportWindow, type WriteEvent } from "../clients/client_report.ts";
+import {
+  errorCounts,
+  errorSamples,
+  renderTable,
+  reportWindow,
+  type WriteEvent,
+} from "../clients/client_report.ts";
+import { lostWrites } from "./write_load.ts";
 import {
   type AppPod,
   type AppWriter,
@@ -98,20 +105,9 @@ async function stopGroup(group: Group): Promise<void> {
 }
 
 /** Acknowledged writes of `lib` missing from the group's final master. */
-async function lostWrites(group: Group, lib: Lib): Promise<number[]> {
-  const acked = group.events![lib].filter((e) => e.ok).map((e) => e.n);
-  const check = new Redis({ host: group.finalMaster!, maxRetriesPerRequest: 2 });
-  const lost: number[] = [];
-  try {
-    for (let i = 0; i < acked.length; i += 1000) {
-      const batch = acked.slice(i, i + 1000);
-      const values = await check.mget(...batch.map((k) => `${group.prefix}${lib}:${k}`));
-      batch.forEach((k, j) => values[j] !== String(k) && lost.push(k));
-    }
-  } finally {
-    check.disconnect();
-  }
-  return lost;
+function lostOf(group: Group, lib: Lib): Promise<number[]> {
+  const acks = group.events![lib].filter((e) => e.ok).map((e) => ({ seq: e.n }));
+  return lostWrites(group.finalMaster!, acks, undefined, `${group.prefix}${lib}`);
 }
 
 Deno.test("Sentinel clients: the operator's endpoint, its master Service and real Sentinel", async () => {
@@ -250,7 +246,7 @@ Deno.test("Sentinel clients: the operator's endpoint, its master Service and rea
     for (const group of groups) {
       for (const lib of libraries) {
         const events = group.events![lib];
-        const lost = await lostWrites(group, lib);
+        const lost = await lostOf(group, lib);
         const ackTimes = new Map(events.filter((e) => e.ok).map((e) => [e.n, e.at]));
         for (const c of group.cases) {
           const report = reportWindow(events, c.from, c.to);
@@ -267,8 +263,7 @@ Deno.test("Sentinel clients: the operator's endpoint, its master Service and rea
           if (group.path.startsWith("operator") && group.planned.has(c.name) && lostHere.length) {
             problems.push(`${lib} via ${group.path} lost ${lostHere.length} writes in ${c.name}`);
           }
-          const errors = Object.entries(report.errors).map(([k, v]) => `${k} ${v}`).join(", ") ||
-            "none";
+          const errors = errorCounts(report);
           rows.push(
             `| ${c.name} | ${lib} | ${group.path} | ${report.longestPauseMs} | ${errors} | ${lostHere.length} |`,
           );
@@ -276,27 +271,22 @@ Deno.test("Sentinel clients: the operator's endpoint, its master Service and rea
       }
     }
     const samples = groups.flatMap((group) =>
-      libraries.flatMap((lib) => {
-        const byKind = new Map<string, string>();
-        for (const e of group.events![lib]) {
-          if (!e.ok) byKind.set(errorKind(e.message ?? ""), (e.message ?? "").slice(0, 160));
-        }
-        return [...byKind].map(([kind, message]) =>
-          `  ${lib} via ${group.path}, ${kind}: ${message}`
-        );
-      })
+      libraries.flatMap((lib) => errorSamples(`${lib} via ${group.path},`, group.events![lib]))
     );
     rows.sort((a, b) => a.split("|")[1]!.localeCompare(b.split("|")[1]!));
-    console.log(
+    console.log(renderTable(
+      "Sentinel clients:",
       [
-        "Sentinel clients:",
-        "| case | library | path | longest without a write (ms) | errors | acknowledged writes lost |",
-        "|---|---|---|---|---|---|",
-        ...rows,
-        "errors seen, one of each kind:",
-        ...samples,
-      ].join("\n"),
-    );
+        "case",
+        "library",
+        "path",
+        "longest without a write (ms)",
+        "errors",
+        "acknowledged writes lost",
+      ],
+      rows,
+      samples,
+    ));
     assert.deepEqual(problems, [], problems.join("\n"));
   } finally {
     await Promise.all(

@@ -91,3 +91,34 @@ export function reportWindow(
   }
   return { longestPauseMs: longest, errors, resumed: inside.length > 0 };
 }
+
+/** One message of each kind of error a writer saw, so "other" can be read, not guessed. */
+export function errorSamples(label: string, events: readonly WriteEvent[]): string[] {
+  const byKind = new Map<string, string>();
+  for (const e of events) {
+    if (!e.ok) byKind.set(errorKind(e.message ?? ""), (e.message ?? "").slice(0, 160));
+  }
+  return [...byKind].map(([kind, message]) => `  ${label} ${kind}: ${message}`);
+}
+
+/** Error counts as a table cell: "READONLY 3, refused 1", or "none". */
+export function errorCounts(report: WindowReport): string {
+  return Object.entries(report.errors).map(([k, v]) => `${k} ${v}`).join(", ") || "none";
+}
+
+/** A measured table (markdown) followed by one error message of each kind. */
+export function renderTable(
+  title: string,
+  columns: readonly string[],
+  rows: readonly string[],
+  samples: readonly string[],
+): string {
+  return [
+    title,
+    `| ${columns.join(" | ")} |`,
+    `|${columns.map(() => "---").join("|")}|`,
+    ...rows,
+    "errors seen, one of each kind:",
+    ...samples,
+  ].join("\n");
+}

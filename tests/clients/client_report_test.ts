@@ -1,5 +1,11 @@
 import assert from "node:assert/strict";
-import { errorKind, parseWriterOutput, reportWindow } from "./client_report.ts";
+import {
+  errorKind,
+  errorSamples,
+  parseWriterOutput,
+  renderTable,
+  reportWindow,
+} from "./client_report.ts";
 
 Deno.test("parseWriterOutput() reads ok and err lines and skips the rest", () => {
   assert.deepEqual(parseWriterOutput("ok 1 1000\nnoise\nerr 2 1010 READONLY You can't write\n"), [
@@ -57,5 +63,19 @@ Deno.test("reportWindow() measures the longest pause across the fault and counts
   assert.equal(
     reportWindow(events.filter((e) => e.at < 5000), 1005, 4000).longestPauseMs,
     4000 - 1710,
+  );
+});
+
+Deno.test("errorSamples() keeps one message per kind; renderTable() frames the rows", () => {
+  const events = parseWriterOutput(
+    "err 1 10 READONLY You can't write\nerr 2 11 READONLY again\nerr 3 12 weird thing\nok 4 13",
+  );
+  assert.deepEqual(errorSamples("lib", events), [
+    "  lib READONLY: READONLY again",
+    "  lib other: weird thing",
+  ]);
+  assert.equal(
+    renderTable("t:", ["a", "b"], ["| 1 | 2 |"], ["  x"]),
+    "t:\n| a | b |\n|---|---|\n| 1 | 2 |\nerrors seen, one of each kind:\n  x",
   );
 });
