@@ -34,6 +34,8 @@ const { values: flags } = parseArgs({
     concurrency: { type: "string", default: "8" },
     // The Sentinel-compatible endpoint (src/sentinel); 0 turns it off.
     "sentinel-port": { type: "string", default: "26379" },
+    // Connections each replica's endpoint takes at once (a few KB each).
+    "sentinel-max-clients": { type: "string", default: "2000" },
   },
 });
 
@@ -78,6 +80,7 @@ const sentinel = Number(flags["sentinel-port"]) > 0
   ? runSentinelEndpoint({
     client,
     port: Number(flags["sentinel-port"]),
+    maxClients: Number(flags["sentinel-max-clients"]),
     identity: Deno.env.get("POD_NAME") ?? Deno.hostname(),
     metrics,
     log: operatorLogger("sentinel"),

@@ -85,8 +85,11 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const problems: Problem[] = [];
   const invalid = specProblems(redis);
   if (invalid.length) problems.push({ reason: Reason.InvalidSpec, message: invalid.join("; ") });
+  // Reported, but it holds up neither rollouts nor readiness: replication is unaffected.
   const nameConflict = masterNameConflict(redis, deps.caches.redis.all());
-  if (nameConflict) problems.push({ reason: Reason.SentinelNameConflict, message: nameConflict });
+  const advisory = nameConflict
+    ? { reason: Reason.SentinelNameConflict, message: nameConflict }
+    : undefined;
 
   // undefined: the user's Secret cannot be read, so the password is not known this pass.
   const userPassword = await readPassword(deps, redis);
@@ -241,6 +244,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       observed,
       master,
       problem: reported,
+      advisory,
       resourceVersion,
     });
     const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");

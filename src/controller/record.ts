@@ -29,6 +29,8 @@ export async function report(
     observed: readonly ObservedInstance[];
     master?: MasterRecord | undefined;
     problem?: Problem | undefined;
+    /** Shown as Degraded without touching Ready (decide/status.ts). */
+    advisory?: Problem | undefined;
     /** The version the write is conditional on (optimistic concurrency). */
     resourceVersion?: string | undefined;
   },
@@ -48,6 +50,7 @@ export async function report(
     observations: input.observed.map((o) => o.observation),
     master,
     problem: input.problem,
+    advisory: input.advisory,
     now,
     sentinelMasterName: servedMasterName(redis, deps.caches.redis.all()),
   });
@@ -56,10 +59,12 @@ export async function report(
   // owned objects' drift rule (decide/drift.ts) does not apply here.
   if (isDeepStrictEqual(status, previous)) return status;
   const hadProblem = previous.conditions?.find((c) => c.type === "Degraded");
+  const hasProblem = status.conditions?.find((c) => c.type === "Degraded");
   if (
-    input.problem && (hadProblem?.status !== "True" || hadProblem.message !== input.problem.message)
+    hasProblem?.status === "True" &&
+    (hadProblem?.status !== "True" || hadProblem.message !== hasProblem.message)
   ) {
-    await event(deps, redis, "Warning", input.problem.reason, input.problem.message);
+    await event(deps, redis, "Warning", hasProblem.reason!, hasProblem.message!);
   }
   // Conditional on the version the pass worked from, so a stale cache never moves the epoch
   // back or overwrites a newer master.

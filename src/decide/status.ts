@@ -24,6 +24,11 @@ export interface StatusInput {
     | undefined;
   readonly problem?: Problem | undefined;
   readonly now: string;
+  /**
+   * A problem that needs a person but leaves replication and rollouts alone (a
+   * Sentinel name held by another Redis): Degraded only, never Ready=False.
+   */
+  readonly advisory?: Problem | undefined;
   /** The master name the Sentinel endpoint serves it under, `""` for none. */
   readonly sentinelMasterName?: string;
 }
@@ -73,11 +78,14 @@ export function buildStatus(input: StatusInput): RedisStatus {
     healthy ? Reason.AsExpected : progress.reason,
     healthy ? "nothing to do" : progress.message,
   );
+  const degraded = problem && input.advisory
+    ? { reason: problem.reason, message: `${problem.message}; ${input.advisory.message}` }
+    : problem ?? input.advisory;
   at(
     ConditionType.Degraded,
-    problem ? "True" : "False",
-    problem?.reason ?? Reason.AsExpected,
-    problem?.message ?? "no problems",
+    degraded ? "True" : "False",
+    degraded?.reason ?? Reason.AsExpected,
+    degraded?.message ?? "no problems",
   );
   return {
     ...(input.master

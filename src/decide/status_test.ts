@@ -53,3 +53,39 @@ Deno.test("buildStatus() is Ready only when every wanted instance is connected",
   assert.equal(status.observedGeneration, 2);
   assert.equal(status.selector, "redis=c,app.kubernetes.io/managed-by=redis-operator");
 });
+
+Deno.test("buildStatus(): an advisory problem is Degraded but leaves Ready alone", () => {
+  const observations = [
+    obs("a", "role:master\n"),
+    obs("b", "role:slave\nmaster_host:a\nmaster_link_status:up\n"),
+    obs("c", "role:slave\nmaster_host:a\nmaster_link_status:up\n"),
+  ];
+  const master = { pod: "a", ip: "a", epoch: 1 };
+  const plan = { kind: "Healthy" as const, master: observations[0] as never, replicas: [] };
+  const advisory = { reason: "SentinelNameConflict", message: "name taken" };
+  const status = buildStatus({
+    redis,
+    plan,
+    observations,
+    master,
+    advisory,
+    now: "2026-01-01T00:00:00Z",
+  });
+  const condition = (type: string) => status.conditions?.find((c) => c.type === type);
+  assert.equal(condition("Ready")?.status, "True");
+  assert.equal(condition("Degraded")?.status, "True");
+  assert.equal(condition("Degraded")?.reason, "SentinelNameConflict");
+  // With a real problem too, the problem's reason leads and both are said.
+  const both = buildStatus({
+    redis,
+    plan,
+    observations,
+    master,
+    advisory,
+    problem: { reason: "RedisCommandFailed", message: "refused" },
+    now: "2026-01-01T00:00:00Z",
+  });
+  const degraded = both.conditions?.find((c) => c.type === "Degraded");
+  assert.equal(degraded?.reason, "RedisCommandFailed");
+  assert.equal(degraded?.message, "refused; name taken");
+});

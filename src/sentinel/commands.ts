@@ -182,14 +182,12 @@ function unknownCommand(args: readonly string[]): Reply {
 /** The entries this session may see. */
 async function visibleEntries(session: Session, ctx: EndpointContext): Promise<SentinelEntry[]> {
   const entries = ctx.entries();
-  const visible: SentinelEntry[] = [];
-  for (const entry of entries) {
-    if (!entry.protected) visible.push(entry);
-    else if (session.password && await ctx.passwordMatches(entry.key, session.password)) {
-      visible.push(entry);
-    }
-  }
-  return visible;
+  // All at once: each check may read a Secret.
+  const shown = await Promise.all(entries.map((entry) =>
+    !entry.protected ||
+    (session.password !== undefined && ctx.passwordMatches(entry.key, session.password))
+  ));
+  return entries.filter((_, i) => shown[i]);
 }
 
 /** The entry named `name`, or the error a client gets (NOAUTH hides where it is). */
@@ -223,11 +221,12 @@ async function authenticate(
   if (rest.length < 1 || rest.length > 2) return arity("auth");
   const [user, password] = rest.length === 2 ? [rest[0]!, rest[1]!] : ["default", rest[0]!];
   if (user === "default") {
-    for (const entry of ctx.entries()) {
-      if (entry.protected && await ctx.passwordMatches(entry.key, password)) {
-        session.password = password;
-        return reply.ok;
-      }
+    const matches = await Promise.all(
+      ctx.entries().filter((e) => e.protected).map((e) => ctx.passwordMatches(e.key, password)),
+    );
+    if (matches.some(Boolean)) {
+      session.password = password;
+      return reply.ok;
     }
   }
   // A wrong guess costs the guesser time: one connection tries at most ten a second.

@@ -17,7 +17,7 @@ import type { OperatorMetrics } from "../observe/metrics.ts";
 import { storedPasswords } from "../specs/secret.ts";
 import { switchoverAnnotation } from "../decide/switchover.ts";
 import { type Reply, reply } from "./resp.ts";
-import { serveSentinel } from "./server.ts";
+import { defaultServerLimits, serveSentinel } from "./server.ts";
 import {
   buildEntries,
   knownMasters,
@@ -40,8 +40,8 @@ export async function runSentinelEndpoint(options: {
   readonly metrics: OperatorMetrics;
   readonly log: Logger;
   readonly signal: AbortSignal;
-  /** Called once the endpoint answers (its caches are filled): the replica may be Ready. */
-  readonly onListening?: () => void;
+  /** Connections at once (each costs a few KB); {@linkcode defaultServerLimits} otherwise. */
+  readonly maxClients?: number;
 }): Promise<void> {
   const { client, log, metrics, signal } = options;
   const owned = `${labels.managedBy}=${fieldManager}`;
@@ -59,7 +59,12 @@ export async function runSentinelEndpoint(options: {
     if (synced && announcing === undefined) {
       announcing = setTimeout(() => {
         announcing = undefined;
-        announceSwitches();
+        try {
+          announceSwitches();
+        } catch (error) {
+          // A timer that throws would end the process, and failovers with it.
+          log.error("cannot announce master switches", { error: String(error) });
+        }
       }, 0);
     }
   };
@@ -105,6 +110,7 @@ export async function runSentinelEndpoint(options: {
   };
 
   const passwords = new Map<string, { at: number; values: Promise<string[]> }>();
+  const lastRead = new Map<string, string[]>();
   const passwordsOf = (key: string) => {
     const cached = passwords.get(key);
     if (cached && Date.now() - cached.at < passwordCacheMs) return cached.values;
@@ -112,12 +118,20 @@ export async function runSentinelEndpoint(options: {
     const values = secrets.get(namespace, objectNames(name).base, { signal }).then(
       (secret) => {
         const stored = storedPasswords(secret);
-        return [stored?.password, stored?.previous].filter((p): p is string => !!p);
+        const read = [stored?.password, stored?.previous].filter((p): p is string => !!p);
+        lastRead.set(key, read);
+        return read;
       },
-      // Kept for the cache's time too: failed AUTHs must not turn into API requests.
+      // Kept for the cache's time too, so failed AUTHs never turn into API requests; a
+      // Secret that cannot be read now (the API server busy in a failover) keeps its last
+      // passwords rather than locking every client out.
       (error) => {
-        if (!isNotFound(error)) log.warn("cannot read a password", { key, error: String(error) });
-        return [];
+        if (isNotFound(error)) {
+          lastRead.delete(key);
+          return [];
+        }
+        log.warn("cannot read a password", { key, error: String(error) });
+        return lastRead.get(key) ?? [];
       },
     );
     passwords.set(key, { at: Date.now(), values });
@@ -146,35 +160,25 @@ export async function runSentinelEndpoint(options: {
     return reply.ok;
   };
 
-  const watches = Object.entries(caches).map(([kind, informer]) =>
-    informer.run(
-      signal,
-      (error) => log.warn("watch failed, retrying", { kind, error: String(error) }),
-    )
-  );
-  // Listening only once the caches are filled: until then every name would be unknown.
-  await Promise.race([
-    Promise.all(Object.values(caches).map((c) => c.synced)),
-    new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true })),
-  ]);
-  if (signal.aborted) {
-    await Promise.all(watches);
-    return;
-  }
-  // The masters known at start are no switch.
-  lastMasters = knownMasters(current());
-  synced = true;
-  const myId = await sentinelId(options.identity);
+  // Listening at once, so a Ready replica never refuses a connection; commands wait until
+  // the caches are filled, since until then every name would be unknown.
+  let markSynced = () => {};
+  const ready = new Promise<void>((resolve) => markSynced = resolve);
   const server = serveSentinel({
     hostname: "::",
     port: options.port,
+    ready,
+    limits: {
+      ...defaultServerLimits,
+      maxClients: options.maxClients ?? defaultServerLimits.maxClients,
+    },
     context: {
       entries: current,
       passwordMatches: async (key, password) =>
         (await Promise.all((await passwordsOf(key)).map((p) => sameSecret(p, password))))
           .some(Boolean),
       requestFailover,
-      myId,
+      myId: await sentinelId(options.identity),
       startedAt: Date.now(),
     },
     events: {
@@ -184,7 +188,23 @@ export async function runSentinelEndpoint(options: {
     },
   });
   log.info("Sentinel endpoint listening", { port: server.port });
-  options.onListening?.();
+  const watches = Object.entries(caches).map(([kind, informer]) =>
+    informer.run(
+      signal,
+      (error) => log.warn("watch failed, retrying", { kind, error: String(error) }),
+    )
+  );
+  await Promise.race([
+    Promise.all(Object.values(caches).map((c) => c.synced)),
+    new Promise((resolve) => signal.addEventListener("abort", resolve, { once: true })),
+  ]);
+  if (!signal.aborted) {
+    // The masters known at start are no switch.
+    lastMasters = knownMasters(current());
+    synced = true;
+    markSynced();
+    log.info("Sentinel endpoint serving", { redis: caches.redis.all().length });
+  }
   await Promise.all(watches);
   await server.close();
 }

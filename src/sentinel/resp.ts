@@ -101,7 +101,7 @@ export const unauthenticatedLimits: ReadLimits = {
 export const authenticatedLimits: ReadLimits = {
   maxInline: 64 * 1024,
   maxArgs: 1024,
-  maxBulk: 512 * 1024,
+  maxBulk: 64 * 1024,
 };
 
 /** What one step of the reader found. */

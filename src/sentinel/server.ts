@@ -32,13 +32,13 @@ export interface ServerLimits {
 const unauthenticatedQueryBytes = 20 * 1024;
 
 /**
- * The defaults: 4000 clients (an idle one costs a few KB, a stranger's at most
- * 20 KB more, so the operator's memory limit is never at risk), 1 MiB of query
- * buffer, 1 MiB of unread output.
+ * The defaults: 2000 clients (an idle one costs a few KB, a stranger's at most
+ * 20 KB more: about 60 MB in all, well inside the operator's memory limit),
+ * 128 KiB of query buffer, 1 MiB of unread output.
  */
 export const defaultServerLimits: ServerLimits = {
-  maxClients: 4000,
-  maxQueryBytes: 1024 * 1024,
+  maxClients: 2000,
+  maxQueryBytes: 128 * 1024,
   maxPendingOutputBytes: 1024 * 1024,
 };
 
@@ -69,6 +69,8 @@ export function serveSentinel(
     readonly context: Omit<EndpointContext, "port" | "connectedClients">;
     readonly limits?: ServerLimits;
     readonly events?: ServerEvents;
+    /** Commands wait for it (the view's caches filling); connections are taken at once. */
+    readonly ready?: Promise<void>;
   },
 ): SentinelServer {
   const limits = options.limits ?? defaultServerLimits;
@@ -101,7 +103,14 @@ export function serveSentinel(
           .catch(() => {}).finally(() => closeQuietly(conn));
         continue;
       }
-      const connection = new Connection(conn, nextId++, context, limits, options.events);
+      const connection = new Connection(
+        conn,
+        nextId++,
+        context,
+        limits,
+        options.events,
+        options.ready ?? Promise.resolve(),
+      );
       connections.add(connection);
       changed();
       connection.served.finally(() => {
@@ -138,6 +147,7 @@ class Connection {
   readonly #context: EndpointContext;
   readonly #limits: ServerLimits;
   readonly #events: ServerEvents | undefined;
+  readonly #ready: Promise<void>;
   #writing: Promise<void> = Promise.resolve();
   #pendingBytes = 0;
   #closed = false;
@@ -148,7 +158,9 @@ class Connection {
     context: EndpointContext,
     limits: ServerLimits,
     events: ServerEvents | undefined,
+    ready: Promise<void>,
   ) {
+    this.#ready = ready;
     this.#conn = conn;
     this.#context = context;
     this.#limits = limits;
@@ -187,6 +199,7 @@ class Connection {
           return;
         }
         this.#events?.onCommand?.(next.args[0]!.toLowerCase());
+        await this.#ready;
         const replies = await runCommand(next.args, this.session, this.#context);
         // The protocol of the reply is the one in force after the command (HELLO 3 answers in 3).
         await this.#send(replies.map((r) => encodeReply(r, this.session.protocol)).join(""));

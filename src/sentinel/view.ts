@@ -126,10 +126,13 @@ export function buildEntries(sources: ViewSources): SentinelEntry[] {
     const sliceIp = sliceMasterIp(sources.masterSlice(namespace, objectNames(resource).master));
     // No ready endpoint (the master was lost, no new one yet): the last one, as Sentinel
     // keeps answering with the last master until it has failed over.
-    const masterIp = sliceIp ?? redis.status?.masterIP;
-    const pods = sources.podsOf(namespace, resource).filter((p) =>
-      p.status?.podIP && !p.metadata?.deletionTimestamp
-    );
+    // Only while one of its pods still has that address: once none has, another pod may
+    // get it, and a client sent there would write into someone else's Redis.
+    const allPods = sources.podsOf(namespace, resource);
+    const recordedIp = redis.status?.masterIP;
+    const masterIp = sliceIp ??
+      (recordedIp && allPods.some((p) => p.status?.podIP === recordedIp) ? recordedIp : undefined);
+    const pods = allPods.filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp);
     entries.push({
       key,
       name,

@@ -87,9 +87,16 @@ Deno.test("the master comes from the master Service's slice, replicas from the p
     epoch: 4,
     downAfterMs: 2000,
   });
-  // No master in the slice: the recorded one, marked down.
+  // No master in the slice: the recorded one, marked down, while its pod has the address.
   const [lost] = buildEntries({ redis: [app], podsOf: () => pods, masterSlice: () => slice() });
   assert.deepEqual(lost!.master, { ip: "10.0.0.1", port: 6379, up: false });
+  // Once no pod has it, it may be anyone's: no master is named.
+  const [gone] = buildEntries({
+    redis: [app],
+    podsOf: () => pods.slice(1),
+    masterSlice: () => slice(),
+  });
+  assert.equal(gone!.master, undefined);
 });
 
 Deno.test("+switch-master only when the slice names another master", () => {
@@ -121,9 +128,11 @@ Deno.test("the Redis holding a name keeps it when an older one asks for it later
 
 Deno.test("an endpoint started while the master is down announces the next one as a switch", () => {
   const app = redis("ns", "app", "2026-01-01T00:00:00Z");
+  const pods = [pod("redis-app-0", "10.0.0.1", "master", false)];
   const entriesWith = (ip?: string) =>
-    buildEntries({ redis: [app], podsOf: () => [], masterSlice: () => slice(ip) });
-  // At start the slice is empty: the recorded master (10.0.0.1) is what clients last knew.
+    buildEntries({ redis: [app], podsOf: () => pods, masterSlice: () => slice(ip) });
+  // At start the slice is empty: the recorded master (10.0.0.1, its pod not Ready) is what
+  // clients last knew.
   const known = knownMasters(entriesWith(undefined));
   const moved = masterSwitches(known, entriesWith("10.0.0.2"));
   assert.deepEqual(moved.switches.map(switchMasterMessage), ["ns/app 10.0.0.1 6379 10.0.0.2 6379"]);

@@ -94,13 +94,17 @@ Deno.test("Sentinel endpoint: passwords, names, every replica, misbehaving clien
       ["-n", n, "apply", "-f", "-"],
       redisManifest("rival", { sentinel: { masterName } }),
     );
-    await waitFor("the rival to report the name conflict", async () => {
+    // It runs, Ready: the conflict holds up neither replication nor rollouts.
+    await waitFor("the rival Ready, reporting the name conflict", async () => {
       const rival = await getRedis(client, n, "rival");
-      const degraded = rival.status?.conditions?.find((c) => c.type === "Degraded");
-      return degraded?.status === "True" && degraded.reason === "SentinelNameConflict"
+      const condition = (type: string) => rival.status?.conditions?.find((c) => c.type === type);
+      const degraded = condition("Degraded");
+      return degraded?.status === "True" && degraded.reason === "SentinelNameConflict" &&
+          condition("Ready")?.status === "True" && rival.status?.sentinelMasterName === ""
         ? true
         : undefined;
-    }, 60_000);
+    }, 90_000);
+    assert.equal((await getRedis(client, n, "locked")).status?.sentinelMasterName, masterName);
     const events = await client.request<{ items: Event[] }>({
       path: `/api/v1/namespaces/${n}/events?fieldSelector=involvedObject.name%3Drival`,
     });
