@@ -57,6 +57,44 @@ Deno.test("the operator's identity cannot write a Secret that is not its own", a
   }
 });
 
+Deno.test("the operator's identity can set only the switchover annotation on a Redis", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("redis-patch");
+  const asOperator = (...args: string[]) =>
+    kubectl(["-n", ns.name, operatorIdentity, ...args]).then(() => "allowed", String);
+  const merge = (
+    patch: unknown,
+  ) => ["patch", "redis", "app", "--type=merge", "-p", JSON.stringify(patch)];
+  try {
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("app"));
+    for (
+      const [what, patch] of [
+        ["its spec", { spec: { replicas: 4 } }],
+        ["a label", { metadata: { labels: { team: "x" } } }],
+        ["another annotation", { metadata: { annotations: { note: "x" } } }],
+        ["its owners", {
+          metadata: {
+            ownerReferences: [{ apiVersion: "v1", kind: "ConfigMap", name: "x", uid: "1" }],
+          },
+        }],
+      ] as const
+    ) {
+      assert.match(await asOperator(...merge(patch)), /denied request/, what);
+    }
+    assert.equal(
+      await asOperator(...merge({
+        metadata: { annotations: { "redis-operator.dev/switchover": "0" } },
+      })),
+      "allowed",
+    );
+    assert.match(await asOperator("delete", "redis", "app"), /denied request|cannot delete/);
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
+
 Deno.test("a default Redis runs where the restricted Pod Security Standard is enforced; a hostPath volume does not", async () => {
   const client = await clusterClient();
   await deployOperator(client);
