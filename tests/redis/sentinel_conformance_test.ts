@@ -131,6 +131,9 @@ Deno.test("Sentinel endpoint replies have redis-sentinel's shapes, RESP2 and RES
             ? await connection.call("HELLO", "3", "AUTH", "default", password)
             : await connection.call("AUTH", password),
         );
+        // HELLO without a version answers in the protocol in force; HELLO 2 switches back.
+        replies.push(await connection.call("HELLO"));
+        replies.push(await connection.call("HELLO", String(protocol)));
         for (const command of commands) replies.push(await connection.call(...command));
         return replies;
       };
@@ -139,6 +142,8 @@ Deno.test("Sentinel endpoint replies have redis-sentinel's shapes, RESP2 and RES
       const labels = [
         "AUTH wrong",
         protocol === 3 ? "HELLO 3 AUTH" : "AUTH",
+        "HELLO",
+        `HELLO ${protocol}`,
         ...commands.map((c) => c.join(" ")),
       ];
       labels.forEach((label, i) =>
@@ -171,10 +176,19 @@ Deno.test("Sentinel endpoint replies have redis-sentinel's shapes, RESP2 and RES
       assert.deepEqual(subscribed.ours!.map(shapeOf), subscribed.real!.map(shapeOf));
       const before = entry.master!;
       // Real Sentinel refuses (NOGOODSLAVE) until it has seen the replica's link up.
+      let accepted: Wire | undefined;
       await until(async () => {
         const answer = await probe.call("SENTINEL", "FAILOVER", "mymaster");
-        return answer.type === "simple" && answer.value === "OK";
+        if (answer.type === "simple" && answer.value === "OK") accepted = answer;
+        return accepted !== undefined;
       }, 30_000);
+      const asked = await connect(ours.port);
+      await asked.call("AUTH", password);
+      assert.deepEqual(
+        shapeOf(await asked.call("SENTINEL", "FAILOVER", "mymaster")),
+        shapeOf(accepted!),
+        "SENTINEL FAILOVER",
+      );
       const realMessages = await readUntilSwitch(subscribers.real);
       entry = {
         ...entry,
