@@ -149,6 +149,7 @@ class Connection {
   readonly #events: ServerEvents | undefined;
   readonly #ready: Promise<void>;
   #writing: Promise<void> = Promise.resolve();
+  #pushing: Promise<void> = Promise.resolve();
   #pendingBytes = 0;
   #closed = false;
 
@@ -220,7 +221,15 @@ class Connection {
   }
 
   /** Pushes a published message if the session subscribed to it and may see `entry`. */
-  async push(channel: string, message: string, entry: SentinelEntry): Promise<void> {
+  push(channel: string, message: string, entry: SentinelEntry): Promise<void> {
+    // One after another: a message whose password check waits on a Secret read must not be
+    // overtaken by a later one (clients act on the last +switch-master they get).
+    this.#pushing = this.#pushing.then(() => this.#pushNow(channel, message, entry))
+      .catch(() => this.close());
+    return this.#pushing;
+  }
+
+  async #pushNow(channel: string, message: string, entry: SentinelEntry): Promise<void> {
     const session = this.session;
     if (this.#closed) return;
     const patterns = [...session.patterns].filter(([, matched]) => matched.includes(channel))

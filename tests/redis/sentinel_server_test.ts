@@ -143,3 +143,38 @@ Deno.test("a subscriber that never reads is dropped; one that reads gets every m
     await server.close();
   }
 });
+
+Deno.test("messages about a protected Redis reach a subscriber in the order they were published", async () => {
+  const locked = { ...entry, key: "ns/locked", name: "locked", protected: true };
+  let checks = 0;
+  const server = serveSentinel({
+    hostname: "127.0.0.1",
+    port: 0,
+    context: {
+      entries: () => [locked],
+      // The first check waits (a Secret being read), later ones answer from the cache.
+      passwordMatches: async (_, password) => {
+        if (checks++ === 1) await new Promise((r) => setTimeout(r, 300));
+        return password === "pw";
+      },
+      requestFailover: () => Promise.resolve(reply.ok),
+      myId: "0".repeat(40),
+      startedAt: Date.now(),
+    },
+  });
+  const subscriber = await RawResp.connect("127.0.0.1", server.port);
+  try {
+    await subscriber.call("AUTH", "pw");
+    await subscriber.call("SUBSCRIBE", "+switch-master");
+    const first = server.publish("+switch-master", "locked a 6379 b 6379", locked);
+    const second = server.publish("+switch-master", "locked b 6379 c 6379", locked);
+    await Promise.all([first, second]);
+    const payloads = [await subscriber.read(), await subscriber.read()].map((frame) =>
+      frame.type === "array" && "value" in frame.items[2]! ? frame.items[2].value : ""
+    );
+    assert.deepEqual(payloads, ["locked a 6379 b 6379", "locked b 6379 c 6379"]);
+  } finally {
+    subscriber.close();
+    await server.close();
+  }
+});
