@@ -22,7 +22,22 @@ Deno.test("planned: a scale-up from 3 to 6 under load refuses no write and loses
     await new Promise((r) => setTimeout(r, 1000));
     const from = Date.now();
     await kubectl(["-n", ns.name, "scale", "redis", "grow", "--replicas", "6"]);
-    const after = await waitForReady(client, ns.name, "grow", 6, 120_000);
+    const after = await waitForReady(client, ns.name, "grow", 6, 120_000).catch(async (error) => {
+      // Seen once in a full run, not alone: say where it stands, so the cause can be found.
+      const pods = await kubectl(["-n", ns.name, "get", "pods", "-o", "wide"]).catch(String);
+      const redis = await kubectl([
+        "-n",
+        ns.name,
+        "get",
+        "redis",
+        "grow",
+        "-o",
+        "jsonpath={.status}",
+      ])
+        .catch(String);
+      const nodes = await kubectl(["get", "nodes", "-o", "wide"]).catch(String);
+      throw new Error(`${error.message}\npods:\n${pods}\nstatus: ${redis}\nnodes:\n${nodes}`);
+    });
     await new Promise((r) => setTimeout(r, 1000));
     const report = await load.stop();
     await assertOneMasterEverywhere(client, ns.name, "grow");
