@@ -39,6 +39,7 @@ export const Reason = {
   AuthFailed: "AuthFailed",
   NodeUnavailable: "NodeUnavailable",
   SentinelNameConflict: "SentinelNameConflict",
+  SwitchoverRefused: "SwitchoverRefused",
   RedisCommandFailed: "RedisCommandFailed",
   PasswordRotating: "PasswordRotating",
   PasswordRotated: "PasswordRotated",

@@ -26,7 +26,12 @@ import {
 import { decideFencingRepairs, wantedFencing } from "../decide/fencing.ts";
 import { decideParking, parkingAddress } from "../decide/parking.ts";
 import { nodeLossProblem } from "../decide/node_loss.ts";
-import { switchoverRequested } from "../decide/switchover.ts";
+import {
+  switchoverAnnotation,
+  switchoverRefusal,
+  switchoverRequest,
+  switchoverServed,
+} from "../decide/switchover.ts";
 import { masterNameConflict } from "../sentinel/view.ts";
 import { specProblems } from "../api/validation.ts";
 import { decideReplication, type RecordedMaster } from "../decide/replication.ts";
@@ -87,9 +92,10 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   if (invalid.length) problems.push({ reason: Reason.InvalidSpec, message: invalid.join("; ") });
   // Reported, but it holds up neither rollouts nor readiness: replication is unaffected.
   const nameConflict = masterNameConflict(redis, deps.caches.redis.all());
-  const advisory = nameConflict
-    ? { reason: Reason.SentinelNameConflict, message: nameConflict }
-    : undefined;
+  const advisories: Problem[] = nameConflict
+    ? [{ reason: Reason.SentinelNameConflict, message: nameConflict }]
+    : [];
+  const request = switchoverRequest(redis);
 
   // undefined: the user's Secret cannot be read, so the password is not known this pass.
   const userPassword = await readPassword(deps, redis);
@@ -195,7 +201,11 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     const plan = decideReplication(observed.map((o) => o.observation), recordedMaster, {
       ...settings,
       desiredReplicas: desired,
-      switchoverRequested: switchoverRequested(redis),
+      ...(request.kind === "best"
+        ? { switchover: {} }
+        : request.kind === "to" && request.pod !== redis.status?.master
+        ? { switchover: { to: request.pod } }
+        : {}),
     });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
     const { master, problem, resourceVersion } = await carryOut(deps, redis, plan, observed);
@@ -244,9 +254,13 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       observed,
       master,
       problem: reported,
-      advisory,
+      advisory: combine([
+        ...advisories,
+        ...switchoverProblem(redis, request, plan, observed, master?.pod, desired),
+      ]),
       resourceVersion,
     });
+    await clearServedSwitchover(deps, redis, master?.pod);
     const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
     deps.metrics.connectedInstances.set({ namespace, name }, status.replicas ?? 0);
     if (rotation.kind === "Stepped") {
@@ -291,6 +305,55 @@ function describeError(error: unknown): string {
 function combine(problems: readonly Problem[]): Problem | undefined {
   if (problems.length <= 1) return problems[0];
   return { reason: problems[0]!.reason, message: problems.map((p) => p.message).join("; ") };
+}
+
+/**
+ * A switchover to a named pod that cannot be carried out now: reported (it
+ * holds nothing up), and tried again every pass, so a replica that catches up
+ * takes over then.
+ */
+function switchoverProblem(
+  redis: Redis,
+  request: ReturnType<typeof switchoverRequest>,
+  plan: { readonly kind: string },
+  observed: readonly ObservedInstance[],
+  masterPod: string | undefined,
+  desired: number,
+): Problem[] {
+  if (request.kind !== "to" || plan.kind !== "Healthy") return [];
+  const refusal = switchoverRefusal(
+    observed.map((o) => o.observation),
+    masterPod ?? redis.status?.master,
+    request.pod,
+    desired,
+  );
+  return refusal
+    ? [{
+      reason: Reason.SwitchoverRefused,
+      message:
+        `the switchover to ${request.pod} (annotation ${switchoverAnnotation}) waits: ${refusal}`,
+    }]
+    : [];
+}
+
+/**
+ * Removes a pod-name switchover request once that pod is the master: left in
+ * place, it would pull the master back after a later failover.
+ */
+async function clearServedSwitchover(
+  deps: ReconcileDeps,
+  redis: Redis,
+  masterPod: string | undefined,
+): Promise<void> {
+  if (!switchoverServed(redis, masterPod) || deps.signal?.aborted) return;
+  try {
+    await deps.apis.redis.patch(redis.metadata!.namespace!, redis.metadata!.name!, {
+      metadata: { annotations: { [switchoverAnnotation]: null } },
+    });
+  } catch (error) {
+    // The next pass tries again; until then the request is served and asks nothing.
+    deps.log.warn("cannot remove a served switchover request", { error: String(error) });
+  }
 }
 
 /** Is `object` controlled by this Redis (its ownerReference carries the Redis's uid)? */

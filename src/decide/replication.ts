@@ -50,8 +50,11 @@ export interface DetectionOptions {
   readonly detectionWindowMs: number;
   /** spec.replicas: a master on an ordinal at or above it must move before the scale-down. */
   readonly desiredReplicas?: number;
-  /** A user asked for a planned handover of the current master (decide/switchover.ts). */
-  readonly switchoverRequested?: boolean;
+  /**
+   * A user asked for a planned handover of the current master, to the pod `to`
+   * or, without it, to the best replica (decide/switchover.ts).
+   */
+  readonly switchover?: { readonly to?: string };
 }
 
 /** Why the operator itself takes the master away. */
@@ -268,7 +271,7 @@ function handoverReason(
     return "ScaleDown";
   }
   if (master.outdated && !instances.some((i) => i !== master && i.outdated)) return "RollingUpdate";
-  if (detection.switchoverRequested) return "Requested";
+  if (detection.switchover) return "Requested";
   return undefined;
 }
 
@@ -286,7 +289,9 @@ function switchover(
     i !== from && i.info.role === "replica" && i.info.masterHost === from.ip &&
     i.info.masterLinkUp &&
     !i.info.syncInProgress && i.info.priority !== 0 && !i.terminating &&
-    (detection.desiredReplicas === undefined || i.ordinal < detection.desiredReplicas)
+    (detection.desiredReplicas === undefined || i.ordinal < detection.desiredReplicas) &&
+    (reason !== "Requested" || detection.switchover?.to === undefined ||
+      i.pod === detection.switchover.to)
   ).sort((a, b) =>
     Number(a.outdated ?? false) - Number(b.outdated ?? false) ||
     (b.info.replicaOffset ?? 0) - (a.info.replicaOffset ?? 0) ||

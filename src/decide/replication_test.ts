@@ -491,7 +491,7 @@ Deno.test("decideReplication() never promotes a replica linked to the gone maste
 
 Deno.test("decideReplication() hands a healthy master over when asked, and not without a replica in sync", () => {
   const recorded = { pod: "redis-x-0", ip: ip(0) };
-  const asked = { detectionWindowMs: 2000, switchoverRequested: true };
+  const asked = { detectionWindowMs: 2000, switchover: {} };
   const plan = decideReplication([master(0), replica(1, 0), replica(2, 0)], recorded, asked);
   assert.equal(plan.kind === "Switchover" && plan.reason, "Requested");
   assert.equal(plan.kind === "Switchover" && plan.from.pod, "redis-x-0");
@@ -508,4 +508,16 @@ Deno.test("decideReplication() hands a healthy master over when asked, and not w
   );
   assert.notEqual(unready.kind, "Switchover");
   assert.notEqual(unready.kind, "Wait");
+});
+
+Deno.test("decideReplication() hands over to the pod asked for, and to no other", () => {
+  const recorded = { pod: "redis-x-0", ip: ip(0) };
+  const to = (pod: string) => ({ detectionWindowMs: 2000, switchover: { to: pod } });
+  // redis-x-2 has less data than redis-x-1, but it is the one asked for.
+  const instances = [master(0, 100), replica(1, 0, { offset: 100 }), replica(2, 0, { offset: 90 })];
+  const plan = decideReplication(instances, recorded, to("redis-x-2"));
+  assert.equal(plan.kind === "Switchover" && plan.master.pod, "redis-x-2");
+  // The one asked for cannot take over: nothing moves.
+  const behind = [master(0), replica(1, 0), replica(2, 0, { syncing: true })];
+  assert.equal(decideReplication(behind, recorded, to("redis-x-2")).kind, "Healthy");
 });
