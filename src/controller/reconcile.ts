@@ -346,12 +346,16 @@ async function clearServedSwitchover(
   masterPod: string | undefined,
 ): Promise<void> {
   if (!switchoverServed(redis, masterPod) || deps.signal?.aborted) return;
+  const path = `/metadata/annotations/${switchoverAnnotation.replaceAll("/", "~1")}`;
+  const served = redis.metadata?.annotations?.[switchoverAnnotation];
   try {
-    await deps.apis.redis.patch(redis.metadata!.namespace!, redis.metadata!.name!, {
-      metadata: { annotations: { [switchoverAnnotation]: null } },
-    });
+    // Only if it still names the pod served: a request the user wrote meanwhile stays.
+    await deps.apis.redis.patch(redis.metadata!.namespace!, redis.metadata!.name!, [
+      { op: "test", path, value: served },
+      { op: "remove", path },
+    ], { type: "json" });
   } catch (error) {
-    // The next pass tries again; until then the request is served and asks nothing.
+    // The next pass tries again (a newer request makes the test fail: it is kept).
     deps.log.warn("cannot remove a served switchover request", { error: String(error) });
   }
 }
