@@ -152,6 +152,9 @@ class Connection {
   #pushing: Promise<void> = Promise.resolve();
   #pendingBytes = 0;
   #closed = false;
+  #markClosed = () => {};
+  /** Resolves on close: a command waiting for the view must not keep a closed server open. */
+  readonly #closing = new Promise<void>((resolve) => this.#markClosed = resolve);
 
   constructor(
     conn: Deno.Conn,
@@ -200,7 +203,8 @@ class Connection {
           return;
         }
         this.#events?.onCommand?.(next.args[0]!.toLowerCase());
-        await this.#ready;
+        await Promise.race([this.#ready, this.#closing]);
+        if (this.#closed) return;
         const replies = await runCommand(next.args, this.session, this.#context);
         // The protocol of the reply is the one in force after the command (HELLO 3 answers in 3).
         await this.#send(replies.map((r) => encodeReply(r, this.session.protocol)).join(""));
@@ -266,6 +270,7 @@ class Connection {
   close(): void {
     if (this.#closed) return;
     this.#closed = true;
+    this.#markClosed();
     closeQuietly(this.#conn);
   }
 }

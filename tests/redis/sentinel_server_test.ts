@@ -178,3 +178,32 @@ Deno.test("messages about a protected Redis reach a subscriber in the order they
     await server.close();
   }
 });
+
+Deno.test("a server whose view never fills still closes, with a command waiting", async () => {
+  let received = 0;
+  const server = serveSentinel({
+    events: { onCommand: () => received++ },
+    hostname: "127.0.0.1",
+    port: 0,
+    ready: new Promise(() => {}),
+    context: {
+      entries: () => [],
+      passwordMatches: () => Promise.resolve(false),
+      requestFailover: () => Promise.resolve(reply.ok),
+      myId: "0".repeat(40),
+      startedAt: Date.now(),
+    },
+  });
+  const client = await RawResp.connect("127.0.0.1", server.port);
+  await client.send("PING");
+  // The command is read, and waits for the view.
+  await until(() => Promise.resolve(received === 1));
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const outcome = await Promise.race([
+    server.close().then(() => "closed"),
+    new Promise((r) => timer = setTimeout(() => r("still open after 10 s"), 10_000)),
+  ]);
+  clearTimeout(timer);
+  client.close();
+  assert.equal(outcome, "closed");
+});
