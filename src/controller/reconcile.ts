@@ -27,12 +27,13 @@ import { decideFencingRepairs, wantedFencing } from "../decide/fencing.ts";
 import { decideParking, parkingAddress } from "../decide/parking.ts";
 import { nodeLossProblem } from "../decide/node_loss.ts";
 import {
+  pendingSwitchover,
   switchoverAnnotation,
   switchoverRefusal,
   switchoverRequest,
   switchoverServed,
 } from "../decide/switchover.ts";
-import { masterNameConflict } from "../sentinel/view.ts";
+import { masterNameStanding } from "../sentinel/view.ts";
 import { specProblems } from "../api/validation.ts";
 import { decideReplication, type RecordedMaster } from "../decide/replication.ts";
 import type { Problem } from "../decide/status.ts";
@@ -91,11 +92,12 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const invalid = specProblems(redis);
   if (invalid.length) problems.push({ reason: Reason.InvalidSpec, message: invalid.join("; ") });
   // Reported, but it holds up neither rollouts nor readiness: replication is unaffected.
-  const nameConflict = masterNameConflict(redis, deps.caches.redis.all());
-  const advisories: Problem[] = nameConflict
-    ? [{ reason: Reason.SentinelNameConflict, message: nameConflict }]
+  const names = masterNameStanding(redis, deps.caches.redis.all());
+  const advisories: Problem[] = names.conflict
+    ? [{ reason: Reason.SentinelNameConflict, message: names.conflict }]
     : [];
   const request = switchoverRequest(redis);
+  const switchover = pendingSwitchover(redis);
 
   // undefined: the user's Secret cannot be read, so the password is not known this pass.
   const userPassword = await readPassword(deps, redis);
@@ -201,11 +203,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     const plan = decideReplication(observed.map((o) => o.observation), recordedMaster, {
       ...settings,
       desiredReplicas: desired,
-      ...(request.kind === "best"
-        ? { switchover: {} }
-        : request.kind === "to" && request.pod !== redis.status?.master
-        ? { switchover: { to: request.pod } }
-        : {}),
+      ...(switchover ? { switchover } : {}),
     });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
     const { master, problem, resourceVersion } = await carryOut(deps, redis, plan, observed);
@@ -258,6 +256,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
         ...advisories,
         ...switchoverProblem(redis, request, plan, observed, master?.pod, desired),
       ]),
+      sentinelMasterName: names.served,
       resourceVersion,
     });
     await clearServedSwitchover(deps, redis, master?.pod);

@@ -9,7 +9,6 @@ import type { Redis, RedisStatus } from "../api/redis.ts";
 import type { ReplicationPlan } from "../decide/replication.ts";
 import { buildStatus, type Problem } from "../decide/status.ts";
 import { recordEvent } from "../kube/events.ts";
-import { servedMasterName } from "../sentinel/view.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import type { ObservedInstance } from "./observe.ts";
 
@@ -31,6 +30,8 @@ export async function report(
     problem?: Problem | undefined;
     /** Shown as Degraded without touching Ready (decide/status.ts). */
     advisory?: Problem | undefined;
+    /** The name the Sentinel endpoint serves it under, `""` for none. */
+    sentinelMasterName?: string | undefined;
     /** The version the write is conditional on (optimistic concurrency). */
     resourceVersion?: string | undefined;
   },
@@ -52,7 +53,9 @@ export async function report(
     problem: input.problem,
     advisory: input.advisory,
     now,
-    sentinelMasterName: servedMasterName(redis, deps.caches.redis.all()),
+    ...(input.sentinelMasterName === undefined
+      ? {}
+      : { sentinelMasterName: input.sentinelMasterName }),
   });
   const previous = redis.status ?? {};
   // Exactly equal: a custom resource keeps zero values (epoch 0 is not "no epoch"), so the

@@ -24,8 +24,6 @@ function recordingDeps(): { deps: ReconcileDeps; statusWrites: KubeRequest[] } {
     log: getLogger(["test"]),
     now: () => new Date(0),
     pauseAfterIntentMs: 0,
-    // No other Redis: this one's Sentinel name is its own.
-    caches: { redis: { all: () => [] } },
     metrics: {
       failovers: { inc: () => {} },
       failoverSeconds: { observe: () => {} },

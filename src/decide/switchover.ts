@@ -37,11 +37,16 @@ export function switchoverRequest(redis: Redis): SwitchoverRequest {
   return { kind: "to", pod: value };
 }
 
-/** Is a planned handover of the current master requested (to anyone)? */
-export function switchoverRequested(redis: Redis): boolean {
+/**
+ * The handover still asked for, as decideReplication takes it (`to` the pod
+ * named, or to the best replica without it), or undefined when none is.
+ */
+export function pendingSwitchover(redis: Redis): { readonly to?: string } | undefined {
   const request = switchoverRequest(redis);
-  return request.kind === "best" ||
-    (request.kind === "to" && request.pod !== redis.status?.master);
+  if (request.kind === "best") return {};
+  return request.kind === "to" && request.pod !== redis.status?.master
+    ? { to: request.pod }
+    : undefined;
 }
 
 /** Has a pod-name request been carried out, so its annotation can go? */

@@ -3,10 +3,10 @@ import type { Redis } from "../api/redis.ts";
 import { parseReplicationInfo } from "../redis/info.ts";
 import type { InstanceObservation } from "./replication.ts";
 import {
+  pendingSwitchover,
   switchoverAnnotation,
   switchoverRefusal,
   switchoverRequest,
-  switchoverRequested,
   switchoverServed,
 } from "./switchover.ts";
 
@@ -21,19 +21,19 @@ const redis = (annotation: string | undefined, epoch: number, master = "app-0"):
 });
 
 Deno.test("a switchover request by epoch applies to that epoch only", () => {
-  assert.equal(switchoverRequested(redis("4", 4)), true);
+  assert.deepEqual(pendingSwitchover(redis("4", 4)), {});
   // Served: the handover moved the epoch on, so the same annotation asks nothing more.
-  assert.equal(switchoverRequested(redis("4", 5)), false);
-  assert.equal(switchoverRequested(redis(undefined, 4)), false);
+  assert.equal(pendingSwitchover(redis("4", 5)), undefined);
+  assert.equal(pendingSwitchover(redis(undefined, 4)), undefined);
   assert.deepEqual(switchoverRequest(redis("4", 4)), { kind: "best" });
 });
 
 Deno.test("a switchover request by pod lasts until that pod is the master", () => {
   assert.deepEqual(switchoverRequest(redis("app-2", 4)), { kind: "to", pod: "app-2" });
-  assert.equal(switchoverRequested(redis("app-2", 4)), true);
+  assert.deepEqual(pendingSwitchover(redis("app-2", 4)), { to: "app-2" });
   assert.equal(switchoverServed(redis("app-2", 4), "app-0"), false);
   // Done: nothing more is asked, and the annotation may go.
-  assert.equal(switchoverRequested(redis("app-2", 5, "app-2")), false);
+  assert.equal(pendingSwitchover(redis("app-2", 5, "app-2")), undefined);
   assert.equal(switchoverServed(redis("app-2", 5, "app-2"), "app-2"), true);
 });
 

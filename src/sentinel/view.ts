@@ -80,19 +80,28 @@ export function assignMasterNames(all: readonly Redis[]): {
   return { served, refused };
 }
 
-/** The name `redis` is served under, `""` when another Redis holds the name it asks for. */
-export function servedMasterName(redis: Redis, all: readonly Redis[]): string {
+/**
+ * Where `redis` stands among all names, from one assignment: the name it is
+ * served under (`""` when another Redis holds the one it asks for), and, when
+ * it is refused its name, why.
+ */
+export function masterNameStanding(
+  redis: Redis,
+  all: readonly Redis[],
+): { readonly served: string; readonly conflict?: string } {
   const name = requestedMasterName(redis);
-  return assignMasterNames(all).served.get(name) === keyOf(redis) ? name : "";
-}
-
-/** Why `redis` is not served on the endpoint, when its name is another's. */
-export function masterNameConflict(redis: Redis, all: readonly Redis[]): string | undefined {
-  if (!assignMasterNames(all).refused.has(keyOf(redis))) return undefined;
-  // Which Redis holds the name is not said: it may be in a namespace the reader cannot see.
-  return `spec.sentinel.masterName "${
-    requestedMasterName(redis)
-  }" is already served for another Redis resource: this one is not on the Sentinel endpoint until it has a name of its own`;
+  const key = keyOf(redis);
+  const { served, refused } = assignMasterNames(all);
+  return {
+    served: served.get(name) === key ? name : "",
+    // Which Redis holds the name is not said: it may be in a namespace the reader cannot see.
+    ...(refused.has(key)
+      ? {
+        conflict:
+          `spec.sentinel.masterName "${name}" is already served for another Redis resource: this one is not on the Sentinel endpoint until it has a name of its own`,
+      }
+      : {}),
+  };
 }
 
 function keyOf(redis: Redis): string {

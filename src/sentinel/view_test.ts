@@ -6,9 +6,8 @@ import {
   assignMasterNames,
   buildEntries,
   knownMasters,
-  masterNameConflict,
+  masterNameStanding,
   masterSwitches,
-  servedMasterName,
   switchMasterMessage,
 } from "./view.ts";
 
@@ -51,11 +50,11 @@ Deno.test("a chosen master name goes to the oldest Redis asking for it", () => {
   assert.equal(served.get("mymaster"), "a/cache");
   assert.equal(served.get("c/cache"), "c/cache");
   assert.deepEqual([...refused], ["b/cache"]);
-  const message = masterNameConflict(newer, [newer, older])!;
+  const message = masterNameStanding(newer, [newer, older]).conflict!;
   assert.match(message, /"mymaster" is already served/);
   // The holder's namespace is not given away.
   assert.doesNotMatch(message, /\ba\/cache\b/);
-  assert.equal(masterNameConflict(older, [newer, older]), undefined);
+  assert.equal(masterNameStanding(older, [newer, older]).conflict, undefined);
   // Once the holder is being deleted, the name passes on.
   const deleting = { ...older, metadata: { ...older.metadata, deletionTimestamp: "now" } };
   assert.equal(assignMasterNames([newer, deleting]).served.get("mymaster"), "b/cache");
@@ -122,8 +121,8 @@ Deno.test("the Redis holding a name keeps it when an older one asks for it later
     sentinel: { masterName: "mymaster" },
   });
   assert.equal(assignMasterNames([older, holder]).served.get("mymaster"), "b/cache");
-  assert.equal(servedMasterName(holder, [older, holder]), "mymaster");
-  assert.equal(servedMasterName(older, [older, holder]), "");
+  assert.equal(masterNameStanding(holder, [older, holder]).served, "mymaster");
+  assert.equal(masterNameStanding(older, [older, holder]).served, "");
 });
 
 Deno.test("an endpoint started while the master is down announces the next one as a switch", () => {
