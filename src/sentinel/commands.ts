@@ -376,20 +376,31 @@ async function sentinel(
   }
 }
 
-/** SENTINEL MASTER's fields, in redis-sentinel's order; every value is a bulk string. */
-function masterFields(entry: SentinelEntry): Reply {
-  const master = entry.master ?? { ip: "", port: 0, up: false };
-  const fields: Array<[string, string]> = [
-    ["name", entry.name],
-    ["ip", master.ip],
-    ["port", String(master.port)],
+/** The fields redis-sentinel starts every monitored instance's reply with, in its order. */
+function instanceFields(
+  name: string,
+  address: { readonly ip: string; readonly port: number },
+  flags: string,
+): Array<[string, string]> {
+  return [
+    ["name", name],
+    ["ip", address.ip],
+    ["port", String(address.port)],
     ["runid", ""],
-    ["flags", master.up ? "master" : "s_down,o_down,master"],
+    ["flags", flags],
     ["link-pending-commands", "0"],
     ["link-refcount", "1"],
     ["last-ping-sent", "0"],
     ["last-ok-ping-reply", "0"],
     ["last-ping-reply", "0"],
+  ];
+}
+
+/** SENTINEL MASTER's fields, in redis-sentinel's order; every value is a bulk string. */
+function masterFields(entry: SentinelEntry): Reply {
+  const master = entry.master ?? { ip: "", port: 0, up: false };
+  const fields: Array<[string, string]> = [
+    ...instanceFields(entry.name, master, master.up ? "master" : "s_down,o_down,master"),
     ...(master.up ? [] : [["s-down-time", "0"], ["o-down-time", "0"]] as Array<[string, string]>),
     ["down-after-milliseconds", String(entry.downAfterMs)],
     ["info-refresh", "0"],
@@ -408,16 +419,11 @@ function masterFields(entry: SentinelEntry): Reply {
 /** SENTINEL REPLICAS' fields for one replica, in redis-sentinel's order. */
 function replicaFields(entry: SentinelEntry, replica: SentinelReplica): Reply {
   const fields: Array<[string, string]> = [
-    ["name", `${replica.ip}:${replica.port}`],
-    ["ip", replica.ip],
-    ["port", String(replica.port)],
-    ["runid", ""],
-    ["flags", replica.up ? "slave" : "s_down,slave"],
-    ["link-pending-commands", "0"],
-    ["link-refcount", "1"],
-    ["last-ping-sent", "0"],
-    ["last-ok-ping-reply", "0"],
-    ["last-ping-reply", "0"],
+    ...instanceFields(
+      `${replica.ip}:${replica.port}`,
+      replica,
+      replica.up ? "slave" : "s_down,slave",
+    ),
     ...(replica.up ? [] : [["s-down-time", "0"]] as Array<[string, string]>),
     ["down-after-milliseconds", String(entry.downAfterMs)],
     ["info-refresh", "0"],

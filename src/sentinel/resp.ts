@@ -177,14 +177,8 @@ export class CommandReader {
     const header = readLine(buffer, at + 1, limits.maxInline);
     if (header === "tooLong") return protocolError("too big mbulk count string");
     if (header === undefined) return { kind: "incomplete" };
-    const count = parseInteger(header.text);
-    if (count === undefined || count > limits.maxArgs) {
-      return protocolError(
-        count !== undefined && limits === unauthenticatedLimits
-          ? "unauthenticated multibulk length"
-          : "invalid multibulk length",
-      );
-    }
+    const count = readLength(header.text, limits.maxArgs, limits, "multibulk");
+    if (typeof count !== "number") return count;
     at = header.next;
     const args: string[] = [];
     for (let i = 0; i < count; i++) {
@@ -195,14 +189,8 @@ export class CommandReader {
       const line = readLine(buffer, at + 1, limits.maxInline);
       if (line === "tooLong") return protocolError("too big bulk count string");
       if (line === undefined) return { kind: "incomplete" };
-      const length = parseInteger(line.text);
-      if (length === undefined || length > limits.maxBulk) {
-        return protocolError(
-          length !== undefined && limits === unauthenticatedLimits
-            ? "unauthenticated bulk length"
-            : "invalid bulk length",
-        );
-      }
+      const length = readLength(line.text, limits.maxBulk, limits, "bulk");
+      if (typeof length !== "number") return length;
       if (buffer.length < line.next + length + 2) {
         this.#needed = line.next + length + 2;
         return { kind: "incomplete" };
@@ -228,6 +216,26 @@ export class CommandReader {
 }
 
 const decoder = new TextDecoder();
+
+/**
+ * A frame's argument count or an argument's length, or the error for one that
+ * is not a number or over its limit, in redis-server's words (which say when
+ * the limit is the unauthenticated one).
+ */
+function readLength(
+  text: string,
+  max: number,
+  limits: ReadLimits,
+  what: "multibulk" | "bulk",
+): number | ReadResult {
+  const value = parseInteger(text);
+  if (value !== undefined && value <= max) return value;
+  return protocolError(
+    value !== undefined && limits === unauthenticatedLimits
+      ? `unauthenticated ${what} length`
+      : `invalid ${what} length`,
+  );
+}
 
 function protocolError(what: string): ReadResult {
   return { kind: "protocolError", message: `ERR Protocol error: ${what}` };
