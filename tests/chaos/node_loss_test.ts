@@ -256,7 +256,15 @@ async function moveLeaderTo(client: KubeClient, node: string): Promise<void> {
   })).items;
   for (const pod of operators) {
     if (pod.metadata!.name === leader.metadata!.name) continue;
-    await kubectl(["-n", "redis-operator", "delete", "pod", pod.metadata!.name!]);
+    // Listed a moment ago, it may already be gone (a rollout replacing it).
+    await kubectl([
+      "-n",
+      "redis-operator",
+      "delete",
+      "pod",
+      pod.metadata!.name!,
+      "--ignore-not-found",
+    ]);
   }
   await waitForOperatorRollout(120);
 }
