@@ -29,3 +29,23 @@ export function logSlice(
   const slice = content.subarray(start);
   return limits.limitBytes === undefined ? slice : slice.subarray(0, limits.limitBytes);
 }
+
+/** Lines and bytes of a log a kubelet keeps as the termination message (FallbackToLogsOnError). */
+const terminationMessageLimits = { tailLines: 80, limitBytes: 2048 } as const;
+
+/**
+ * The termination message of a container that exited: with
+ * `terminationMessagePolicy: FallbackToLogsOnError` and a non-zero exit, the
+ * end of its log, as a kubelet keeps it (the last 80 lines, at most 2048
+ * bytes of them); otherwise none. (The agent has no termination message file:
+ * that file would win when it is not empty.)
+ */
+export function terminationMessage(
+  log: Uint8Array,
+  policy: string | undefined,
+  exitCode: number,
+): string | undefined {
+  if (policy !== "FallbackToLogsOnError" || exitCode === 0) return undefined;
+  const text = new TextDecoder().decode(logSlice(log, terminationMessageLimits));
+  return text === "" ? undefined : text;
+}

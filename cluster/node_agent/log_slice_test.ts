@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { logSlice } from "./log_slice.ts";
+import { logSlice, terminationMessage } from "./log_slice.ts";
 
 const bytes = (s: string) => new TextEncoder().encode(s);
 const text = (b: Uint8Array) => new TextDecoder().decode(b);
@@ -16,4 +16,17 @@ Deno.test("logSlice(): --tail counts lines from the end, a final newline ends th
 
 Deno.test("logSlice(): --limit-bytes applies after --tail", () => {
   assert.equal(text(logSlice(bytes("a\nbbbb\ncc\n"), { tailLines: 2, limitBytes: 3 })), "bbb");
+});
+
+Deno.test("terminationMessage(): the end of the log after a failure, only with FallbackToLogsOnError", () => {
+  const lines = Array.from({ length: 100 }, (_, i) => `line ${i}`).join("\n") + "\n";
+  const message = terminationMessage(bytes(lines), "FallbackToLogsOnError", 1);
+  assert.ok(message?.startsWith("line 20\n"), "the last 80 lines");
+  assert.ok(message?.endsWith("line 99\n"));
+  assert.equal(terminationMessage(bytes(lines), "File", 1), undefined);
+  assert.equal(terminationMessage(bytes(lines), undefined, 1), undefined);
+  assert.equal(terminationMessage(bytes(lines), "FallbackToLogsOnError", 0), undefined);
+  assert.equal(terminationMessage(bytes(""), "FallbackToLogsOnError", 1), undefined);
+  const long = "x".repeat(5000) + "\n";
+  assert.equal(terminationMessage(bytes(long), "FallbackToLogsOnError", 137)?.length, 2048);
 });

@@ -27,6 +27,7 @@ import {
   redisConfigPath,
   withImageDefaults,
 } from "./images.ts";
+import { terminationMessage } from "./log_slice.ts";
 import { podHostsFile, podResolvConf } from "./pod_dns.ts";
 import { podDirName, writePodRecord } from "./pod_record.ts";
 import { buildPodStatus, type ContainerSnapshot, statusPatch } from "./pod_status.ts";
@@ -448,9 +449,14 @@ export class PodWorker {
     runtime.child = undefined;
     const finishedAt = new Date();
     const exitCode = status.signal ? 128 + signalNumber(status.signal) : status.code;
+    const log = runtime.logFile
+      ? await Deno.readFile(runtime.logFile).catch(() => new Uint8Array())
+      : new Uint8Array();
+    const message = terminationMessage(log, container.terminationMessagePolicy, exitCode);
     const terminated = {
       exitCode,
       reason: exitCode === 0 ? "Completed" : "Error",
+      ...(message === undefined ? {} : { message }),
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
       ...(runtime.containerID ? { containerID: runtime.containerID } : {}),

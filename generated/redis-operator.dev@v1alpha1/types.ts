@@ -54,7 +54,7 @@ export interface RedisStatusConditionsItem {
 
 /** How the Redis replication should look. */
 export interface RedisSpec {
-  /** Number of Redis instances: one master, the rest replicas. At least 3, so a master-replica pair remains when one instance is lost. */
+  /** Number of Redis instances: one master, the rest replicas. At least 3, so a master-replica pair remains when one instance is lost. At most 32: each replica is a full copy of the data fed by the one master, whose output buffers and full syncs grow with every one; more copies add cost, not safety (read scaling past this wants Redis Cluster). */
   replicas?: number;
   /** redis.conf directives (name to value). Directives the operator manages itself are refused. */
   config?: Record<string, string>;

@@ -41,6 +41,13 @@ export const Reason = {
   SentinelNameConflict: "SentinelNameConflict",
   SwitchoverRefused: "SwitchoverRefused",
   RedisCommandFailed: "RedisCommandFailed",
+  PodCrashLooping: "PodCrashLooping",
+  ImagePullFailed: "ImagePullFailed",
+  ContainerNotCreated: "ContainerNotCreated",
+  PodUnschedulable: "PodUnschedulable",
+  ReadinessProbeFailing: "ReadinessProbeFailing",
+  /** A pod that ran no Redis on an older template, deleted so it is recreated from the spec. */
+  PodReplaced: "PodReplaced",
   PasswordRotating: "PasswordRotating",
   PasswordRotated: "PasswordRotated",
   AsExpected: "AsExpected",

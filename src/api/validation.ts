@@ -5,6 +5,7 @@
  *
  * @module
  */
+import { badValues } from "./config_values.ts";
 import { objectNames, type Redis } from "./redis.ts";
 
 /**
@@ -99,6 +100,7 @@ export function specProblems(redis: Redis): string[] {
       }`,
     );
   }
+  problems.push(...badValues(config));
   const maxclients = config["maxclients"];
   if (maxclients !== undefined && !(Number(maxclients) >= minimumMaxclients)) {
     problems.push(
@@ -112,6 +114,11 @@ export function specProblems(redis: Redis): string[] {
     );
   }
   const replicas = redis.spec?.replicas ?? 3;
+  if (replicas > maximumReplicas) {
+    problems.push(
+      `spec.replicas ${replicas} is more than ${maximumReplicas}: every replica is a full copy fed by the one master`,
+    );
+  }
   const toWrite = redis.spec?.failover?.minReplicasToWrite;
   if (toWrite !== undefined && toWrite >= replicas) {
     problems.push(
@@ -122,6 +129,15 @@ export function specProblems(redis: Redis): string[] {
   }
   return problems;
 }
+
+/**
+ * The most instances a Redis may have (also the CRD's maximum): each replica
+ * is a full copy of the data fed by the one master, whose output buffers and
+ * full syncs grow with every one, and the operator reads every instance on
+ * each pass. More copies add cost, not safety; read scaling past this wants
+ * Redis Cluster.
+ */
+export const maximumReplicas = 32;
 
 /** Fewer clients than this would leave the operator no connection of its own. */
 const minimumMaxclients = 32;

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { Redis } from "./redis.ts";
 import { trickSpellings } from "../../tests/fixtures/directive_spellings.ts";
-import { directiveNamePattern, managedDirectives, specProblems } from "./validation.ts";
+import { badValues, celRule, checkedDirectives, valueRefusal } from "./config_values.ts";
+import {
+  directiveNamePattern,
+  managedDirectives,
+  maximumReplicas,
+  specProblems,
+} from "./validation.ts";
 
 const withConfig = (config: Record<string, string>): Redis => ({
   metadata: { name: "cache", namespace: "prod" },
@@ -30,7 +36,11 @@ Deno.test("specProblems() refuses every managed directive, in every spelling Red
 
 Deno.test("specProblems() refuses values with line breaks or NUL", () => {
   for (const value of ["1\nreplicaof 10.0.0.1 6379", "1\rx", "a\0b"]) {
-    assert.equal(specProblems(withConfig({ maxmemory: value })).length, 1, JSON.stringify(value));
+    assert.equal(
+      specProblems(withConfig({ "notify-keyspace-events": value })).length,
+      1,
+      JSON.stringify(value),
+    );
   }
 });
 
@@ -76,4 +86,59 @@ Deno.test("specProblems() refuses values Redis cannot split, and a maxclients th
   assert.equal(specProblems(withConfig({ maxclients: "1" })).length, 1);
   assert.equal(specProblems(withConfig({ maxclients: "lots" })).length, 1);
   assert.deepEqual(specProblems(withConfig({ maxclients: "10000" })), []);
+});
+
+Deno.test("the CRD checks the same config values, and the same most replicas, as the operator", async () => {
+  const crd = parse(
+    await Deno.readTextFile(new URL("../../deploy/crd/redis.yaml", import.meta.url)),
+  );
+  const spec = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec;
+  const validations: { rule: string; message: string }[] =
+    spec.properties.config["x-kubernetes-validations"];
+  for (const directive of checkedDirectives) {
+    const rule = validations.find((v) => v.rule === celRule(directive));
+    assert.ok(rule, directive.name);
+    assert.equal(rule.message, valueRefusal(directive));
+  }
+  assert.equal(spec.properties.replicas.maximum, maximumReplicas);
+});
+
+Deno.test("specProblems() refuses config values Redis would refuse at start, with what they take", () => {
+  const refused: Record<string, string[]> = {
+    maxmemory: ["lots", "1.5gb", "-1", "100tb", "100 mb", ""],
+    "maxmemory-policy": ["lru", "allkeys_lru", "allkeys-lru noeviction"],
+    appendonly: ["true", "1", "on"],
+    appendfsync: ["sometimes"],
+    loglevel: ["info"],
+    databases: ["0", "many", "-1"],
+    timeout: ["1s", "-1"],
+    "repl-backlog-size": ["big"],
+  };
+  for (const [name, values] of Object.entries(refused)) {
+    for (const value of values) {
+      const problems = specProblems(withConfig({ [name]: value })).join(";");
+      assert.match(problems, new RegExp(`spec.config ${name} must be`), `${name} ${value}`);
+    }
+  }
+  const accepted: Record<string, string[]> = {
+    maxmemory: ["0", "100mb", "2GB", "1g", "1024", "512k", "10b", '"100mb"', "'1gb'"],
+    "maxmemory-policy": ["allkeys-lru", "NOEVICTION", "volatile-ttl"],
+    appendonly: ["yes", "NO"],
+    appendfsync: ["everysec"],
+    loglevel: ["notice", "Warning"],
+    databases: ["1", "16"],
+    timeout: ["0", "300"],
+    "repl-backlog-size": ["64mb"],
+  };
+  for (const [name, values] of Object.entries(accepted)) {
+    for (const value of values) {
+      assert.deepEqual(specProblems(withConfig({ [name]: value })), [], `${name} ${value}`);
+    }
+  }
+  assert.equal(badValues({ maxmemory: "100\u212Ab" }).length, 1, "only ASCII is lowercased");
+});
+
+Deno.test("specProblems() refuses more than the most replicas", () => {
+  assert.deepEqual(specProblems({ spec: { replicas: maximumReplicas } }), []);
+  assert.match(specProblems({ spec: { replicas: 100000 } }).join(), /spec.replicas 100000/);
 });

@@ -26,6 +26,7 @@ import {
 import { decideFencingRepairs, wantedFencing } from "../decide/fencing.ts";
 import { decideParking, parkingAddress } from "../decide/parking.ts";
 import { nodeLossProblem } from "../decide/node_loss.ts";
+import { idleOutdatedPods, podTrouble, podTroubleProblem } from "../decide/pod_trouble.ts";
 import {
   pendingSwitchover,
   switchoverAnnotation,
@@ -246,6 +247,8 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       (node) => deps.caches.nodes.get("", node),
     );
     if (nodeLoss) problems.push(nodeLoss);
+    const troubles = await replaceIdleOutdatedPods(deps, redis, master?.pod);
+    problems.push(...troubles.problems);
     const reported = combine(problems);
     const status = await report(deps, redis, {
       plan,
@@ -254,6 +257,9 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       problem: reported,
       advisory: combine([
         ...advisories,
+        // Reported, never a reason to hold replication: a crash-looping pod already keeps
+        // the Redis from Ready, and one that fails its probe may still replicate.
+        ...troubles.advisory,
         ...switchoverProblem(redis, request, plan, observed, master?.pod, desired),
       ]),
       sentinelMasterName: names.served,
@@ -496,6 +502,48 @@ async function rollOneReplica(
     `Replacing replica ${outdated.observation.pod} with the new pod template`,
   );
   return true;
+}
+
+/**
+ * Reports the pods in trouble (decide/pod_trouble.ts) and deletes those that
+ * run no Redis on an older template, so the StatefulSet recreates them from
+ * the current spec: after a user fixes a config that crash-looped or an image
+ * that could not be pulled, the pod that had it gets the fix.
+ */
+async function replaceIdleOutdatedPods(
+  deps: ReconcileDeps,
+  redis: Redis,
+  masterPod: string | undefined,
+): Promise<{ advisory: Problem[]; problems: Problem[] }> {
+  const pods = redisPods(deps, redis);
+  const now = deps.now();
+  const troubles = pods.flatMap((pod) => podTrouble(pod, now) ?? []);
+  const trouble = podTroubleProblem(troubles);
+  const advisory = trouble ? [trouble] : [];
+  if (deps.signal?.aborted) return { advisory, problems: [] };
+  const stale = idleOutdatedPods(
+    pods,
+    troubles,
+    updateRevision(deps, redis),
+    masterPod ?? redis.status?.master,
+  );
+  const problems: Problem[] = [];
+  for (const pod of stale) {
+    const failed = await tryApply(() =>
+      unlessNotFound(deps.apis.pods.delete(redis.metadata!.namespace!, pod))
+    );
+    problems.push(...failed);
+    if (failed.length) continue;
+    const why = troubles.find((t) => t.pod === pod)?.reason;
+    await event(
+      deps,
+      redis,
+      "Normal",
+      Reason.PodReplaced,
+      `Deleted pod ${pod} (${why}), which ran no Redis and had an older pod template: it is recreated from the current spec`,
+    );
+  }
+  return { advisory, problems };
 }
 
 /** Sets role=master on the master pod and role=replica on every other pod. */

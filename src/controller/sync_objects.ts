@@ -12,7 +12,7 @@ import { fieldManager, objectNames, type Redis } from "../api/redis.ts";
 import { keepClaimTemplates } from "../decide/claim_templates.ts";
 import type { Problem } from "../decide/status.ts";
 import type { StoredPasswords } from "../decide/password.ts";
-import { matchesDesired } from "../decide/drift.ts";
+import { matchesDesired, stampApplied } from "../decide/drift.ts";
 import { unlessNotFound } from "../kube/client.ts";
 import { buildConfigMap } from "../specs/config_map.ts";
 import {
@@ -240,15 +240,20 @@ function recordedMasterStillThere(deps: ReconcileDeps, redis: Redis): boolean {
 }
 
 /** Applies `desired` unless `current` already says everything it says; true when it wrote. */
-async function applyIfDrifted<T extends { metadata?: { name?: string; namespace?: string } }>(
+async function applyIfDrifted<
+  T extends {
+    metadata?: { name?: string; namespace?: string; annotations?: Record<string, string> };
+  },
+>(
   kind: string,
   desired: T,
   current: T | undefined,
   applyObject: (namespace: string, body: T) => Promise<unknown>,
 ): Promise<boolean> {
-  if (current && matchesDesired(desired, current)) return false;
+  const stamped = stampApplied(desired);
+  if (current && matchesDesired(stamped, current)) return false;
   try {
-    await applyObject(desired.metadata?.namespace ?? "", desired);
+    await applyObject(stamped.metadata?.namespace ?? "", stamped);
   } catch (cause) {
     throw new ApplyError(
       `Cannot apply ${kind} ${desired.metadata?.name}: ${

@@ -10,7 +10,43 @@
  *
  * @module
  */
+import { fnv1a } from "../specs/fnv.ts";
 import { type FieldKind, fieldKind } from "./field_kinds.ts";
+
+/**
+ * Annotation with a hash of the object the operator last applied. A field the
+ * operator stops setting (a `resources` or `nodeSelector` removed from the
+ * spec) is no drift to {@linkcode matchesDesired}, which ignores live fields
+ * the desired object leaves out; the hash changes, so the object is applied,
+ * and server-side apply removes the fields the operator no longer sets.
+ */
+export const appliedAnnotation = "redis-operator.dev/applied";
+
+/**
+ * `desired` with {@linkcode appliedAnnotation}: a hash of everything it says.
+ * Compared with {@linkcode matchesDesired}, it is drift whenever the live
+ * object was applied from anything else.
+ *
+ * @example
+ * ```ts
+ * const before = stampApplied({ metadata: {}, spec: { resources: { requests: { cpu: "1" } } } });
+ * console.assert(!matchesDesired(stampApplied({ metadata: {}, spec: {} }), before));
+ * ```
+ */
+export function stampApplied<T extends { metadata?: { annotations?: Record<string, string> } }>(
+  desired: T,
+): T {
+  const text = JSON.stringify(desired);
+  // Two seeds: 64 bits, so two different objects practically never share a stamp.
+  const hash = fnv1a(text) + fnv1a(text, 0x01000193);
+  return {
+    ...desired,
+    metadata: {
+      ...desired.metadata,
+      annotations: { ...desired.metadata?.annotations, [appliedAnnotation]: hash },
+    },
+  };
+}
 
 /**
  * True when every field of `desired` is in `current` with an equal value, as

@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { matchesDesired, parseQuantity } from "./drift.ts";
+import { appliedAnnotation, matchesDesired, parseQuantity, stampApplied } from "./drift.ts";
 
 Deno.test("matchesDesired() ignores fields the server added", () => {
   const desired = { spec: { ports: [{ port: 6379, targetPort: "redis" }] } };
@@ -177,4 +177,26 @@ Deno.test("parseQuantity() reads decimal and binary suffixes and exponents", () 
   assert.equal(parseQuantity(".5"), 0.5);
   assert.equal(parseQuantity("100n"), 1e-7);
   assert.equal(parseQuantity("redis"), undefined);
+});
+
+Deno.test("stampApplied(): a field the operator stops setting is drift; the same object is not", () => {
+  const annotations: Record<string, string> = { a: "b" };
+  const withResources = {
+    metadata: { name: "s", annotations },
+    spec: {
+      template: {
+        spec: { containers: [{ name: "redis", resources: { requests: { cpu: "1" } } }] },
+      },
+    },
+  };
+  const without = {
+    metadata: { name: "s", annotations: { a: "b" } },
+    spec: { template: { spec: { containers: [{ name: "redis" }] } } },
+  };
+  const live = stampApplied(withResources);
+  assert.ok(matchesDesired(without, live), "without the stamp, a removed field is no drift");
+  assert.ok(!matchesDesired(stampApplied(without), live));
+  assert.ok(matchesDesired(stampApplied(withResources), live));
+  assert.equal(live.metadata.annotations.a, "b", "other annotations stay");
+  assert.match(live.metadata.annotations[appliedAnnotation]!, /^[0-9a-f]{16}$/);
 });

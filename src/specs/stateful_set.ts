@@ -21,6 +21,7 @@ import {
   selectorLabels,
 } from "../api/redis.ts";
 import { configDir, preStopScript, renderRedisConf, runDir, startScript } from "./config_map.ts";
+import { fnv1a } from "./fnv.ts";
 import { passwordKey } from "./secret.ts";
 
 /**
@@ -72,6 +73,10 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
     image: spec.redis?.image || defaultRedisImage,
     command: ["sh", `${configDir}/start.sh`],
     lifecycle: { preStop: { exec: { command: ["sh", `${configDir}/pre-stop.sh`] } } },
+    // Redis writes why it will not start (a config error, a bad data file) to its log,
+    // never to a termination file: the log's end becomes the container's last message,
+    // which the operator shows in the status (decide/pod_trouble.ts).
+    terminationMessagePolicy: "FallbackToLogsOnError",
     env,
     ports: [{ name: "redis", containerPort: redisPort, protocol: "TCP" }],
     readinessProbe: {
@@ -106,6 +111,7 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
         ...env.filter((e) => e.name === "REDIS_PASSWORD"),
       ],
       ports: [{ name: "metrics", containerPort: 9121, protocol: "TCP" }],
+      terminationMessagePolicy: "FallbackToLogsOnError",
       ...(spec.exporter.resources ? { resources: spec.exporter.resources } : {}),
       securityContext: spec.exporter.securityContext ?? restrictedContainer,
     });
@@ -196,10 +202,5 @@ export function spreadAcrossNodes(redis: Redis) {
  */
 export function configHash(redis: Redis): string {
   const anySize = { ...redis, spec: { ...redis.spec, replicas: 3 } };
-  let hash = 0x811c9dc5;
-  for (const char of renderRedisConf(anySize) + startScript + preStopScript) {
-    hash ^= char.charCodeAt(0);
-    hash = Math.imul(hash, 0x01000193) >>> 0;
-  }
-  return hash.toString(16).padStart(8, "0");
+  return fnv1a(renderRedisConf(anySize) + startScript + preStopScript);
 }
