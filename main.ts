@@ -131,6 +131,8 @@ if (flags["no-leader-elect"]) {
       signal: stop.signal,
       onLeadershipChange: (leading) => {
         metrics.leader.set({}, leading ? 1 : 0);
+        // A follower's view of each Redis is not kept current: only the leader reports one.
+        if (!leading) metrics.forgetRedis();
         log.info(leading ? "became the leader" : "no longer the leader", { identity });
       },
       onError: (error) => log.warn("leader election error", { error: String(error) }),

@@ -80,9 +80,10 @@ await run("unit and real-redis tests", [
   ...extra,
 ]);
 await run("cluster lifecycle test", [deno, "test", "-A", "tests/lifecycle/", ...extra]);
-// go-redis and redis-py writers for the client view, built outside any namespace (they
-// come from the Go module proxy and PyPI); cached, so this is quick after the first time.
-await run("client view writers", ["bash", "tests/clients/prepare.sh"]);
+// The client writers (go-redis, redis-py, Jedis) and the Prometheus Operator's CRDs, fetched
+// outside any namespace (from the Go module proxy, PyPI, Maven Central); cached, so this is
+// quick after the first time.
+await run("client writers and monitoring CRDs", ["bash", "tests/clients/prepare.sh"]);
 if (await run("cluster up", [...cli, "up", `--name=${cluster}`])) {
   await run("cluster, end-to-end and chaos tests", [
     ...cli,

@@ -7,13 +7,14 @@
 import type { Container } from "kubernetes-types/core/v1.d.ts";
 
 /** The kinds of image the agent knows how to run as host processes. */
-export type ImageKind = "redis" | "operator" | "coredns";
+export type ImageKind = "redis" | "operator" | "coredns" | "redis-exporter";
 
 /**
  * Classifies an image by its repository name, ignoring registry, tag and digest:
  * any `redis` or `valkey` image runs the host's redis-server; any
  * `redis-operator` image runs this repository's `main.ts` with Deno; any
- * `coredns` image runs the CoreDNS build cached beside the control plane.
+ * `coredns` image runs the CoreDNS build cached beside the control plane; any
+ * `redis_exporter` image (oliver006's) runs Debian's prometheus-redis-exporter.
  *
  * @example
  * ```ts
@@ -27,6 +28,7 @@ export function classifyImage(image: string): ImageKind | undefined {
   if (repository === "redis" || repository === "valkey") return "redis";
   if (repository === "redis-operator") return "operator";
   if (repository === "coredns") return "coredns";
+  if (repository === "redis_exporter") return "redis-exporter";
   return undefined;
 }
 
@@ -91,22 +93,28 @@ export function buildOperatorCommand(
 }
 
 /**
- * The command line for a CoreDNS container: the image's entrypoint is the
- * `coredns` binary, so `args` follow it (`command`, when given, replaces it).
+ * The command line for an image whose entrypoint is one program, run here
+ * from `binary` (CoreDNS's `coredns`, redis_exporter's `redis_exporter`):
+ * `args` follow it; `command`, when given, replaces it, and naming the
+ * entrypoint there still runs `binary`.
  */
-export function buildCorednsCommand(
+export function buildEntrypointCommand(
   container: Container,
   env: Record<string, string>,
-  corednsPath: string,
+  entrypoint: string,
+  binary: string,
 ): string[] {
   const expand = (parts: string[] | undefined) =>
     (parts ?? []).map((part) => expandVariables(part, env));
   if (container.command?.length) {
     const [program, ...rest] = expand(container.command);
-    const binary = program!.split("/").pop() === "coredns" ? corednsPath : program!;
-    return [binary, ...rest, ...expand(container.args)];
+    return [
+      program!.split("/").pop() === entrypoint ? binary : program!,
+      ...rest,
+      ...expand(container.args),
+    ];
   }
-  return [corednsPath, ...expand(container.args)];
+  return [binary, ...expand(container.args)];
 }
 
 /**

@@ -1,6 +1,6 @@
 import assert from "node:assert/strict";
 import {
-  buildCorednsCommand,
+  buildEntrypointCommand,
   buildOperatorCommand,
   buildRedisCommand,
   classifyImage,
@@ -18,7 +18,7 @@ Deno.test("classifyImage() knows redis and valkey by repository name, whatever t
   assert.equal(classifyImage("ghcr.io/x/redis-operator:dev"), "operator");
   assert.equal(classifyImage("registry.k8s.io/coredns/coredns:v1.15.0"), "coredns");
   assert.equal(classifyImage("nginx:1.27"), undefined);
-  assert.equal(classifyImage("oliver006/redis_exporter:v1.62.0"), undefined);
+  assert.equal(classifyImage("oliver006/redis_exporter:v1.62.0"), "redis-exporter");
   assert.equal(classifyImage("bitnami/redis-sentinel:7"), undefined);
 });
 
@@ -80,14 +80,24 @@ Deno.test("buildOperatorCommand() runs main.ts from the cache with the container
   );
 });
 
-Deno.test("buildCorednsCommand(): the image's entrypoint is coredns, so args follow the cached build", () => {
+Deno.test("buildEntrypointCommand(): args follow the entrypoint's local build; a command naming it runs it too", () => {
   const build = "/cache/coredns-v1.15.0/bin/coredns";
   assert.deepEqual(
-    buildCorednsCommand({ name: "c", args: ["-conf", "/etc/coredns/Corefile"] }, {}, build),
+    buildEntrypointCommand(
+      { name: "c", args: ["-conf", "/etc/coredns/Corefile"] },
+      {},
+      "coredns",
+      build,
+    ),
     [build, "-conf", "/etc/coredns/Corefile"],
   );
   assert.deepEqual(
-    buildCorednsCommand({ name: "c", command: ["/coredns"], args: ["-dns.port=1053"] }, {}, build),
+    buildEntrypointCommand(
+      { name: "c", command: ["/coredns"], args: ["-dns.port=1053"] },
+      {},
+      "coredns",
+      build,
+    ),
     [build, "-dns.port=1053"],
   );
 });

@@ -19,7 +19,7 @@ import {
 } from "./container_process.ts";
 import { MissingReferenceError, resolveEnv } from "./env.ts";
 import {
-  buildCorednsCommand,
+  buildEntrypointCommand,
   buildOperatorCommand,
   buildRedisCommand,
   classifyImage,
@@ -51,6 +51,10 @@ import { materializeVolumes, type VolumePaths } from "./volumes.ts";
 
 /** The user the official redis and valkey images run the server as. */
 const redisImageUid = 999;
+/** Debian's build of oliver006/redis_exporter (package prometheus-redis-exporter). */
+const redisExporterPath = "/usr/bin/prometheus-redis-exporter";
+/** The user oliver006/redis_exporter's image runs as (its Dockerfile's USER). */
+const redisExporterImageUid = 59000;
 
 /** What every pod worker shares. */
 export interface AgentContext {
@@ -344,7 +348,7 @@ export class PodWorker {
         waiting: {
           reason: firstTime ? "ErrImagePull" : "ImagePullBackOff",
           message:
-            `image "${container.image}" cannot be run by the local node agent: it runs redis, valkey and redis-operator images only`,
+            `image "${container.image}" cannot be run by the local node agent: it runs redis, valkey, redis-operator, coredns and redis_exporter images only`,
         },
       };
       this.#markDirty();
@@ -505,7 +509,15 @@ export class PodWorker {
       if (!binary) throw new MissingReferenceError("no CoreDNS build on this node (cluster/build)");
       const dir = binary.slice(0, binary.lastIndexOf("/"));
       mounts.push({ source: dir, target: dir, readOnly: true });
-      command = buildCorednsCommand(container, env, binary);
+      command = buildEntrypointCommand(container, env, "coredns", binary);
+    } else if (kind === "redis-exporter") {
+      // The Debian build reads the same flags and REDIS_* variables as the image's.
+      if (!await exists(redisExporterPath)) {
+        throw new MissingReferenceError(
+          `${redisExporterPath} is not installed (apt-get install prometheus-redis-exporter)`,
+        );
+      }
+      command = buildEntrypointCommand(container, env, "redis_exporter", redisExporterPath);
     } else {
       const argv = buildRedisCommand(container, env);
       const configPath = redisConfigPath(argv);
@@ -520,7 +532,8 @@ export class PodWorker {
     const imageDropsToRedis = kind === "redis" && entrypointRuns &&
       command[0] === "redis-server" && security.runAsUser === undefined;
     // runAsNonRoot looks at the image's user, which for redis is root until gosu.
-    if (security.runAsNonRoot && (security.runAsUser ?? 0) === 0) {
+    const imageUser = kind === "redis-exporter" ? redisExporterImageUid : 0;
+    if (security.runAsNonRoot && (security.runAsUser ?? imageUser) === 0) {
       throw new MissingReferenceError("container has runAsNonRoot and image will run as root");
     }
     const rootfs = `${this.#dir}/rootfs-${container.name}`;
@@ -539,7 +552,7 @@ export class PodWorker {
         (kind === "operator" ? this.#ctx.layout.repoDir : kind === "redis" ? "/data" : "/"),
       user: imageDropsToRedis
         ? `${redisImageUid}:${security.runAsGroup ?? redisImageUid}`
-        : `${security.runAsUser ?? 0}:${security.runAsGroup ?? 0}`,
+        : `${security.runAsUser ?? imageUser}:${security.runAsGroup ?? imageUser}`,
       chownWorkingDir: imageDropsToRedis ? String(redisImageUid) : undefined,
       groups: groups.join(","),
       readOnlyRoot: security.readOnlyRootFilesystem ?? false,
@@ -773,4 +786,14 @@ async function readConfig(path: string, mounts: Mount[], depth = 0): Promise<str
   const included = [...text.matchAll(/^\s*include\s+(\S+)/gim)].map((m) => m[1]!);
   const parts = await Promise.all(included.map((p) => readConfig(p, mounts, depth + 1)));
   return [text, ...parts].join("\n");
+}
+
+/** Does `path` exist? */
+async function exists(path: string): Promise<boolean> {
+  try {
+    await Deno.stat(path);
+    return true;
+  } catch {
+    return false;
+  }
 }

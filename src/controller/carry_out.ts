@@ -11,6 +11,7 @@ import { type Redis, redisPort } from "../api/redis.ts";
 import { wantedFencing } from "../decide/fencing.ts";
 import type { ReplicationPlan } from "../decide/replication.ts";
 import { buildIntentStatus, type Problem } from "../decide/status.ts";
+import { redisLabels } from "../observe/metrics.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import type { ObservedInstance } from "./observe.ts";
 import { event, type MasterRecord } from "./record.ts";
@@ -90,7 +91,7 @@ export async function carryOut(
       ),
     );
     if (changed) {
-      deps.metrics.failovers.inc({ reason: plan.reason });
+      deps.metrics.failovers.inc({ ...redisLabels(redis), reason: plan.reason });
       deps.metrics.failoverSeconds.observe((performance.now() - started) / 1000);
       const previous = status.master ? `; the previous master was ${status.master}` : "";
       await event(
@@ -139,7 +140,7 @@ export async function carryOut(
         attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
       ),
     );
-    deps.metrics.failovers.inc({ reason: plan.reason });
+    deps.metrics.failovers.inc({ ...redisLabels(redis), reason: plan.reason });
     deps.metrics.failoverSeconds.observe((performance.now() - started) / 1000);
     await event(
       deps,

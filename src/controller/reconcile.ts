@@ -47,6 +47,7 @@ import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts
 import { carryOut } from "./carry_out.ts";
 import { rotatePassword } from "./password_rotation.ts";
 import { settleClientsLater } from "./settle_clients.ts";
+import { recordRedisGauges } from "../observe/redis_gauges.ts";
 import { event, report } from "./record.ts";
 import {
   readOwnSecret,
@@ -67,6 +68,7 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
   const redis = deps.caches.redis.get(namespace, name);
   if (!redis || redis.metadata?.deletionTimestamp) {
     deps.monitors.forget(key);
+    deps.metrics.forgetRedis({ namespace, name });
     return {};
   }
   try {
@@ -267,7 +269,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     });
     await clearServedSwitchover(deps, redis, master?.pod);
     const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-    deps.metrics.connectedInstances.set({ namespace, name }, status.replicas ?? 0);
+    recordRedisGauges(deps.metrics, redis, status, observed.map((o) => o.observation));
     if (rotation.kind === "Stepped") {
       await event(deps, redis, "Normal", rotation.reason, rotation.message);
       log.info("password rotation", { step: rotation.reason });

@@ -13,6 +13,11 @@ const labelText = (labels: Labels) => {
     : "";
 };
 
+/** The labels naming one Redis in per-Redis series. */
+export function redisLabels(redis: { metadata?: { namespace?: string; name?: string } }): Labels {
+  return { namespace: redis.metadata?.namespace ?? "", name: redis.metadata?.name ?? "" };
+}
+
 /** A counter or gauge with labels. */
 class Series {
   readonly #values = new Map<string, { labels: Labels; value: number }>();
@@ -27,6 +32,12 @@ class Series {
   /** Sets the value (gauges). */
   set(labels: Labels, value: number): void {
     this.#values.set(labelText(labels), { labels, value });
+  }
+  /** Removes every series whose labels include all of `labels` (all of them for `{}`). */
+  deleteMatching(labels: Labels): void {
+    for (const [key, entry] of this.#values) {
+      if (Object.entries(labels).every(([k, v]) => entry.labels[k] === v)) this.#values.delete(key);
+    }
   }
   /** The current value, for tests. */
   get(labels: Labels = {}): number {
@@ -85,7 +96,7 @@ export class OperatorMetrics {
   );
   readonly failovers = new Series(
     "redis_operator_failovers_total",
-    "Changes of master, by reason.",
+    "Changes of master, per Redis and reason.",
     "counter",
   );
   readonly failoverSeconds = new Histogram(
@@ -108,6 +119,42 @@ export class OperatorMetrics {
     "Master plus linked replicas, per Redis.",
     "gauge",
   );
+  readonly desiredInstances = new Series(
+    "redis_operator_desired_instances",
+    "Instances the spec asks for, per Redis.",
+    "gauge",
+  );
+  readonly condition = new Series(
+    "redis_operator_condition",
+    "1 when the condition of a Redis is True, else 0; per Redis, type and reason.",
+    "gauge",
+  );
+  readonly masterInfo = new Series(
+    "redis_operator_master",
+    "1 for the pod the status names as master, per Redis, with its epoch.",
+    "gauge",
+  );
+  readonly replicationLag = new Series(
+    "redis_operator_replication_lag_bytes",
+    "How far each replica's offset is behind its master's, per Redis and pod, as last observed.",
+    "gauge",
+  );
+
+  /** The per-Redis series: dropped when a Redis goes or this replica stops leading. */
+  #perRedis(): Series[] {
+    return [
+      this.connectedInstances,
+      this.desiredInstances,
+      this.condition,
+      this.masterInfo,
+      this.replicationLag,
+    ];
+  }
+
+  /** Forgets the gauges of one Redis (deleted), or of every Redis (leadership lost). */
+  forgetRedis(redis?: { namespace: string; name: string }): void {
+    for (const series of this.#perRedis()) series.deleteMatching(redis ?? {});
+  }
 
   readonly sentinelClients = new Series(
     "redis_operator_sentinel_clients",
@@ -147,7 +194,7 @@ export class OperatorMetrics {
       this.failoverSeconds,
       this.leader,
       this.apiRequests,
-      this.connectedInstances,
+      ...this.#perRedis(),
       this.sentinelClients,
       this.sentinelMessages,
       this.sentinelCommands,

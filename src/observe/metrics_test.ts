@@ -27,3 +27,20 @@ Deno.test("render() writes a histogram with cumulative buckets", () => {
   assert.match(text, /redis_operator_failover_duration_seconds_bucket\{le="5"\} 2/);
   assert.match(text, /redis_operator_failover_duration_seconds_count 2/);
 });
+
+Deno.test("per-Redis gauges go with their Redis, and all of them with leadership", () => {
+  const metrics = new OperatorMetrics();
+  const a = { namespace: "n", name: "a" };
+  const b = { namespace: "n", name: "b" };
+  metrics.connectedInstances.set(a, 3);
+  metrics.replicationLag.set({ ...a, pod: "redis-a-1" }, 10);
+  metrics.connectedInstances.set(b, 3);
+  metrics.failovers.inc({ ...a, reason: "MasterLost" });
+  metrics.forgetRedis(a);
+  assert.equal(metrics.connectedInstances.get(a), 0);
+  assert.doesNotMatch(metrics.render(), /redis-a-1/);
+  assert.match(metrics.render(), /redis_operator_connected_instances\{namespace="n",name="b"\} 3/);
+  assert.match(metrics.render(), /failovers_total\{namespace="n",name="a",reason="MasterLost"\} 1/);
+  metrics.forgetRedis();
+  assert.doesNotMatch(metrics.render(), /redis_operator_connected_instances\{/);
+});

@@ -1,8 +1,8 @@
 #!/usr/bin/env bash
 # Builds the application writers of the client view (tests/clients) into a
 # cache outside the repository: go-redis from the Go module proxy, redis-py from
-# PyPI, Jedis from Maven Central (ioredis comes with the project's npm dependencies). Skips what is
-# cached. Writes the paths to `<cache>/clients/current.env` and prints it.
+# PyPI, Jedis from Maven Central (ioredis comes with the project's npm dependencies), and the
+# Prometheus Operator's CRDs for the monitoring test. Skips what is cached. Writes the paths to `<cache>/clients/current.env` and prints it.
 set -euo pipefail
 here=$(cd "$(dirname "$0")" && pwd)
 cache_root=${REDIS_OPERATOR_CACHE:-${XDG_CACHE_HOME:-$HOME/.cache}/redis-operator}
@@ -39,9 +39,25 @@ if [ ! -d "$jedis_path" ]; then
   mv "$jedis_path.tmp" "$jedis_path"
 fi
 
+# The Prometheus Operator's CRDs (ServiceMonitor, PodMonitor, PrometheusRule) from its Go
+# module, so the e2e suite can apply deploy/monitoring with the API server's validation.
+prom_op_version=v0.80.1
+crds="$cache_root/monitoring/prometheus-operator-$prom_op_version"
+if [ ! -d "$crds" ]; then
+  module_dir=$(cd "$here" && GOFLAGS=-mod=mod go mod download -json \
+    "github.com/prometheus-operator/prometheus-operator@$prom_op_version" |
+    python3 -c 'import json,sys; print(json.load(sys.stdin)["Dir"])')
+  mkdir -p "$crds.tmp"
+  for kind in servicemonitors podmonitors prometheusrules; do
+    cp "$module_dir/example/prometheus-operator-crd/monitoring.coreos.com_$kind.yaml" "$crds.tmp/"
+  done
+  mv "$crds.tmp" "$crds"
+fi
+
 cat >"$dir/current.env" <<ENV
 GO_REDIS_WRITER=$go_writer
 REDIS_PY_PATH=$py_path
 JEDIS_CLASSPATH=$jedis_path/classes:$jedis_path/lib/*
+PROMETHEUS_OPERATOR_CRDS=$crds
 ENV
 echo "$dir/current.env"

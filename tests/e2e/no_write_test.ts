@@ -22,13 +22,26 @@ const manifest = (name: string, spec: Record<string, unknown>) =>
     spec,
   });
 
-/** `kind/name` → resourceVersion of every object the operator owns in `namespace`. */
+/**
+ * `kind/name` → version of every object the operator owns in `namespace`: the
+ * resourceVersion, but for objects with a status (StatefulSet, PDB) the
+ * generation, labels and annotations. Their controllers rewrite the status
+ * whenever a pod's readiness changes (a readiness probe that timed out on a
+ * busy machine), which is no write of the operator's.
+ */
 async function ownedVersions(namespace: string): Promise<Record<string, string>> {
   const list = async (kinds: string, selector: string) =>
     JSON.parse(await kubectl(["-n", namespace, "get", kinds, "-l", selector, "-o", "json"]))
-      .items as Array<
-        { kind: string; metadata: { name: string; resourceVersion: string } }
-      >;
+      .items as Array<{
+        kind: string;
+        metadata: {
+          name: string;
+          resourceVersion: string;
+          generation?: number;
+          labels?: unknown;
+          annotations?: unknown;
+        };
+      }>;
   const items = [
     ...await list(
       "statefulsets,services,configmaps,secrets,poddisruptionbudgets",
@@ -38,7 +51,12 @@ async function ownedVersions(namespace: string): Promise<Record<string, string>>
     ...await list("endpointslices", "endpointslice.kubernetes.io/managed-by=redis-operator.dev"),
   ];
   return Object.fromEntries(
-    items.map((o) => [`${o.kind}/${o.metadata.name}`, o.metadata.resourceVersion]),
+    items.map(({ kind, metadata }) => [
+      `${kind}/${metadata.name}`,
+      kind === "StatefulSet" || kind === "PodDisruptionBudget"
+        ? JSON.stringify([metadata.generation, metadata.labels, metadata.annotations])
+        : metadata.resourceVersion,
+    ]),
   );
 }
 
