@@ -100,6 +100,7 @@ const controller = (signal: AbortSignal) =>
     signal,
     // A chaos-test hook only: never set in deploy/.
     pauseAfterIntentMs: Number(Deno.env.get("REDIS_OPERATOR_TEST_PAUSE_AFTER_INTENT_MS") ?? "0"),
+    operatorNamespace: flags["lease-namespace"] ?? config.namespace ?? "redis-operator",
   });
 
 if (flags["no-leader-elect"]) {

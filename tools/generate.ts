@@ -25,6 +25,7 @@ const resources: Array<{ group: string; version: string; kind: string }> = [
   { group: "policy", version: "v1", kind: "PodDisruptionBudget" },
   { group: "coordination.k8s.io", version: "v1", kind: "Lease" },
   { group: "discovery.k8s.io", version: "v1", kind: "EndpointSlice" },
+  { group: "networking.k8s.io", version: "v1", kind: "NetworkPolicy" },
 ];
 
 /** kubernetes-types folder of each built-in group. */
@@ -34,6 +35,7 @@ const typesFolder: Record<string, string> = {
   policy: "policy",
   "coordination.k8s.io": "coordination",
   "discovery.k8s.io": "discovery",
+  "networking.k8s.io": "networking",
 };
 
 async function kubernetesVersion(): Promise<string> {

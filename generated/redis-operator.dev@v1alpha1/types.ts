@@ -84,6 +84,8 @@ export interface RedisSpec {
   initContainers?: Container[];
   /** How failures are detected and how far an isolated master may go on accepting writes. */
   failover?: RedisSpecFailover;
+  /** A NetworkPolicy redis-NAME that admits connections to the Redis pods only from the operator's pods, the set's own pods and the peers listed here. It takes effect only where the cluster's network plugin enforces NetworkPolicies. Removing this field removes the policy. */
+  networkPolicy?: RedisSpecNetworkPolicy;
   /** How Sentinel clients find this Redis on the operator's Sentinel-compatible endpoint (Service redis-operator-sentinel in the operator's namespace, port 26379). */
   sentinel?: RedisSpecSentinel;
   /** The Redis container. */
@@ -120,6 +122,14 @@ export interface RedisSpecRedis {
 export interface RedisSpecSentinel {
   /** The master name Sentinel clients ask for (for example "mymaster", so applications move over by changing only the Sentinel address). Default NAMESPACE/NAME. Names are unique on the endpoint; a name already served for an older Redis is refused (Degraded, SentinelNameConflict). */
   masterName?: string;
+}
+
+/** A NetworkPolicy redis-NAME that admits connections to the Redis pods only from the operator's pods, the set's own pods and the peers listed here. It takes effect only where the cluster's network plugin enforces NetworkPolicies. Removing this field removes the policy. */
+export interface RedisSpecNetworkPolicy {
+  /** Who else may connect to Redis (port 6379): NetworkPolicy peers (podSelector, namespaceSelector, ipBlock), as in a NetworkPolicy's ingress from. Applications of the operator's Sentinel endpoint connect to Redis directly, so they belong here too. */
+  from?: Array<Record<string, unknown>>;
+  /** Who may scrape the exporter sidecar (port 9121), for example Prometheus's namespace; nobody else when empty. */
+  metricsFrom?: Array<Record<string, unknown>>;
 }
 
 /** How failures are detected and how far an isolated master may go on accepting writes. */

@@ -9,6 +9,7 @@ import type { Logger } from "@logtape/logtape";
 import type { StatefulSet } from "kubernetes-types/apps/v1.d.ts";
 import type { ConfigMap, Node, Pod, Service } from "kubernetes-types/core/v1.d.ts";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
+import type { NetworkPolicy } from "kubernetes-types/networking/v1.d.ts";
 import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.d.ts";
 import { fieldManager, labels, type Redis } from "../api/redis.ts";
 import type { RestClient } from "../kube/client.ts";
@@ -21,6 +22,12 @@ import { buildApis, type Caches, type ReconcileDeps } from "./deps.ts";
 import { reconcileRedis } from "./reconcile.ts";
 import { WorkQueue } from "./work_queue.ts";
 
+/**
+ * Caches no pass waits for: Nodes only explain a lost pod, and NetworkPolicies exist
+ * only where asked for (a missing one is applied again, which changes nothing).
+ */
+const optionalCaches = new Set(["nodes", "networkPolicies"]);
+
 /** Options of {@linkcode runController}. */
 export interface ControllerOptions {
   readonly client: RestClient;
@@ -32,6 +39,8 @@ export interface ControllerOptions {
   readonly signal: AbortSignal;
   /** See {@linkcode ReconcileDeps.pauseAfterIntentMs}. */
   readonly pauseAfterIntentMs?: number;
+  /** See {@linkcode ReconcileDeps.operatorNamespace}. */
+  readonly operatorNamespace: string;
 }
 
 /** Runs until `signal` aborts (leadership lost or shutdown). */
@@ -100,6 +109,10 @@ export async function runController(options: ControllerOptions): Promise<void> {
     }),
     // A node that stops reporting, or is marked out of service, changes what the Redis
     // pods on it can do: their Redis resources report it.
+    networkPolicies: new Informer<NetworkPolicy>(client, apis.networkPolicies.path(undefined), {
+      labelSelector: owned,
+      onChange: wake,
+    }),
     nodes: new Informer<Node>(client, "/api/v1/nodes", {
       onChange: (node) => {
         for (const pod of caches.pods.all()) {
@@ -147,6 +160,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
     log: log.getChild("reconcile"),
     now: () => new Date(),
     pauseAfterIntentMs: options.pauseAfterIntentMs ?? 0,
+    operatorNamespace: options.operatorNamespace,
   };
   const watchErrors = (kind: string) => (error: unknown) =>
     log.warn("watch failed, retrying", { kind, error: String(error) });
@@ -156,7 +170,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
   // Nodes only explain a lost pod (decide/node_loss.ts skips nodes it does not know): a
   // missing permission or a slow list of a big cluster's Nodes must not hold up failovers.
   await Promise.all(
-    Object.entries(caches).filter(([kind]) => kind !== "nodes").map(([, informer]) =>
+    Object.entries(caches).filter(([kind]) => !optionalCaches.has(kind)).map(([, informer]) =>
       informer.synced
     ),
   );

@@ -7,10 +7,12 @@ import type { Logger } from "@logtape/logtape";
 import type { StatefulSet } from "kubernetes-types/apps/v1.d.ts";
 import type { ConfigMap, Node, Pod, Service } from "kubernetes-types/core/v1.d.ts";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
+import type { NetworkPolicy } from "kubernetes-types/networking/v1.d.ts";
 import type { PodDisruptionBudget } from "kubernetes-types/policy/v1.d.ts";
 import { StatefulSetApi } from "../../generated/apps@v1/mod.ts";
 import { ConfigMapApi, PodApi, SecretApi, ServiceApi } from "../../generated/core@v1/mod.ts";
 import { EndpointSliceApi } from "../../generated/discovery.k8s.io@v1/mod.ts";
+import { NetworkPolicyApi } from "../../generated/networking.k8s.io@v1/mod.ts";
 import { PodDisruptionBudgetApi } from "../../generated/policy@v1/mod.ts";
 import { type Redis, RedisApi } from "../api/redis.ts";
 import type { RestClient } from "../kube/client.ts";
@@ -29,6 +31,7 @@ export interface Apis {
   readonly statefulSets: StatefulSetApi;
   readonly pdbs: PodDisruptionBudgetApi;
   readonly endpointSlices: EndpointSliceApi;
+  readonly networkPolicies: NetworkPolicyApi;
 }
 
 /** Builds the API classes over one client. */
@@ -42,6 +45,7 @@ export function buildApis(client: RestClient): Apis {
     statefulSets: new StatefulSetApi(client),
     pdbs: new PodDisruptionBudgetApi(client),
     endpointSlices: new EndpointSliceApi(client),
+    networkPolicies: new NetworkPolicyApi(client),
   };
 }
 
@@ -56,6 +60,8 @@ export interface Caches {
   readonly endpointSlices: Informer<EndpointSlice>;
   /** Nodes, to tell why a pod is unreachable (decide/node_loss.ts). */
   readonly nodes: Informer<Node>;
+  /** The optional NetworkPolicies (specs/network_policy.ts). */
+  readonly networkPolicies: Informer<NetworkPolicy>;
 }
 
 /** What a reconcile pass needs. */
@@ -75,6 +81,8 @@ export interface ReconcileDeps {
    * and promotion. 0 in production.
    */
   readonly pauseAfterIntentMs: number;
+  /** The operator's own namespace: its pods are the ones a NetworkPolicy admits. */
+  readonly operatorNamespace: string;
   /** Aborts when the controller stops (leadership lost): delayed effects are dropped. */
   readonly signal?: AbortSignal;
 }

@@ -24,6 +24,7 @@ function recordingDeps(): { deps: ReconcileDeps; statusWrites: KubeRequest[] } {
     log: getLogger(["test"]),
     now: () => new Date(0),
     pauseAfterIntentMs: 0,
+    operatorNamespace: "redis-operator",
     metrics: {
       failovers: { inc: () => {} },
       failoverSeconds: { observe: () => {} },

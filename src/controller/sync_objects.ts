@@ -20,6 +20,7 @@ import {
   buildMasterEndpointSlice,
   foreignMasterSlices,
 } from "../specs/master_endpoints.ts";
+import { buildNetworkPolicy } from "../specs/network_policy.ts";
 import { buildPodDisruptionBudget } from "../specs/pdb.ts";
 import { buildSecret, storedPasswords } from "../specs/secret.ts";
 import { buildServices } from "../specs/services.ts";
@@ -173,6 +174,24 @@ export async function syncOwnedObjects(
     currentSet,
   );
   if (refused) problems.push({ reason: Reason.StorageChangeRefused, message: refused });
+  const policy = buildNetworkPolicy(redis, deps.operatorNamespace);
+  const currentPolicy = deps.caches.networkPolicies.get(ns, name);
+  if (policy) {
+    await sync(
+      "NetworkPolicy",
+      policy,
+      currentPolicy,
+      (n, body) => deps.apis.networkPolicies.apply(n, body, opts),
+    );
+  } else if (currentPolicy?.metadata?.ownerReferences?.some((r) => r.uid === redis.metadata?.uid)) {
+    // spec.networkPolicy was removed: so is the policy (ours only, by owner).
+    await sync(
+      "NetworkPolicy",
+      currentPolicy,
+      undefined,
+      (n, body) => unlessNotFound(deps.apis.networkPolicies.delete(n, body.metadata!.name!)),
+    );
+  }
   await sync(
     "StatefulSet",
     statefulSet,
