@@ -47,10 +47,12 @@ import {
   hostVethName,
   type Sandbox,
 } from "./sandbox.ts";
-import { materializeVolumes, type VolumePaths } from "./volumes.ts";
+import { materializeVolumes, refreshVolumes, type VolumePaths } from "./volumes.ts";
 
 /** The user the official redis and valkey images run the server as. */
 const redisImageUid = 999;
+/** How often the ConfigMap and Secret volumes of a running pod are written again. */
+const volumeRefreshMs = 10_000;
 /** Debian's build of oliver006/redis_exporter (package prometheus-redis-exporter). */
 const redisExporterPath = "/usr/bin/prometheus-redis-exporter";
 /** The user oliver006/redis_exporter's image runs as (its Dockerfile's USER). */
@@ -274,7 +276,22 @@ export class PodWorker {
     }
     this.#initialized = true;
     this.#markDirty();
+    const refreshing = this.#refreshVolumesWhileRunning();
     await Promise.all(this.#runtimes.filter((r) => !r.init).map((r) => this.#supervise(r)));
+    await refreshing;
+  }
+
+  /**
+   * Keeps ConfigMap and Secret volumes current while the pod runs, as a kubelet's
+   * periodic sync does (its delay is up to a minute or so; 10 s keeps tests short).
+   */
+  async #refreshVolumesWhileRunning(): Promise<void> {
+    const addresses = { podIP: this.#sandbox!.ip, hostIP: this.#ctx.node.ip };
+    while (!this.#terminating) {
+      await delay(volumeRefreshMs, this.#stop.signal).catch(() => {});
+      if (this.#terminating) return;
+      await refreshVolumes(this.#ctx.client, this.#pod, this.#dir, addresses);
+    }
   }
 
   /** Runs an init container until it succeeds; false when the pod will not get further. */

@@ -4,12 +4,46 @@
  * TokenRequest API) are written as files, emptyDir is a folder, claims resolve
  * to the bound PersistentVolume's host folder.
  *
+ * ConfigMap and Secret volumes are written as a kubelet's atomic writer does:
+ * the files live in a timestamped folder, `..data` links to it and each key
+ * links into `..data`, so {@linkcode refreshVolumes} swaps every key at once
+ * for a running container (a new certificate never meets an old key).
+ *
  * @module
  */
 import type { DownwardAPIVolumeFile, KeyToPath, Pod, Volume } from "kubernetes-types/core/v1.d.ts";
 import type { RestClient } from "../../src/kube/client.ts";
 import { readConfigMapData, readSecretData, resolveClaimPath } from "./api_objects.ts";
 import { MissingReferenceError, type PodAddresses, podField } from "./env.ts";
+
+/**
+ * Writes the ConfigMap and Secret volumes of a running `pod` again from the
+ * API server, as a kubelet's periodic sync does; a volume that cannot be read
+ * now keeps what it had.
+ */
+export async function refreshVolumes(
+  client: RestClient,
+  pod: Pod,
+  podDir: string,
+  addresses: PodAddresses,
+): Promise<void> {
+  for (const volume of pod.spec?.volumes ?? []) {
+    if (!volume.configMap && !volume.secret) continue;
+    try {
+      const path = await materializeVolume(
+        client,
+        pod,
+        volume,
+        `${podDir}/volumes/${volume.name}`,
+        addresses,
+      );
+      const fsGroup = pod.spec?.securityContext?.fsGroup;
+      if (fsGroup !== undefined) await chownGroup(path, fsGroup);
+    } catch {
+      // As a kubelet: the next sync tries again.
+    }
+  }
+}
 
 /** Host folder of each volume, by volume name. */
 export type VolumePaths = Map<string, string>;
@@ -76,6 +110,8 @@ async function materializeVolume(
       );
     }
     addKeys(files, data ?? {}, source.items, source.defaultMode ?? 0o644);
+    await writeAtomically(dir, files);
+    return dir;
   } else if (volume.downwardAPI) {
     addDownward(
       files,
@@ -151,6 +187,39 @@ function addDownward(
     if (!item.fieldRef) continue;
     const value = podField(pod, item.fieldRef, addresses);
     files.set(item.path, { data: new TextEncoder().encode(value), mode: item.mode ?? defaultMode });
+  }
+}
+
+/**
+ * Writes `files` as a kubelet's atomic writer: into a new folder, then one
+ * rename of the `..data` link switches every key to it; keys are links into
+ * `..data`. Older folders and keys no longer present are removed.
+ */
+async function writeAtomically(
+  dir: string,
+  files: Map<string, { data: Uint8Array; mode: number }>,
+): Promise<void> {
+  await Deno.mkdir(dir, { recursive: true });
+  const version = `..${new Date().toISOString().replace(/[:.]/g, "_")}.${
+    crypto.randomUUID().slice(0, 8)
+  }`;
+  await writeFiles(`${dir}/${version}`, files);
+  await Deno.remove(`${dir}/..data_tmp`).catch(() => {});
+  await Deno.symlink(version, `${dir}/..data_tmp`);
+  await Deno.rename(`${dir}/..data_tmp`, `${dir}/..data`);
+  const keys = new Set([...files.keys()].map((path) => path.split("/")[0]!));
+  for (const key of keys) {
+    const link = `${dir}/${key}`;
+    const existing = await Deno.lstat(link).catch(() => undefined);
+    if (existing?.isSymlink) continue;
+    if (existing) await Deno.remove(link, { recursive: true });
+    await Deno.symlink(`..data/${key}`, link);
+  }
+  for await (const entry of Deno.readDir(dir)) {
+    const stale = entry.name.startsWith("..")
+      ? entry.name !== "..data" && entry.name !== version
+      : !keys.has(entry.name);
+    if (stale) await Deno.remove(`${dir}/${entry.name}`, { recursive: true });
   }
 }
 

@@ -84,6 +84,8 @@ export interface RedisSpec {
   initContainers?: Container[];
   /** How failures are detected and how far an isolated master may go on accepting writes. */
   failover?: RedisSpecFailover;
+  /** Serve TLS on port 6380 and replicate over it, with the certificate in a Secret of this namespace holding tls.crt, tls.key and ca.crt (what cert-manager writes). The plain port 6379 closes unless plaintext is true. A renewed certificate is loaded by the running instances, without a restart. */
+  tls?: RedisSpecTls;
   /** A NetworkPolicy redis-NAME that admits connections to the Redis pods only from the operator's pods, the set's own pods and the peers listed here. It takes effect only where the cluster's network plugin enforces NetworkPolicies. Removing this field removes the policy. */
   networkPolicy?: RedisSpecNetworkPolicy;
   /** How Sentinel clients find this Redis on the operator's Sentinel-compatible endpoint (Service redis-operator-sentinel in the operator's namespace, port 26379). */
@@ -130,6 +132,14 @@ export interface RedisSpecNetworkPolicy {
   from?: Array<Record<string, unknown>>;
   /** Who may scrape the exporter sidecar (port 9121), for example Prometheus's namespace; nobody else when empty. */
   metricsFrom?: Array<Record<string, unknown>>;
+}
+
+/** Serve TLS on port 6380 and replicate over it, with the certificate in a Secret of this namespace holding tls.crt, tls.key and ca.crt (what cert-manager writes). The plain port 6379 closes unless plaintext is true. A renewed certificate is loaded by the running instances, without a restart. */
+export interface RedisSpecTls {
+  /** The Secret with tls.crt, tls.key and ca.crt. */
+  secretName: string;
+  /** Keep the plain port 6379 open beside TLS on 6380, while clients move to TLS. */
+  plaintext?: boolean;
 }
 
 /** How failures are detected and how far an isolated master may go on accepting writes. */

@@ -41,6 +41,8 @@ export const Reason = {
   SentinelNameConflict: "SentinelNameConflict",
   SwitchoverRefused: "SwitchoverRefused",
   RedisCommandFailed: "RedisCommandFailed",
+  TLSSecretNotFound: "TLSSecretNotFound",
+  TLSSecretInvalid: "TLSSecretInvalid",
   PodCrashLooping: "PodCrashLooping",
   ImagePullFailed: "ImagePullFailed",
   ContainerNotCreated: "ContainerNotCreated",

@@ -21,8 +21,39 @@ export const fieldManager = "redis-operator";
 /** Default Redis image; Debian's redis-server 7.0 in the local cluster. */
 export const defaultRedisImage = "redis:7.0";
 
-/** The port every Redis instance listens on. */
+/** The port every Redis instance listens on without TLS (closed with TLS, unless plaintext). */
 export const redisPort = 6379;
+
+/** The port of TLS connections (spec.tls); 6380, as managed Redis services use it. */
+export const tlsPort = 6380;
+
+/**
+ * Where the TLS Secret (tls.crt, tls.key, ca.crt) is mounted in the Redis
+ * container: beside the config folder, not in it (a mount point cannot be
+ * made inside a read-only volume).
+ */
+export const tlsDir = "/etc/redis-tls";
+
+/**
+ * How instances of `redis` are reached, by the operator, by replicas and by
+ * Sentinel clients: the TLS port with spec.tls, else the plain one.
+ */
+export function servingPort(redis: Redis): number {
+  return redis.spec?.tls ? tlsPort : redisPort;
+}
+
+/** The named ports the Redis serves: `redis` (plain) and `redis-tls`, as they are open. */
+export function redisPorts(redis: Redis): { name: string; port: number }[] {
+  return [
+    ...(plainPortOpen(redis) ? [{ name: "redis", port: redisPort }] : []),
+    ...(redis.spec?.tls ? [{ name: "redis-tls", port: tlsPort }] : []),
+  ];
+}
+
+/** Is the plain port open (no TLS, or TLS with plaintext kept)? */
+export function plainPortOpen(redis: Redis): boolean {
+  return !redis.spec?.tls || redis.spec.tls.plaintext === true;
+}
 
 /** Names of everything the operator creates for one Redis, following the seed operator. */
 export interface ObjectNames {

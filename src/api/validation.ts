@@ -47,6 +47,19 @@ export const managedDirectives: readonly string[] = [
   // A writable replica accepts writes that its next sync silently throws away.
   "replica-read-only",
   "slave-read-only",
+  // spec.tls: a port or file of its own would take TLS from the operator and the probes,
+  // and required client certificates would lock them out.
+  "tls-port",
+  "tls-cert-file",
+  "tls-key-file",
+  "tls-key-file-pass",
+  "tls-client-cert-file",
+  "tls-client-key-file",
+  "tls-client-key-file-pass",
+  "tls-ca-cert-file",
+  "tls-ca-cert-dir",
+  "tls-auth-clients",
+  "tls-replication",
 ];
 
 /**

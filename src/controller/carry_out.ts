@@ -7,7 +7,7 @@
  * @module
  */
 import { Reason } from "../api/conditions.ts";
-import { type Redis, redisPort } from "../api/redis.ts";
+import { type Redis, servingPort } from "../api/redis.ts";
 import { wantedFencing } from "../decide/fencing.ts";
 import type { ReplicationPlan } from "../decide/replication.ts";
 import { buildIntentStatus, type Problem } from "../decide/status.ts";
@@ -87,7 +87,7 @@ export async function carryOut(
     }
     await Promise.all(
       plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, servingPort(redis)))
       ),
     );
     if (changed) {
@@ -122,7 +122,7 @@ export async function carryOut(
       () =>
         from.handOver(
           master.ip,
-          redisPort,
+          servingPort(redis),
           nodeOf(master.pod)!,
           handoverTimeoutMs,
           minReplicasToWrite,
@@ -137,7 +137,7 @@ export async function carryOut(
     }
     await Promise.all(
       plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, servingPort(redis)))
       ),
     );
     deps.metrics.failovers.inc({ ...redisLabels(redis), reason: plan.reason });
@@ -161,7 +161,7 @@ export async function carryOut(
   } else if (plan.kind === "Reattach") {
     await Promise.all(
       plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, redisPort))
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, servingPort(redis)))
       ),
     );
     const pods = plan.reattach.map((i) => i.pod).join(", ");

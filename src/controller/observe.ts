@@ -10,9 +10,10 @@ import { type Redis, redisPort, selectorLabels } from "../api/redis.ts";
 import type { InstanceObservation } from "../decide/replication.ts";
 import type { Fencing } from "../decide/fencing.ts";
 import { parseReplicationInfo, type ReplicationInfo } from "../redis/info.ts";
-import { RedisAuthError, type RedisNode } from "../redis/client.ts";
+import { RedisAuthError, type RedisNode, type TlsSettings } from "../redis/client.ts";
 import type { InstanceMonitor } from "../redis/monitor.ts";
 import type { ReconcileDeps } from "./deps.ts";
+import type { Reach } from "./reach.ts";
 
 /** An observation and, for reachable instances, the open connection to act through. */
 export interface ObservedInstance {
@@ -62,6 +63,7 @@ export async function observeInstances(
   passwords: readonly string[],
   monitor: InstanceMonitor,
   updateRevision: string | undefined,
+  reach: Reach,
 ): Promise<ObservedInstance[]> {
   return await Promise.all(
     redisPods(deps, redis).map(async (pod): Promise<ObservedInstance> => {
@@ -87,7 +89,7 @@ export async function observeInstances(
         const error = `no answer to PING for ${silentMs} ms`;
         return { pod, observation: { ...base, ready, error, unreachable: "timeout" } };
       }
-      const read = await readInstance(deps, ip, passwords);
+      const read = await readInstance(deps, ip, passwords, reach.port, reach.tls);
       if ("error" in read) {
         const { authFailed, ...failure } = read;
         return {
@@ -118,13 +120,14 @@ export async function readInstance(
   ip: string,
   passwords: readonly string[],
   port = redisPort,
+  tls?: TlsSettings,
 ): Promise<InstanceRead> {
   let last = "";
   for (let attempt = 0; attempt < 2; attempt++) {
     let node: RedisNode | undefined;
     let password = "";
     try {
-      [node, password] = await connectWithAny(deps, ip, port, passwords);
+      [node, password] = await connectWithAny(deps, ip, port, passwords, tls);
       const [text, fencing, keys] = await Promise.all([
         node.infoReplication(),
         node.fencing().catch(() => undefined),
@@ -161,13 +164,17 @@ async function connectWithAny(
   ip: string,
   port: number,
   passwords: readonly string[],
+  tls: TlsSettings | undefined,
 ): Promise<[RedisNode, string]> {
   const [first = "", ...others] = passwords;
   try {
-    return [await deps.connect({ host: ip, port, password: first }), first];
+    return [
+      await deps.connect({ host: ip, port, password: first, ...(tls ? { tls } : {}) }),
+      first,
+    ];
   } catch (error) {
     if (!(error instanceof RedisAuthError) || others.length === 0) throw error;
-    return await connectWithAny(deps, ip, port, others);
+    return await connectWithAny(deps, ip, port, others, tls);
   }
 }
 

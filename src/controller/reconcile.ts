@@ -10,14 +10,7 @@
 import type { Pod, Secret } from "kubernetes-types/core/v1.d.ts";
 import type { ObjectMeta } from "kubernetes-types/meta/v1.d.ts";
 import { Reason } from "../api/conditions.ts";
-import {
-  failoverSettings,
-  labels,
-  objectNames,
-  type Redis,
-  redisPort,
-  type Role,
-} from "../api/redis.ts";
+import { failoverSettings, labels, objectNames, type Redis, type Role } from "../api/redis.ts";
 import {
   candidatePasswords,
   decidePasswordRotation,
@@ -47,6 +40,7 @@ import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts
 import { carryOut } from "./carry_out.ts";
 import { rotatePassword } from "./password_rotation.ts";
 import { settleClientsLater } from "./settle_clients.ts";
+import { forgetReach, readReach, tlsCertFile, tlsReloadDue } from "./reach.ts";
 import { recordRedisGauges } from "../observe/redis_gauges.ts";
 import { event, report } from "./record.ts";
 import {
@@ -68,6 +62,7 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
   const redis = deps.caches.redis.get(namespace, name);
   if (!redis || redis.metadata?.deletionTimestamp) {
     deps.monitors.forget(key);
+    if (redis?.metadata?.uid) forgetReach(redis.metadata.uid);
     deps.metrics.forgetRedis({ namespace, name });
     return {};
   }
@@ -167,12 +162,23 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
 
   const settings = failoverSettings(redis);
   const monitor = deps.monitors.get(`${namespace}/${name}`);
+  const { reach, problem: tlsProblem } = await readReach(deps, redis);
+  if (tlsProblem) problems.push(tlsProblem);
+  if (!reach) {
+    // TLS without a CA ever read: the instances cannot be reached, so nothing is decided
+    // about them (an unreachable master must not read as a lost one). Reported and retried.
+    const reported = combine(problems);
+    await report(deps, redis, { plan: undefined, observed: [], problem: reported });
+    log.warn("replication problem", { reason: reported?.reason, message: reported?.message });
+    return { requeueAfterMs: busyRecheckMs };
+  }
   const observed = await observeInstances(
     deps,
     redis,
     candidatePasswords(wanted, stored),
     monitor,
     updateRevision(deps, redis),
+    reach,
   );
   const locked = observed.filter((o) => o.authFailed).map((o) => o.observation.pod);
   if (locked.length) {
@@ -195,8 +201,9 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   // Every running pod is watched, ready or not: its answers decide whether it is lost.
   monitor.sync(
     observed.map((o) => o.observation.ip).filter((ip) => ip !== ""),
-    redisPort,
+    reach.port,
     settings.detectionWindowMs,
+    reach.tls,
   );
   try {
     const recordedMaster = {
@@ -224,6 +231,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
         observed
           .filter((o) => o.observation.ip && o.observation.ip !== master.ip)
           .map((o) => ({ ip: o.observation.ip, password: o.password })),
+        reach,
       );
     }
     if (master) {
@@ -234,6 +242,17 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       problems.push(...applied.flat());
     }
     problems.push(...await repairFencing(deps, redis, observed, master?.pod));
+    if (tlsReloadDue(redis, Date.now())) {
+      // A renewed certificate reaches the pods' files some time after the Secret changes.
+      const pods = observed.filter((o) => o.node).map((o) => o.observation.pod);
+      const { problems: refused } = await onEach(
+        observed,
+        pods,
+        "to load its TLS certificate files",
+        (node) => node.reloadTls(tlsCertFile),
+      );
+      problems.push(...refused);
+    }
     if (plan.kind === "Wait") {
       problems.push(...await parkReplicas(deps, redis, observed, recordedMaster));
     }

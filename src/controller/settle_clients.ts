@@ -16,8 +16,8 @@
  * @module
  */
 import { delay } from "../async/delay.ts";
-import { redisPort } from "../api/redis.ts";
 import type { ReconcileDeps } from "./deps.ts";
+import type { Reach } from "./reach.ts";
 
 /** kube-proxy's default `minSyncPeriod`, with room for its sync and our slice write. */
 export const serviceSettleMs = 2000;
@@ -35,6 +35,7 @@ export interface SettleTarget {
 export function settleClientsLater(
   deps: Pick<ReconcileDeps, "connect" | "log" | "signal">,
   replicas: readonly SettleTarget[],
+  reach: Reach,
 ): void {
   if (replicas.length === 0) return;
   const run = async () => {
@@ -43,7 +44,8 @@ export function settleClientsLater(
       try {
         const node = await deps.connect({
           host: ip,
-          port: redisPort,
+          port: reach.port,
+          ...(reach.tls ? { tls: reach.tls } : {}),
           ...(password ? { password } : {}),
         });
         try {

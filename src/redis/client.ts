@@ -13,6 +13,23 @@ export interface RedisAddress {
   readonly host: string;
   readonly port: number;
   readonly password?: string | undefined;
+  /** Connect over TLS, trusting this CA (spec.tls). */
+  readonly tls?: TlsSettings | undefined;
+}
+
+/** How the operator speaks TLS to an instance. */
+export interface TlsSettings {
+  /** PEM of the CA that signed the instances' certificates (the Secret's ca.crt). */
+  readonly ca: string;
+}
+
+/**
+ * Node TLS options for `settings`. The chain must lead to the CA; the name is
+ * not checked: instances are reached by pod address, which certificates seldom
+ * name, and Redis checks its master's certificate the same way.
+ */
+export function tlsOptions(settings: TlsSettings) {
+  return { ca: settings.ca, checkServerIdentity: () => undefined };
 }
 
 /** A connection to one instance with the few commands the operator needs. */
@@ -65,6 +82,12 @@ export interface RedisNode {
   fencing(): Promise<Fencing>;
   /** Sets the fencing settings (`CONFIG SET`). */
   setFencing(fencing: Fencing): Promise<void>;
+  /**
+   * Loads the TLS certificate, key and CA again from their files (setting
+   * `tls-cert-file` to its own path does it, from Redis 6 on); new
+   * connections get the renewed certificate, open ones keep theirs.
+   */
+  reloadTls(certFile: string): Promise<void>;
   /** Disconnects every normal client but this connection (`CLIENT KILL TYPE normal`). */
   disconnectClients(): Promise<void>;
   /** Closes the connection. */
@@ -84,6 +107,7 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
   const client = new Redis({
     host: address.host,
     port: address.port,
+    ...(address.tls ? { tls: tlsOptions(address.tls) } : {}),
     lazyConnect: true,
     connectTimeout: timeoutMs,
     commandTimeout: timeoutMs,
@@ -180,6 +204,10 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
           await client.call("CONFIG", "SET", "masterauth", password);
           await client.call("CONFIG", "SET", "masteruser", "");
         }
+      }),
+    reloadTls: (certFile) =>
+      wrap("CONFIG SET tls-cert-file", async () => {
+        await client.call("CONFIG", "SET", "tls-cert-file", certFile);
       }),
     disconnectClients: () =>
       wrap("CLIENT KILL TYPE normal", async () => {

@@ -7,6 +7,7 @@
  * @module
  */
 import { Redis } from "ioredis";
+import { tlsOptions, type TlsSettings } from "./client.ts";
 
 /** What the monitor reports about an instance. */
 export type Evidence = "reset" | "silent";
@@ -25,6 +26,8 @@ interface Watched {
   connected: boolean;
   silenceReported: boolean;
   windowMs: number;
+  /** How it is reached: a change of port or CA starts a new connection. */
+  readonly reach: string;
 }
 
 /** Watches the instances of one Redis. */
@@ -36,13 +39,19 @@ export class InstanceMonitor {
     this.#options = options;
   }
 
-  /** Watches exactly `ips` (on `port`) from now on; stops watching the others. */
-  sync(ips: readonly string[], port: number, windowMs: number): void {
-    for (const [ip] of this.#watched) if (!ips.includes(ip)) this.#stop(ip);
+  /**
+   * Watches exactly `ips` (on `port`, over TLS with `tls`) from now on; stops
+   * watching the others.
+   */
+  sync(ips: readonly string[], port: number, windowMs: number, tls?: TlsSettings): void {
+    const reach = `${port}:${tls?.ca ?? ""}`;
+    for (const [ip, watched] of this.#watched) {
+      if (!ips.includes(ip) || watched.reach !== reach) this.#stop(ip);
+    }
     for (const ip of ips) {
       const existing = this.#watched.get(ip);
       if (existing) existing.windowMs = windowMs;
-      else this.#start(ip, port, windowMs);
+      else this.#start(ip, port, windowMs, reach, tls);
     }
   }
 
@@ -68,11 +77,12 @@ export class InstanceMonitor {
     for (const ip of [...this.#watched.keys()]) this.#stop(ip);
   }
 
-  #start(ip: string, port: number, windowMs: number): void {
+  #start(ip: string, port: number, windowMs: number, reach: string, tls?: TlsSettings): void {
     const interval = this.#options.pingIntervalMs ?? 500;
     const client = new Redis({
       host: ip,
       port,
+      ...(tls ? { tls: tlsOptions(tls) } : {}),
       // No AUTH: a NOAUTH reply proves the process answers as well as a PONG does,
       // and a password rotation cannot make an instance look silent.
       connectTimeout: interval * 2,
@@ -90,6 +100,7 @@ export class InstanceMonitor {
       connected: false,
       silenceReported: false,
       windowMs,
+      reach,
     };
     const lost = () => {
       if (!watched.connected) return;

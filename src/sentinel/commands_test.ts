@@ -4,6 +4,7 @@ import { encodeReply, type Reply, reply } from "./resp.ts";
 import type { SentinelEntry } from "./view.ts";
 
 const open: SentinelEntry = {
+  port: 6379,
   key: "a/open",
   name: "a/open",
   protected: false,

@@ -12,7 +12,7 @@
  */
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
-import { labels, objectNames, type Redis, redisPort } from "../api/redis.ts";
+import { labels, objectNames, type Redis, servingPort } from "../api/redis.ts";
 
 /** One Redis resource as the endpoint serves it. */
 export interface SentinelEntry {
@@ -22,6 +22,8 @@ export interface SentinelEntry {
   readonly name: string;
   /** Clients see it only after AUTH with its password. */
   readonly protected: boolean;
+  /** The port of its instances: the TLS port with spec.tls (clients then speak TLS). */
+  readonly port: number;
   /** Where clients should write; undefined before the first master. */
   readonly master?: { readonly ip: string; readonly port: number; readonly up: boolean };
   readonly replicas: ReadonlyArray<SentinelReplica>;
@@ -142,17 +144,19 @@ export function buildEntries(sources: ViewSources): SentinelEntry[] {
     const masterIp = sliceIp ??
       (recordedIp && allPods.some((p) => p.status?.podIP === recordedIp) ? recordedIp : undefined);
     const pods = allPods.filter((p) => p.status?.podIP && !p.metadata?.deletionTimestamp);
+    const port = servingPort(redis);
     entries.push({
       key,
       name,
       protected: redis.spec?.password !== undefined,
-      ...(masterIp ? { master: { ip: masterIp, port: redisPort, up: sliceIp !== undefined } } : {}),
+      port,
+      ...(masterIp ? { master: { ip: masterIp, port, up: sliceIp !== undefined } } : {}),
       replicas: pods
         .filter((p) => p.status!.podIP !== masterIp)
         .sort((a, b) => (a.metadata?.name ?? "").localeCompare(b.metadata?.name ?? ""))
         .map((p) => ({
           ip: p.status!.podIP!,
-          port: redisPort,
+          port,
           up: isReady(p) && p.metadata?.labels?.[labels.role] === "replica",
           ...(masterIp ? { masterIp } : {}),
         })),
@@ -195,8 +199,8 @@ export function masterSwitches(
       switches.push({
         key: entry.key,
         name: entry.name,
-        from: { ip: before, port: redisPort },
-        to: { ip, port: redisPort },
+        from: { ip: before, port: entry.port },
+        to: { ip, port: entry.port },
       });
     }
   }

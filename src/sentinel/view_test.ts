@@ -78,6 +78,7 @@ Deno.test("the master comes from the master Service's slice, replicas from the p
     key: "ns/app",
     name: "ns/app",
     protected: true,
+    port: 6379,
     master: { ip: "10.0.0.1", port: 6379, up: true },
     replicas: [
       { ip: "10.0.0.2", port: 6379, up: true, masterIp: "10.0.0.1" },
@@ -96,6 +97,17 @@ Deno.test("the master comes from the master Service's slice, replicas from the p
     masterSlice: () => slice(),
   });
   assert.equal(gone!.master, undefined);
+  // With spec.tls, clients are sent to the TLS port, and told of switches there.
+  const secure = { ...app, spec: { ...app.spec, tls: { secretName: "certs" } } } as Redis;
+  const [tls] = buildEntries({
+    redis: [secure],
+    podsOf: () => pods,
+    masterSlice: () => slice("10.0.0.2"),
+  });
+  assert.deepEqual(tls!.master, { ip: "10.0.0.2", port: 6380, up: true });
+  assert.ok(tls!.replicas.every((r) => r.port === 6380));
+  const { switches } = masterSwitches(new Map([["ns/app", "10.0.0.1"]]), [tls!]);
+  assert.deepEqual(switches[0]?.to, { ip: "10.0.0.2", port: 6380 });
 });
 
 Deno.test("+switch-master only when the slice names another master", () => {

@@ -50,3 +50,21 @@ Deno.test("the default fencing is a majority: 1 replica for 3 instances, 2 for 4
   assert.match(conf(5), /^min-replicas-to-write 2$/m);
   assert.match(conf(6), /^min-replicas-to-write 3$/m);
 });
+
+Deno.test("renderRedisConf() with spec.tls: TLS on 6380 and for replication, the plain port closed unless kept", () => {
+  const tls = renderRedisConf({ ...redis, spec: { tls: { secretName: "certs" } } });
+  assert.match(tls, /^port 0$/m);
+  assert.match(tls, /^tls-port 6380$/m);
+  assert.match(tls, /^tls-cert-file \/etc\/redis-tls\/tls\.crt$/m);
+  assert.match(tls, /^tls-key-file \/etc\/redis-tls\/tls\.key$/m);
+  assert.match(tls, /^tls-ca-cert-file \/etc\/redis-tls\/ca\.crt$/m);
+  assert.match(tls, /^tls-replication yes$/m);
+  assert.match(tls, /^tls-auth-clients no$/m);
+  const both = renderRedisConf({
+    ...redis,
+    spec: { tls: { secretName: "certs", plaintext: true } },
+  });
+  assert.match(both, /^port 6379$/m);
+  assert.match(both, /^tls-port 6380$/m);
+  assert.doesNotMatch(renderRedisConf(redis), /tls-/);
+});

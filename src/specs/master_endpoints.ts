@@ -12,7 +12,7 @@
  */
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
-import { commonLabels, objectNames, ownerReference, type Redis, redisPort } from "../api/redis.ts";
+import { commonLabels, objectNames, ownerReference, type Redis, redisPorts } from "../api/redis.ts";
 
 /** The label that ties a slice to its Service. */
 export const serviceNameLabel = "kubernetes.io/service-name";
@@ -46,7 +46,7 @@ export function buildMasterEndpointSlice(
       ownerReferences: [ownerReference(redis)],
     },
     addressType,
-    ports: [{ name: "redis", port: redisPort, protocol: "TCP" }],
+    ports: redisPorts(redis).map(({ name, port }) => ({ name, port, protocol: "TCP" })),
     endpoints: master
       ? [{
         addresses: [master.ip],

@@ -1,5 +1,6 @@
 /**
  * The optional NetworkPolicy of one Redis (spec.networkPolicy): ingress to
+ * the Redis ports (plain and TLS, as open) of
  * its pods only from the operator's pods, the set's own pods (replication,
  * the preStop hook's checks run inside each pod) and the peers the spec lists;
  * the exporter's port only from `metricsFrom`. Egress is left alone.
@@ -7,7 +8,13 @@
  * @module
  */
 import type { NetworkPolicy, NetworkPolicyPeer } from "kubernetes-types/networking/v1.d.ts";
-import { objectNames, ownedMetadata, type Redis, redisPort, selectorLabels } from "../api/redis.ts";
+import {
+  objectNames,
+  ownedMetadata,
+  type Redis,
+  redisPorts,
+  selectorLabels,
+} from "../api/redis.ts";
 
 /** The labels of the operator's own pods (deploy/deployment.yaml). */
 export const operatorPodLabels = { "app.kubernetes.io/name": "redis-operator" } as const;
@@ -43,7 +50,7 @@ export function buildNetworkPolicy(
       ingress: [
         {
           from: [operator, ownPods, ...users],
-          ports: [{ protocol: "TCP", port: redisPort }],
+          ports: redisPorts(redis).map(({ port }) => ({ protocol: "TCP", port })),
         },
         ...(scrapers.length && redis.spec?.exporter?.image
           ? [{ from: scrapers, ports: [{ protocol: "TCP", port: metricsPort }] }]

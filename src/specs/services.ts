@@ -12,7 +12,7 @@ import {
   objectNames,
   ownedMetadata,
   type Redis,
-  redisPort,
+  redisPorts,
   selectorLabels,
 } from "../api/redis.ts";
 
@@ -30,7 +30,12 @@ export function buildServices(redis: Redis): Service[] {
     spec: {
       ...(headless ? { clusterIP: "None", publishNotReadyAddresses: true } : { type: "ClusterIP" }),
       ...(selector ? { selector } : {}),
-      ports: [{ name: "redis", port: redisPort, targetPort: "redis", protocol: "TCP" }],
+      ports: redisPorts(redis).map(({ name, port }) => ({
+        name,
+        port,
+        targetPort: name,
+        protocol: "TCP",
+      })),
     },
   });
   return [

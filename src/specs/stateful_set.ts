@@ -16,9 +16,13 @@ import {
   defaultRedisImage,
   objectNames,
   ownedMetadata,
+  plainPortOpen,
   type Redis,
   redisPort,
   selectorLabels,
+  servingPort,
+  tlsDir,
+  tlsPort,
 } from "../api/redis.ts";
 import { configDir, preStopScript, renderRedisConf, runDir, startScript } from "./config_map.ts";
 import { fnv1a } from "./fnv.ts";
@@ -67,7 +71,13 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
   };
   // REDISCLI_AUTH lets the probes' redis-cli authenticate without the password on its command line.
   env.push({ name: "REDIS_PASSWORD", ...fromSecret }, { name: "REDISCLI_AUTH", ...fromSecret });
-  const ping = { exec: { command: ["redis-cli", "-p", String(redisPort), "ping"] } };
+  // The scripts (specs/config_map.ts) and the probes reach Redis where the operator does.
+  const tls = spec.tls ? ["--tls", "--cacert", `${tlsDir}/ca.crt`] : [];
+  env.push({ name: "REDIS_PORT", value: String(servingPort(redis)) });
+  if (tls.length) env.push({ name: "REDIS_CLI_TLS", value: tls.join(" ") });
+  const ping = {
+    exec: { command: ["redis-cli", ...tls, "-p", String(servingPort(redis)), "ping"] },
+  };
   const redisContainer: Container = {
     name: "redis",
     image: spec.redis?.image || defaultRedisImage,
@@ -78,7 +88,12 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
     // which the operator shows in the status (decide/pod_trouble.ts).
     terminationMessagePolicy: "FallbackToLogsOnError",
     env,
-    ports: [{ name: "redis", containerPort: redisPort, protocol: "TCP" }],
+    ports: [
+      ...(plainPortOpen(redis)
+        ? [{ name: "redis", containerPort: redisPort, protocol: "TCP" }]
+        : []),
+      ...(spec.tls ? [{ name: "redis-tls", containerPort: tlsPort, protocol: "TCP" }] : []),
+    ],
     readinessProbe: {
       ...ping,
       initialDelaySeconds: spec.redis?.initialDelaySeconds ?? 0,
@@ -97,6 +112,7 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
       { name: "config", mountPath: configDir, readOnly: true },
       { name: "run", mountPath: runDir },
       { name: "data", mountPath: "/data" },
+      ...(spec.tls ? [{ name: "tls", mountPath: tlsDir, readOnly: true }] : []),
     ],
     ...(spec.redis?.resources ? { resources: spec.redis.resources } : {}),
     securityContext: spec.redis?.securityContext ?? restrictedContainer,
@@ -107,9 +123,15 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
       name: "exporter",
       image: spec.exporter.image,
       env: [
-        { name: "REDIS_ADDR", value: `redis://127.0.0.1:${redisPort}` },
+        {
+          name: "REDIS_ADDR",
+          value: `${spec.tls ? "rediss" : "redis"}://127.0.0.1:${servingPort(redis)}`,
+        },
         ...env.filter((e) => e.name === "REDIS_PASSWORD"),
+        // Inside the pod, to 127.0.0.1: the certificate names the pods, not localhost.
+        ...(spec.tls ? [{ name: "REDIS_EXPORTER_SKIP_TLS_VERIFICATION", value: "true" }] : []),
       ],
+
       ports: [{ name: "metrics", containerPort: 9121, protocol: "TCP" }],
       terminationMessagePolicy: "FallbackToLogsOnError",
       ...(spec.exporter.resources ? { resources: spec.exporter.resources } : {}),
@@ -120,6 +142,8 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
     { name: "config", configMap: { name: names.base } },
     { name: "run", emptyDir: { medium: "Memory" } },
     ...(spec.dataVolumeClaimTemplate ? [] : [{ name: "data", emptyDir: {} }]),
+    // Updated in place when the Secret changes; the operator has Redis load it (tls_reload.ts).
+    ...(spec.tls ? [{ name: "tls", secret: { secretName: spec.tls.secretName } }] : []),
     ...(spec.volumes ?? []),
   ];
   const claimTemplates: PersistentVolumeClaim[] = spec.dataVolumeClaimTemplate

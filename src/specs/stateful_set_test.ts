@@ -84,3 +84,36 @@ Deno.test("configHash() does not change with the number of instances (a scale re
   const scaled: Redis = { ...redis, spec: { ...redis.spec, replicas: 5 } };
   assert.equal(configHash(scaled), configHash(redis));
 });
+
+Deno.test("buildStatefulSet() with spec.tls: the Secret mounted, probes and scripts over TLS on 6380", () => {
+  const set = buildStatefulSet({ ...redis, spec: { ...redis.spec, tls: { secretName: "certs" } } });
+  const pod = set.spec!.template.spec!;
+  const container = pod.containers[0]!;
+  assert.deepEqual(pod.volumes?.find((v) => v.name === "tls")?.secret, { secretName: "certs" });
+  assert.deepEqual(
+    container.volumeMounts?.find((m) => m.name === "tls"),
+    { name: "tls", mountPath: "/etc/redis-tls", readOnly: true },
+  );
+  assert.deepEqual(container.ports, [{ name: "redis-tls", containerPort: 6380, protocol: "TCP" }]);
+  assert.deepEqual(container.readinessProbe?.exec?.command, [
+    "redis-cli",
+    "--tls",
+    "--cacert",
+    "/etc/redis-tls/ca.crt",
+    "-p",
+    "6380",
+    "ping",
+  ]);
+  const env = Object.fromEntries(container.env!.map((e) => [e.name, e.value]));
+  assert.equal(env.REDIS_PORT, "6380");
+  assert.equal(env.REDIS_CLI_TLS, "--tls --cacert /etc/redis-tls/ca.crt");
+
+  const plain = buildStatefulSet(redis).spec!.template.spec!.containers[0]!;
+  assert.deepEqual(plain.ports, [{ name: "redis", containerPort: 6379, protocol: "TCP" }]);
+  assert.equal(plain.env?.find((e) => e.name === "REDIS_CLI_TLS"), undefined);
+  const both = buildStatefulSet({
+    ...redis,
+    spec: { ...redis.spec, tls: { secretName: "certs", plaintext: true } },
+  }).spec!.template.spec!.containers[0]!;
+  assert.deepEqual(both.ports?.map((p) => p.containerPort), [6379, 6380]);
+});

@@ -54,6 +54,7 @@ export class WriteLoad {
     private readonly namespace: string,
     private readonly service: string,
     password?: string,
+    private readonly reach: TlsReach = { port: 6379 },
   ) {
     this.#password = password;
   }
@@ -144,7 +145,8 @@ export class WriteLoad {
         connection?.redis.disconnect();
         const redis = new Redis({
           host: target,
-          port: 6379,
+          port: this.reach.port,
+          ...tlsOption(this.reach),
           ...(this.#password ? { password: this.#password } : {}),
           connectTimeout: 300,
           commandTimeout: 300,
@@ -176,16 +178,29 @@ export class WriteLoad {
   }
 }
 
+/** The port writers use and, for TLS, the CA they trust. */
+export interface TlsReach {
+  readonly port: number;
+  readonly ca?: string;
+}
+
+/** ioredis options for `reach`: TLS trusting its CA, not checking the name (pod addresses). */
+export function tlsOption(reach: TlsReach) {
+  return reach.ca ? { tls: { ca: reach.ca, checkServerIdentity: () => undefined } } : {};
+}
+
 /** Which acknowledged writes the instance at `ip` no longer holds. */
 export async function lostWrites(
   ip: string,
   acks: readonly Pick<Ack, "seq">[],
   password?: string,
   prefix = "load",
+  reach: TlsReach = { port: 6379 },
 ): Promise<number[]> {
   const redis = new Redis({
     host: ip,
-    port: 6379,
+    port: reach.port,
+    ...tlsOption(reach),
     ...(password ? { password } : {}),
     lazyConnect: true,
   });

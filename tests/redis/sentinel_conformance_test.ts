@@ -87,6 +87,7 @@ Deno.test("Sentinel endpoint replies have redis-sentinel's shapes, RESP2 and RES
   );
   const real = await startRealSentinel(master.port);
   let entry: SentinelEntry = {
+    port: 6379,
     key: "ns/app",
     name: "mymaster",
     protected: true,

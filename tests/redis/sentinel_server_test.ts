@@ -12,6 +12,7 @@ import { RawResp } from "./raw_resp.ts";
 import { until } from "./redis_server.ts";
 
 const entry: SentinelEntry = {
+  port: 6379,
   key: "ns/app",
   name: "ns/app",
   protected: false,
