@@ -106,6 +106,7 @@ export class PodWorker {
   #sandbox?: Sandbox;
   #runtimes: ContainerRuntime[];
   #initialized = false;
+  #volumeWrites: Promise<void> = Promise.resolve();
   #terminating = false;
   readonly #stop = new AbortController();
   readonly #startTime = new Date().toISOString();
@@ -290,8 +291,21 @@ export class PodWorker {
     while (!this.#terminating) {
       await delay(volumeRefreshMs, this.#stop.signal).catch(() => {});
       if (this.#terminating) return;
-      await refreshVolumes(this.#ctx.client, this.#pod, this.#dir, addresses);
+      await this.#oneVolumeWriterAtATime(() =>
+        refreshVolumes(this.#ctx.client, this.#pod, this.#dir, addresses)
+      );
     }
+  }
+
+  /**
+   * Runs `write` after every volume write before it: containers start at once
+   * and the refresh loop runs beside them, and two writers of one folder would
+   * remove each other's new version.
+   */
+  #oneVolumeWriterAtATime<T>(write: () => Promise<T>): Promise<T> {
+    const run = this.#volumeWrites.then(write, write);
+    this.#volumeWrites = run.then(() => {}, () => {});
+    return run;
   }
 
   /** Runs an init container until it succeeds; false when the pod will not get further. */
@@ -497,7 +511,9 @@ export class PodWorker {
     const addresses = { podIP: sandbox.ip, hostIP: this.#ctx.node.ip };
     // Volumes are written again before every start, so a restarted container
     // sees the current ConfigMaps and Secrets (and a fresh token).
-    const volumes = await materializeVolumes(this.#ctx.client, this.#pod, this.#dir, addresses);
+    const volumes = await this.#oneVolumeWriterAtATime(() =>
+      materializeVolumes(this.#ctx.client, this.#pod, this.#dir, addresses)
+    );
     const env = await resolveEnv(this.#ctx.client, this.#pod, container, addresses);
     const mounts = this.#mounts(container, volumes);
     let command: string[];

@@ -110,7 +110,7 @@ async function materializeVolume(
       );
     }
     addKeys(files, data ?? {}, source.items, source.defaultMode ?? 0o644);
-    await writeAtomically(dir, files);
+    await writeAtomically(dir, files, pod.spec?.securityContext?.fsGroup);
     return dir;
   } else if (volume.downwardAPI) {
     addDownward(
@@ -198,15 +198,17 @@ function addDownward(
 async function writeAtomically(
   dir: string,
   files: Map<string, { data: Uint8Array; mode: number }>,
+  fsGroup: number | undefined,
 ): Promise<void> {
   await Deno.mkdir(dir, { recursive: true });
-  const version = `..${new Date().toISOString().replace(/[:.]/g, "_")}.${
-    crypto.randomUUID().slice(0, 8)
-  }`;
+  if (await holdsAlready(`${dir}/..data`, files)) return;
+  const unique = crypto.randomUUID().slice(0, 8);
+  const version = `..${new Date().toISOString().replace(/[:.]/g, "_")}.${unique}`;
   await writeFiles(`${dir}/${version}`, files);
-  await Deno.remove(`${dir}/..data_tmp`).catch(() => {});
-  await Deno.symlink(version, `${dir}/..data_tmp`);
-  await Deno.rename(`${dir}/..data_tmp`, `${dir}/..data`);
+  // Readable by the pod's group before any container sees it.
+  if (fsGroup !== undefined) await chownGroup(`${dir}/${version}`, fsGroup);
+  await Deno.symlink(version, `${dir}/..data_tmp.${unique}`);
+  await Deno.rename(`${dir}/..data_tmp.${unique}`, `${dir}/..data`);
   const keys = new Set([...files.keys()].map((path) => path.split("/")[0]!));
   for (const key of keys) {
     const link = `${dir}/${key}`;
@@ -220,6 +222,24 @@ async function writeAtomically(
       ? entry.name !== "..data" && entry.name !== version
       : !keys.has(entry.name);
     if (stale) await Deno.remove(`${dir}/${entry.name}`, { recursive: true });
+  }
+}
+
+/** Does the folder `current` hold exactly `files`? Then nothing is written (a kubelet's check too). */
+async function holdsAlready(
+  current: string,
+  files: Map<string, { data: Uint8Array; mode: number }>,
+): Promise<boolean> {
+  try {
+    for (const [path, { data }] of files) {
+      const held = await Deno.readFile(`${current}/${path}`);
+      if (held.length !== data.length || !held.every((byte, i) => byte === data[i])) return false;
+    }
+    const top = new Set([...files.keys()].map((path) => path.split("/")[0]!));
+    for await (const entry of Deno.readDir(current)) if (!top.has(entry.name)) return false;
+    return true;
+  } catch {
+    return false;
   }
 }
 

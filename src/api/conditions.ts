@@ -41,6 +41,7 @@ export const Reason = {
   SentinelNameConflict: "SentinelNameConflict",
   SwitchoverRefused: "SwitchoverRefused",
   RedisCommandFailed: "RedisCommandFailed",
+  PasswordInvalid: "PasswordInvalid",
   TLSSecretNotFound: "TLSSecretNotFound",
   TLSSecretInvalid: "TLSSecretInvalid",
   PodCrashLooping: "PodCrashLooping",

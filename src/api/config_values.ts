@@ -35,8 +35,8 @@ export const checkedDirectives: readonly CheckedDirective[] = [
   },
   {
     name: "repl-backlog-size",
-    pattern: quoted("[0-9]+(b|k|kb|m|mb|g|gb)?"),
-    expects: "a size in bytes with an optional unit (k, kb, m, mb, g, gb)",
+    pattern: quoted("0*[1-9][0-9]*(b|k|kb|m|mb|g|gb)?"),
+    expects: "a size of at least 1 byte with an optional unit (k, kb, m, mb, g, gb)",
   },
   {
     name: "maxmemory-policy",
@@ -68,7 +68,8 @@ export const checkedDirectives: readonly CheckedDirective[] = [
   },
   {
     name: "timeout",
-    pattern: quoted("[0-9]{1,9}"),
+    // Redis reads whole numbers without leading zeros (string2ll).
+    pattern: quoted("0|[1-9][0-9]{0,8}"),
     expects: "a whole number of seconds, 0 for none",
   },
 ];

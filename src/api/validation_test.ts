@@ -111,8 +111,8 @@ Deno.test("specProblems() refuses config values Redis would refuse at start, wit
     appendfsync: ["sometimes"],
     loglevel: ["info"],
     databases: ["0", "many", "-1"],
-    timeout: ["1s", "-1"],
-    "repl-backlog-size": ["big"],
+    timeout: ["1s", "-1", "0100"],
+    "repl-backlog-size": ["big", "0", "0mb"],
   };
   for (const [name, values] of Object.entries(refused)) {
     for (const value of values) {

@@ -23,11 +23,15 @@ export interface Reach {
 export const tlsSecretKeys = ["tls.crt", "tls.key", "ca.crt"] as const;
 
 /**
- * The last CA read for each Redis (by uid): a TLS Secret that cannot be read
- * for a while (deleted by mistake, an API server hiccup) does not blind the
- * operator to instances that still run with the files they loaded.
+ * The CAs read for each Redis (by uid), newest first, at most
+ * {@linkcode keptCas}: the operator trusts them all. When the CA is rotated,
+ * instances serve their old certificate until they load the new one (the
+ * kubelet writes it into the pods up to a minute or so later), and must not
+ * look unreachable meanwhile; and a TLS Secret that cannot be read for a while
+ * (deleted by mistake, an API server hiccup) does not blind the operator.
  */
-const lastCa = new Map<string, string>();
+const knownCas = new Map<string, string[]>();
+const keptCas = 3;
 
 /**
  * How to reach `redis`'s instances, and what is wrong with its TLS Secret.
@@ -55,7 +59,9 @@ export async function readReach(
         }: it must hold tls.crt, tls.key and ca.crt`,
       };
     } else {
-      lastCa.set(uid, decodeBase64Text(secret.data!["ca.crt"]!));
+      const ca = decodeBase64Text(secret.data!["ca.crt"]!).trim();
+      const known = knownCas.get(uid) ?? [];
+      knownCas.set(uid, [ca, ...known.filter((c) => c !== ca)].slice(0, keptCas));
     }
   } catch (error) {
     problem = {
@@ -67,16 +73,16 @@ export async function readReach(
         }`,
     };
   }
-  const ca = lastCa.get(uid);
+  const cas = knownCas.get(uid);
   return {
-    ...(ca ? { reach: { port, tls: { ca } } } : {}),
+    ...(cas ? { reach: { port, tls: { ca: cas.join("\n") } } } : {}),
     ...(problem ? { problem } : {}),
   };
 }
 
 /** Forgets what was read for a Redis that is gone. */
 export function forgetReach(uid: string): void {
-  lastCa.delete(uid);
+  knownCas.delete(uid);
   lastReload.delete(uid);
 }
 

@@ -19,7 +19,7 @@ import {
 import { decideFencingRepairs, wantedFencing } from "../decide/fencing.ts";
 import { decideParking, parkingAddress } from "../decide/parking.ts";
 import { nodeLossProblem } from "../decide/node_loss.ts";
-import { idleOutdatedPods, podTrouble, podTroubleProblem } from "../decide/pod_trouble.ts";
+import { idleOutdatedPod, podTrouble, podTroubleProblem } from "../decide/pod_trouble.ts";
 import {
   pendingSwitchover,
   switchoverAnnotation,
@@ -268,7 +268,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       (node) => deps.caches.nodes.get("", node),
     );
     if (nodeLoss) problems.push(nodeLoss);
-    const troubles = await replaceIdleOutdatedPods(deps, redis, master?.pod);
+    const troubles = await replaceIdleOutdatedPod(deps, redis, master?.pod, plan, observed);
     problems.push(...troubles.problems);
     const reported = combine(problems);
     const status = await report(deps, redis, {
@@ -288,13 +288,17 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     });
     await clearServedSwitchover(deps, redis, master?.pod);
     const ready = status.conditions?.some((c) => c.type === "Ready" && c.status === "True");
-    recordRedisGauges(deps.metrics, redis, status, observed.map((o) => o.observation));
+    // Not once leadership is lost: a follower's gauges would outlive this pass (main.ts).
+    if (!deps.signal?.aborted) {
+      recordRedisGauges(deps.metrics, redis, status, observed.map((o) => o.observation));
+    }
     if (rotation.kind === "Stepped") {
       await event(deps, redis, "Normal", rotation.reason, rotation.message);
       log.info("password rotation", { step: rotation.reason });
       return { requeueAfterMs: busyRecheckMs };
     }
     if (rotation.kind === "Waiting") log.debug("waiting", { message: rotation.message });
+    if (troubles.replaced) return { requeueAfterMs: busyRecheckMs };
     if (ready && plan.kind === "Healthy" && !reported) {
       if (await rollOneReplica(deps, redis, observed)) return { requeueAfterMs: busyRecheckMs };
     }
@@ -526,45 +530,60 @@ async function rollOneReplica(
 }
 
 /**
- * Reports the pods in trouble (decide/pod_trouble.ts) and deletes those that
- * run no Redis on an older template, so the StatefulSet recreates them from
+ * Reports the pods in trouble (decide/pod_trouble.ts) and deletes one that
+ * runs no Redis on an older template, so the StatefulSet recreates it from
  * the current spec: after a user fixes a config that crash-looped or an image
- * that could not be pulled, the pod that had it gets the fix.
+ * that could not be pulled, the pod that had it gets the fix. Only while the
+ * replication is healthy, or while no instance answers at all (a new Redis
+ * whose every pod crash-loops): never in the middle of a failover.
  */
-async function replaceIdleOutdatedPods(
+async function replaceIdleOutdatedPod(
   deps: ReconcileDeps,
   redis: Redis,
   masterPod: string | undefined,
-): Promise<{ advisory: Problem[]; problems: Problem[] }> {
+  plan: { readonly kind: string },
+  observed: readonly ObservedInstance[],
+): Promise<{ advisory: Problem[]; problems: Problem[]; replaced: boolean }> {
   const pods = redisPods(deps, redis);
   const now = deps.now();
   const troubles = pods.flatMap((pod) => podTrouble(pod, now) ?? []);
   const trouble = podTroubleProblem(troubles);
   const advisory = trouble ? [trouble] : [];
-  if (deps.signal?.aborted) return { advisory, problems: [] };
-  const stale = idleOutdatedPods(
+  const answered = new Set(
+    observed.filter((o) => o.observation.info).map((o) => o.observation.pod),
+  );
+  const settled = plan.kind === "Healthy" || answered.size === 0;
+  if (deps.signal?.aborted || !settled) return { advisory, problems: [], replaced: false };
+  const stale = idleOutdatedPod(
     pods,
     troubles,
     updateRevision(deps, redis),
     masterPod ?? redis.status?.master,
+    answered,
   );
-  const problems: Problem[] = [];
-  for (const pod of stale) {
-    const failed = await tryApply(() =>
-      unlessNotFound(deps.apis.pods.delete(redis.metadata!.namespace!, pod))
-    );
-    problems.push(...failed);
-    if (failed.length) continue;
-    const why = troubles.find((t) => t.pod === pod)?.reason;
-    await event(
-      deps,
-      redis,
-      "Normal",
-      Reason.PodReplaced,
-      `Deleted pod ${pod} (${why}), which ran no Redis and had an older pod template: it is recreated from the current spec`,
-    );
-  }
-  return { advisory, problems };
+  if (!stale) return { advisory, problems: [], replaced: false };
+  const name = stale.metadata!.name!;
+  // Only the pod that was seen: one the StatefulSet recreated meanwhile has another uid.
+  const uid = stale.metadata?.uid;
+  const problems = await tryApply(() =>
+    unlessNotFound(
+      deps.apis.pods.delete(
+        redis.metadata!.namespace!,
+        name,
+        uid ? { preconditions: { uid } } : {},
+      ),
+    )
+  );
+  if (problems.length) return { advisory, problems, replaced: false };
+  const why = troubles.find((t) => t.pod === name)?.reason;
+  await event(
+    deps,
+    redis,
+    "Normal",
+    Reason.PodReplaced,
+    `Deleted pod ${name} (${why}), which ran no Redis and had an older pod template: it is recreated from the current spec`,
+  );
+  return { advisory, problems: [], replaced: true };
 }
 
 /** Sets role=master on the master pod and role=replica on every other pod. */
@@ -598,6 +617,15 @@ async function readPassword(deps: ReconcileDeps, redis: Redis): Promise<string |
         reason: Reason.SecretKeyNotFound,
         message:
           `Secret ${ref.name} key ${ref.key} is empty (spec.password.secretKeyRef); remove spec.password for no password`,
+      };
+    }
+    if (/[\r\n\0]/.test(password)) {
+      // Redis reads passwords from a config line: a line break would cut it, and Redis would
+      // quote the rest in its error (which reaches the status and Events).
+      return {
+        reason: Reason.PasswordInvalid,
+        message:
+          `Secret ${ref.name} key ${ref.key} holds a line break or NUL, which a Redis password cannot: the operator keeps the password it has`,
       };
     }
     return password;

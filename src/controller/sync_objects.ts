@@ -189,7 +189,13 @@ export async function syncOwnedObjects(
       "NetworkPolicy",
       currentPolicy,
       undefined,
-      (n, body) => unlessNotFound(deps.apis.networkPolicies.delete(n, body.metadata!.name!)),
+      (n, body) =>
+        unlessNotFound(
+          deps.apis.networkPolicies.delete(n, body.metadata!.name!, {
+            // Only the policy seen as ours: one made meanwhile under the name is another object.
+            ...(body.metadata?.uid ? { preconditions: { uid: body.metadata.uid } } : {}),
+          }),
+        ),
     );
   }
   await sync(

@@ -53,18 +53,31 @@ export function podTrouble(pod: Pod, now: Date): PodTrouble | undefined {
       idle: true,
     };
   }
+  // Redis runs only once the init containers that must finish have (a sidecar, an init
+  // container with restartPolicy Always, runs beside it) and then in the `redis` container:
+  // trouble elsewhere (an exporter's image) is reported, but the pod still holds Redis.
+  const sidecars = new Set(
+    pod.spec?.initContainers?.filter((c) => c.restartPolicy === "Always").map((c) => c.name),
+  );
   const statuses = [
-    ...pod.status?.initContainerStatuses ?? [],
-    ...pod.status?.containerStatuses ?? [],
-  ];
-  for (const status of statuses) {
-    const trouble = containerTrouble(name, status);
+    ...(pod.status?.initContainerStatuses ?? []).map((s) => ({ s, blocks: !sidecars.has(s.name) })),
+    ...(pod.status?.containerStatuses ?? []).map((s) => ({ s, blocks: s.name === redisContainer })),
+  ].sort((a, b) => Number(b.blocks) - Number(a.blocks));
+  for (const { s, blocks } of statuses) {
+    const trouble = containerTrouble(name, s, blocks);
     if (trouble) return trouble;
   }
   return notReadyTrouble(pod, name, now);
 }
 
-function containerTrouble(pod: string, status: ContainerStatus): PodTrouble | undefined {
+/** The container that runs redis-server (specs/stateful_set.ts). */
+const redisContainer = "redis";
+
+function containerTrouble(
+  pod: string,
+  status: ContainerStatus,
+  blocksRedis: boolean,
+): PodTrouble | undefined {
   const waiting = status.state?.waiting;
   if (!waiting?.reason) return undefined;
   const container = `container ${status.name} of pod ${pod}`;
@@ -76,7 +89,7 @@ function containerTrouble(pod: string, status: ContainerStatus): PodTrouble | un
       pod,
       reason: Reason.PodCrashLooping,
       message: `${container} keeps exiting${exit}${said}`,
-      idle: true,
+      idle: blocksRedis,
     };
   }
   if (imageReasons.has(waiting.reason)) {
@@ -88,7 +101,7 @@ function containerTrouble(pod: string, status: ContainerStatus): PodTrouble | un
       message: `${container} cannot start: image "${status.image}" cannot be pulled${
         waiting.message ? `: ${waiting.message}` : ""
       }`,
-      idle: true,
+      idle: blocksRedis,
     };
   }
   if (createReasons.has(waiting.reason)) {
@@ -98,7 +111,7 @@ function containerTrouble(pod: string, status: ContainerStatus): PodTrouble | un
       message: `${container} cannot be created (${waiting.reason})${
         waiting.message ? `: ${waiting.message}` : ""
       }`,
-      idle: true,
+      idle: blocksRedis,
     };
   }
   return undefined;
@@ -129,9 +142,20 @@ function notReadyTrouble(pod: Pod, name: string, now: Date): PodTrouble | undefi
   return undefined;
 }
 
-/** The end of a container's last message on one line, at most `messageLimit` characters. */
+/**
+ * Lines of a log that may hold a secret: Redis quotes the config line it
+ * refuses (`>>> 'requirepass "..."'`), and auth.conf holds passwords.
+ */
+const secretLine = /pass|auth|user|secret|token|key/i;
+
+/**
+ * The end of a container's last message on one line, at most `messageLimit`
+ * characters; a line that may hold a password is replaced, since the message
+ * goes into the status, an Event and the log.
+ */
 function lastWords(message: string): string {
   const text = message.trim().split("\n").map((line) => line.trim()).filter((line) => line)
+    .map((line) => secretLine.test(line) ? "[a line that may hold a secret, not shown]" : line)
     .join(" | ");
   return text.length <= messageLimit ? text : `...${text.slice(-messageLimit)}`;
 }
@@ -144,23 +168,28 @@ export function podTroubleProblem(troubles: readonly PodTrouble[]): Problem | un
 }
 
 /**
- * The troubled pods to delete so the StatefulSet recreates them from its
- * current template: idle ones (no Redis process runs in them) on an older
- * template revision, never the recorded master's pod. A fixed spec then
- * reaches a pod that crash-loops or cannot pull its image on the old one,
- * where an OnDelete StatefulSet would leave it for good.
+ * The troubled pod to delete this pass so the StatefulSet recreates it from
+ * its current template: an idle one (no Redis runs in it: its `redis`
+ * container or an init container it waits for is stuck, or it is not
+ * scheduled) on an older template revision; never the master's pod, never
+ * one whose instance answered this pass (`answered`: the cache may be a
+ * moment behind), and one at a time. A fixed spec then reaches a pod that
+ * crash-loops or cannot pull its image on the old one, where an OnDelete
+ * StatefulSet would leave it for good.
  */
-export function idleOutdatedPods(
+export function idleOutdatedPod(
   pods: readonly Pod[],
   troubles: readonly PodTrouble[],
   updateRevision: string | undefined,
   masterPod: string | undefined,
-): string[] {
-  if (!updateRevision) return [];
+  answered: ReadonlySet<string>,
+): Pod | undefined {
+  if (!updateRevision) return undefined;
   const idle = new Set(troubles.filter((t) => t.idle).map((t) => t.pod));
   return pods.filter((pod) => {
     const name = pod.metadata?.name ?? "";
-    return idle.has(name) && name !== masterPod &&
+    return idle.has(name) && name !== masterPod && !answered.has(name) &&
+      !pod.metadata?.deletionTimestamp &&
       pod.metadata?.labels?.["controller-revision-hash"] !== updateRevision;
-  }).map((pod) => pod.metadata?.name ?? "").sort();
+  }).sort((a, b) => (b.metadata?.name ?? "").localeCompare(a.metadata?.name ?? ""))[0];
 }

@@ -71,8 +71,11 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
   };
   // REDISCLI_AUTH lets the probes' redis-cli authenticate without the password on its command line.
   env.push({ name: "REDIS_PASSWORD", ...fromSecret }, { name: "REDISCLI_AUTH", ...fromSecret });
-  // The scripts (specs/config_map.ts) and the probes reach Redis where the operator does.
-  const tls = spec.tls ? ["--tls", "--cacert", `${tlsDir}/ca.crt`] : [];
+  // The scripts (specs/config_map.ts) and the probes reach Redis on its own port, inside the
+  // pod. Without checking its certificate: it is their own process, and the CA file changes
+  // under them when the CA is rotated (a check then would fail the liveness probe and restart
+  // every instance, as the kubelet writes the new CA before Redis has loaded its new certificate).
+  const tls = spec.tls ? ["--tls", "--insecure"] : [];
   env.push({ name: "REDIS_PORT", value: String(servingPort(redis)) });
   if (tls.length) env.push({ name: "REDIS_CLI_TLS", value: tls.join(" ") });
   const ping = {

@@ -98,15 +98,14 @@ Deno.test("buildStatefulSet() with spec.tls: the Secret mounted, probes and scri
   assert.deepEqual(container.readinessProbe?.exec?.command, [
     "redis-cli",
     "--tls",
-    "--cacert",
-    "/etc/redis-tls/ca.crt",
+    "--insecure",
     "-p",
     "6380",
     "ping",
   ]);
   const env = Object.fromEntries(container.env!.map((e) => [e.name, e.value]));
   assert.equal(env.REDIS_PORT, "6380");
-  assert.equal(env.REDIS_CLI_TLS, "--tls --cacert /etc/redis-tls/ca.crt");
+  assert.equal(env.REDIS_CLI_TLS, "--tls --insecure");
 
   const plain = buildStatefulSet(redis).spec!.template.spec!.containers[0]!;
   assert.deepEqual(plain.ports, [{ name: "redis", containerPort: 6379, protocol: "TCP" }]);

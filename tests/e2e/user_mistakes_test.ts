@@ -156,3 +156,32 @@ function waitForFixed(client: KubeClient, namespace: string, name: string): Prom
     return current && pods.items.length === 3 ? redis : undefined;
   }, 180_000);
 }
+
+Deno.test("a password with a line break is refused with a clear message, never quoted back", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("mistakes-password");
+  const n = ns.name;
+  try {
+    await kubectl([
+      "-n",
+      n,
+      "create",
+      "secret",
+      "generic",
+      "pw",
+      "--from-literal=password=top\nsecret",
+    ]);
+    await kubectl(
+      ["-n", n, "apply", "-f", "-"],
+      redisManifest("nl", { password: { secretKeyRef: { name: "pw", key: "password" } } }),
+    );
+    const message = await waitForDegraded(client, n, "nl", "PasswordInvalid");
+    assert.match(message, /Secret pw key password holds a line break or NUL/);
+    assert.doesNotMatch(message, /secret$|top/);
+    await waitForEvent(client, n, "nl", "PasswordInvalid", /line break/);
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
