@@ -107,13 +107,17 @@ async function applyMonitoringComponent(): Promise<void> {
   const crds = (await writerPaths()).PROMETHEUS_OPERATOR_CRDS;
   assert.ok(crds, "prepare.sh fetched the Prometheus Operator's CRDs");
   await kubectl(["apply", "--server-side", "-f", crds]);
-  await kubectl([
-    "wait",
-    "--for=condition=Established",
-    "crd/servicemonitors.monitoring.coreos.com",
-    "crd/podmonitors.monitoring.coreos.com",
-    "crd/prometheusrules.monitoring.coreos.com",
-  ]);
+  // Polled rather than `kubectl wait`, which fails outright while a new CRD has no conditions.
+  for (const kind of ["servicemonitors", "podmonitors", "prometheusrules"]) {
+    await waitFor(`CRD ${kind} established`, async () => {
+      const crd = JSON.parse(
+        await kubectl(["get", "crd", `${kind}.monitoring.coreos.com`, "-o", "json"]),
+      );
+      return crd.status?.conditions?.some((c: { type: string; status: string }) =>
+        c.type === "Established" && c.status === "True"
+      ) || undefined;
+    });
+  }
   const overlay = await Deno.makeTempDir({ prefix: "monitoring-" });
   try {
     await Deno.writeTextFile(
