@@ -8,6 +8,7 @@
  */
 import { network, type NodeLayout } from "./layout.ts";
 import { run } from "./run.ts";
+import { pathExists } from "../../src/files/exists.ts";
 
 /** Paths of the files {@linkcode ensurePki} makes. */
 export interface PkiFiles {
@@ -49,14 +50,14 @@ export function pkiFiles(dir: string): PkiFiles {
 export async function ensurePki(dir: string, nodes: readonly NodeLayout[]): Promise<PkiFiles> {
   const files = pkiFiles(dir);
   await Deno.mkdir(dir, { recursive: true, mode: 0o700 });
-  if (!await exists(files.caCert)) {
+  if (!await pathExists(files.caCert)) {
     await run([
       ..."openssl req -x509 -newkey ec -pkeyopt ec_paramgen_curve:prime256v1 -nodes -days 3650"
         .split(" "),
       ...["-keyout", files.caKey, "-out", files.caCert, "-subj", "/CN=redis-operator-local-ca"],
     ]);
   }
-  if (!await exists(files.apiServerCert)) {
+  if (!await pathExists(files.apiServerCert)) {
     const names = [
       `IP:${network.controlPlaneIP}`,
       "IP:127.0.0.1",
@@ -72,19 +73,19 @@ export async function ensurePki(dir: string, nodes: readonly NodeLayout[]): Prom
       "extendedKeyUsage=serverAuth",
     ]);
   }
-  if (!await exists(files.adminCert)) {
+  if (!await pathExists(files.adminCert)) {
     await signedCert(files, files.adminKey, files.adminCert, "/O=system:masters/CN=admin", [
       "extendedKeyUsage=clientAuth",
     ]);
   }
   for (const node of nodes) {
-    if (await exists(files.kubeletCert(node))) continue;
+    if (await pathExists(files.kubeletCert(node))) continue;
     await signedCert(files, files.kubeletKey(node), files.kubeletCert(node), `/CN=${node.name}`, [
       `subjectAltName=IP:${node.ip},DNS:${node.name}`,
       "extendedKeyUsage=serverAuth",
     ]);
   }
-  if (!await exists(files.apiServerKubeletClientCert)) {
+  if (!await pathExists(files.apiServerKubeletClientCert)) {
     await signedCert(
       files,
       files.apiServerKubeletClientKey,
@@ -93,7 +94,7 @@ export async function ensurePki(dir: string, nodes: readonly NodeLayout[]): Prom
       ["extendedKeyUsage=clientAuth"],
     );
   }
-  if (!await exists(files.serviceAccountKey)) {
+  if (!await pathExists(files.serviceAccountKey)) {
     await run(["openssl", "genrsa", "-out", files.serviceAccountKey, "2048"]);
     await run([
       "openssl",
@@ -160,13 +161,4 @@ export async function writeKubeconfig(
   // truncated in place: `up` writes it again while the cluster's processes read it.
   await Deno.writeTextFile(`${path}.tmp`, JSON.stringify(config, null, 2) + "\n", { mode: 0o600 });
   await Deno.rename(`${path}.tmp`, path);
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -48,6 +48,7 @@ import {
   type Sandbox,
 } from "./sandbox.ts";
 import { materializeVolumes, refreshVolumes, type VolumePaths } from "./volumes.ts";
+import { pathExists } from "../../src/files/exists.ts";
 
 /** The user the official redis and valkey images run the server as. */
 const redisImageUid = 999;
@@ -545,7 +546,7 @@ export class PodWorker {
       command = buildEntrypointCommand(container, env, "coredns", binary);
     } else if (kind === "redis-exporter") {
       // The Debian build reads the same flags and REDIS_* variables as the image's.
-      if (!await exists(redisExporterPath)) {
+      if (!await pathExists(redisExporterPath)) {
         throw new MissingReferenceError(
           `${redisExporterPath} is not installed (apt-get install prometheus-redis-exporter)`,
         );
@@ -819,14 +820,4 @@ async function readConfig(path: string, mounts: Mount[], depth = 0): Promise<str
   const included = [...text.matchAll(/^\s*include\s+(\S+)/gim)].map((m) => m[1]!);
   const parts = await Promise.all(included.map((p) => readConfig(p, mounts, depth + 1)));
   return [text, ...parts].join("\n");
-}
-
-/** Does `path` exist? */
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

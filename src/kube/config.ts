@@ -7,6 +7,7 @@
  */
 import { parse as parseYaml } from "yaml";
 import { decodeBase64Text } from "./base64.ts";
+import { pathExists } from "../files/exists.ts";
 
 /** Where the API server is and how to prove who we are. */
 export interface ClusterConfig {
@@ -43,7 +44,7 @@ export async function loadClusterConfig(
 ): Promise<ClusterConfig> {
   const path = options.kubeconfig ?? Deno.env.get("KUBECONFIG")?.split(":")[0] ??
     defaultKubeconfigPath();
-  if (path && await exists(path)) {
+  if (path && await pathExists(path)) {
     return loadKubeconfig(path, options.context);
   }
   if (Deno.env.get("KUBERNETES_SERVICE_HOST")) return loadInClusterConfig();
@@ -208,13 +209,4 @@ export function hostPort(host: string, port: string | number): string {
 function defaultKubeconfigPath(): string | undefined {
   const home = Deno.env.get("HOME");
   return home ? `${home}/.kube/config` : undefined;
-}
-
-async function exists(path: string): Promise<boolean> {
-  try {
-    await Deno.stat(path);
-    return true;
-  } catch {
-    return false;
-  }
 }

@@ -49,7 +49,7 @@ Deno.test("TLS: served on 6380 and replicated over it; a renewed certificate is 
       "ca.crt",
     );
     const firstSerial = await issue(dir, names);
-    await kubectl(["-n", n, "create", "secret", "generic", "certs", ...certFiles(dir)]);
+    await applyCerts(n, dir);
     await kubectl([
       "-n",
       n,
@@ -104,19 +104,7 @@ Deno.test("TLS: served on 6380 and replicated over it; a renewed certificate is 
     const renewedSerial = await issue(dir, names);
     assert.notEqual(renewedSerial, firstSerial);
     const renewedAt = Date.now();
-    const manifest = await kubectl([
-      "-n",
-      n,
-      "create",
-      "secret",
-      "generic",
-      "certs",
-      ...certFiles(dir),
-      "--dry-run=client",
-      "-o",
-      "json",
-    ]);
-    await kubectl(["-n", n, "apply", "-f", "-"], manifest);
+    await applyCerts(n, dir);
     const ips = before.map((p) => p.status!.podIP!);
     await waitFor("every instance serving the renewed certificate", async () => {
       const serials = await Promise.all(ips.map((ip) => servedSerial(dir, ip)));
@@ -163,21 +151,7 @@ Deno.test("TLS: served on 6380 and replicated over it; a renewed certificate is 
     await new Promise((r) => setTimeout(r, 1000));
     const newCaSerial = await issue(dir, names);
     const rotatedAt = Date.now();
-    await kubectl(
-      ["-n", n, "apply", "-f", "-"],
-      await kubectl([
-        "-n",
-        n,
-        "create",
-        "secret",
-        "generic",
-        "certs",
-        ...certFiles(dir),
-        "--dry-run=client",
-        "-o",
-        "json",
-      ]),
-    );
+    await applyCerts(n, dir);
     await waitFor("every instance serving the certificate of the new CA", async () => {
       const serials = await Promise.all(ips.map((ip) => servedSerial(dir, ip)));
       return serials.every((s) => s === newCaSerial) || undefined;
@@ -339,8 +313,24 @@ async function issue(dir: string, names: string[]): Promise<string> {
   return serialOf(await openssl(dir, "x509", "-in", "tls.crt", "-noout", "-serial"));
 }
 
-function certFiles(dir: string): string[] {
-  return ["tls.crt", "tls.key", "ca.crt"].map((f) => `--from-file=${f}=${dir}/${f}`);
+/** Creates or updates Secret `certs` from the files in `dir`, as cert-manager would write it. */
+async function applyCerts(namespace: string, dir: string): Promise<void> {
+  const files = ["tls.crt", "tls.key", "ca.crt"].map((f) => `--from-file=${f}=${dir}/${f}`);
+  const manifest = await kubectl(
+    [
+      "-n",
+      namespace,
+      "create",
+      "secret",
+      "generic",
+      "certs",
+      ...files,
+      "--dry-run=client",
+      "-o",
+      "json",
+    ],
+  );
+  await kubectl(["-n", namespace, "apply", "-f", "-"], manifest);
 }
 
 function serialOf(text: string): string {
