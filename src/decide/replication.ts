@@ -232,10 +232,10 @@ function chooseFailoverTarget(
   const staleAfterSeconds = freshest + 10 * detection.detectionWindowMs / 1000;
   // A replica that never synced is not stale but empty: the ranking puts it last.
   const fresh = pool.filter((i) => contactAgeSeconds(i) <= staleAfterSeconds || !hasHistory(i));
-  if (freshest === Infinity) return bestCandidate(fresh)!;
+  if (freshest === Infinity) return bestCandidate(fresh, recorded.pod)!;
   // One history: that of the replica that heard from its master last.
   const latest = fresh.find((i) => contactAgeSeconds(i) === freshest)!;
-  return bestCandidate(fresh.filter((i) => i.info.replId === latest.info.replId))!;
+  return bestCandidate(fresh.filter((i) => i.info.replId === latest.info.replId), recorded.pod)!;
 }
 
 /** Does the instance hold data (a replication offset, or keys loaded from disk)? */
@@ -370,20 +370,32 @@ function promotion(
  * Ranks candidates for master: instances holding data (a replication offset,
  * or keys loaded from disk at offset 0) before empty ones (an empty instance
  * must never become the master others copy), then the lowest replica
- * priority, the highest offset, the most keys, the lowest ordinal.
+ * priority, the highest offset, the pod of the recorded master (`recordedPod`),
+ * the most keys, the lowest ordinal.
  */
-export function rankCandidates(candidates: readonly Instance[]): Instance[] {
+export function rankCandidates(
+  candidates: readonly Instance[],
+  recordedPod?: string,
+): Instance[] {
   const priority = (i: Instance) => i.info.role === "master" ? 100 : i.info.priority ?? 100;
   const hasData = (i: Instance) => holdsData(i) ? 1 : 0;
+  const recorded = (i: Instance) => recordedPod !== undefined && i.pod === recordedPod ? 1 : 0;
   return [...candidates].sort((a, b) =>
     hasData(b) - hasData(a) ||
     priority(a) - priority(b) ||
     b.info.offset - a.info.offset ||
+    // Equal offsets with data: every instance restarted from its files (an AOF load starts
+    // at offset 0). The pod of the last recorded master had the last writes; keys only count
+    // them, and overwrites and deletes make that count say nothing of recency.
+    recorded(b) - recorded(a) ||
     (b.keys ?? 0) - (a.keys ?? 0) ||
     a.ordinal - b.ordinal
   );
 }
 
-function bestCandidate(candidates: readonly Instance[]): Instance | undefined {
-  return rankCandidates(candidates)[0];
+function bestCandidate(
+  candidates: readonly Instance[],
+  recordedPod?: string,
+): Instance | undefined {
+  return rankCandidates(candidates, recordedPod)[0];
 }

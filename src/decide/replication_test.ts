@@ -440,6 +440,25 @@ Deno.test("rankCandidates() takes keys loaded from an AOF at offset 0 for data (
   ]);
 });
 
+Deno.test("decideReplication() after every pod restarted from its AOF promotes the recorded master's pod, not the one with most keys", () => {
+  // New pods, new addresses; each loaded its files (offset 0) and follows the recorded address.
+  const gone = "198.18.9.9";
+  const restarted = (n: number, keys: number): InstanceObservation => ({
+    ...replica(n, gone, { offset: 0, up: false }),
+    info: { ...replica(n, gone, { offset: 0, up: false }).info!, linkDownSinceSeconds: -1 },
+    keys,
+  });
+  const plan = decideReplication(
+    [restarted(0, 10), restarted(1, 20), restarted(2, 15)],
+    { pod: "redis-x-0", ip: gone },
+  );
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-0");
+  // A replica that kept an offset still wins: it has the data the restarted pod may lack.
+  const live = replica(1, gone, { offset: 500, up: false });
+  const ahead = decideReplication([restarted(0, 10), live], { pod: "redis-x-0", ip: gone });
+  assert.equal(ahead.kind === "Promote" && ahead.master.pod, "redis-x-1");
+});
+
 Deno.test("decideReplication() promotes a survivor parked away from a gone master over empty pods that follow its address (item 7)", () => {
   const gone = ip(0);
   const linkDown = (o: InstanceObservation, seconds: number): InstanceObservation => ({
