@@ -79,7 +79,23 @@ Deno.test("manual switchover: to a named replica with no write lost; refused cle
     const again = await waitFor("another master", async () => {
       const now = await getRedis(client, n, "sw");
       return now.status?.master && now.status.master !== target ? now : undefined;
-    }, 60_000);
+    }, 60_000).catch(async (error) => {
+      // Seen once in a full run (not alone): what the operator saw and said, for the next look.
+      const now = await getRedis(client, n, "sw");
+      const events = await client.request<{ items: Event[] }>({
+        path: `/api/v1/namespaces/${n}/events`,
+      });
+      console.log(JSON.stringify(
+        {
+          annotations: now.metadata?.annotations,
+          status: now.status,
+          events: events.items.slice(-15).map((e) => `${e.reason}: ${e.message}`),
+        },
+        null,
+        2,
+      ));
+      throw error;
+    });
     assert.equal(again.status!.epoch, refused.status!.epoch! + 1);
     const settled = await waitForReady(client, n, "sw");
     assert.equal(settled.status!.master, again.status!.master, "served once");
