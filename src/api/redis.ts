@@ -34,6 +34,13 @@ export const tlsPort = 6380;
  */
 export const tlsDir = "/etc/redis-tls";
 
+/** The files of the TLS Secret as Redis reads them (redis.conf, and the reload). */
+export const tlsFiles = {
+  cert: `${tlsDir}/tls.crt`,
+  key: `${tlsDir}/tls.key`,
+  ca: `${tlsDir}/ca.crt`,
+} as const;
+
 /**
  * How instances of `redis` are reached, by the operator, by replicas and by
  * Sentinel clients: the TLS port with spec.tls, else the plain one.

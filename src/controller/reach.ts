@@ -6,7 +6,7 @@
  * @module
  */
 import { Reason } from "../api/conditions.ts";
-import { type Redis, servingPort, tlsDir } from "../api/redis.ts";
+import { type Redis, servingPort } from "../api/redis.ts";
 import type { Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../kube/base64.ts";
 import { isNotFound } from "../kube/client.ts";
@@ -105,6 +105,3 @@ export function tlsReloadDue(redis: Redis, nowMs: number): boolean {
   lastReload.set(uid, nowMs);
   return true;
 }
-
-/** The certificate file of every instance (specs/config_map.ts). */
-export const tlsCertFile = `${tlsDir}/tls.crt`;

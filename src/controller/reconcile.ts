@@ -10,7 +10,14 @@
 import type { Pod, Secret } from "kubernetes-types/core/v1.d.ts";
 import type { ObjectMeta } from "kubernetes-types/meta/v1.d.ts";
 import { Reason } from "../api/conditions.ts";
-import { failoverSettings, labels, objectNames, type Redis, type Role } from "../api/redis.ts";
+import {
+  failoverSettings,
+  labels,
+  objectNames,
+  type Redis,
+  type Role,
+  tlsFiles,
+} from "../api/redis.ts";
 import {
   candidatePasswords,
   decidePasswordRotation,
@@ -39,7 +46,7 @@ import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts
 import { carryOut } from "./carry_out.ts";
 import { rotatePassword } from "./password_rotation.ts";
 import { settleClientsLater } from "./settle_clients.ts";
-import { forgetReach, readReach, tlsCertFile, tlsReloadDue } from "./reach.ts";
+import { forgetReach, readReach, tlsReloadDue } from "./reach.ts";
 import { recordRedisGauges } from "../observe/redis_gauges.ts";
 import { event, report } from "./record.ts";
 import { replaceIdleOutdatedPod, rollOneReplica, updateRevision } from "./replace_pods.ts";
@@ -250,7 +257,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
         observed,
         pods,
         "to load its TLS certificate files",
-        (node) => node.reloadTls(tlsCertFile),
+        (node) => node.reloadTls(tlsFiles.cert),
       );
       problems.push(...refused);
     }

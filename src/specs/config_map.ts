@@ -12,7 +12,7 @@ import {
   plainPortOpen,
   type Redis,
   redisPort,
-  tlsDir,
+  tlsFiles,
   tlsPort,
 } from "../api/redis.ts";
 
@@ -53,9 +53,9 @@ const baseDirectives: Array<[string, string]> = [
  */
 const tlsDirectives = [
   `tls-port ${tlsPort}`,
-  `tls-cert-file ${tlsDir}/tls.crt`,
-  `tls-key-file ${tlsDir}/tls.key`,
-  `tls-ca-cert-file ${tlsDir}/ca.crt`,
+  `tls-cert-file ${tlsFiles.cert}`,
+  `tls-key-file ${tlsFiles.key}`,
+  `tls-ca-cert-file ${tlsFiles.ca}`,
   "tls-replication yes",
   "tls-auth-clients no",
 ];

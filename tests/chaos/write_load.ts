@@ -10,6 +10,7 @@ import type { EndpointSlice } from "kubernetes-types/discovery/v1.d.ts";
 import { Redis } from "ioredis";
 import type { KubeClient } from "../../src/kube/client.ts";
 import { listWatch } from "../../src/kube/watch.ts";
+import { tlsOptions } from "../../src/redis/client.ts";
 
 /** One acknowledged write. */
 export interface Ack {
@@ -184,9 +185,9 @@ export interface TlsReach {
   readonly ca?: string;
 }
 
-/** ioredis options for `reach`: TLS trusting its CA, not checking the name (pod addresses). */
+/** ioredis options for `reach`: TLS as the operator speaks it (src/redis/client.ts). */
 export function tlsOption(reach: TlsReach) {
-  return reach.ca ? { tls: { ca: reach.ca, checkServerIdentity: () => undefined } } : {};
+  return reach.ca ? { tls: tlsOptions({ ca: reach.ca }) } : {};
 }
 
 /** Which acknowledged writes the instance at `ip` no longer holds. */
