@@ -60,6 +60,8 @@ export interface RedisSpec {
   config?: Record<string, string>;
   /** Require a password (requirepass and masterauth), read from a Secret in the same namespace. */
   password?: RedisSpecPassword;
+  /** ACL users. The operator then talks to Redis as its own user (redis-operator), replicas authenticate as redis-operator-replication, and the users listed here are applied live on every instance. */
+  acl?: RedisSpecAcl;
   /** Annotations added to every Redis pod. */
   annotations?: Record<string, string>;
   /** Security context of the Redis pods. */
@@ -154,6 +156,35 @@ export interface RedisSpecFailover {
 
 export interface RedisSpecImagePullSecretsItem {
   name: string;
+}
+
+/** ACL users. The operator then talks to Redis as its own user (redis-operator), replicas authenticate as redis-operator-replication, and the users listed here are applied live on every instance. */
+export interface RedisSpecAcl {
+  /** Turn the default user off, so every client must name one of the users. */
+  disableDefaultUser?: boolean;
+  /** Application users, applied with ACL SETUSER on every instance and removed when dropped from this list. */
+  users?: Array<RedisSpecAclUsersItem>;
+}
+
+export interface RedisSpecAclUsersItem {
+  /** The user name; not default, and not starting with redis-operator (the operator's own users). */
+  name: string;
+  /** The user's password, read from a Secret in the same namespace. */
+  password: RedisSpecAclUsersItemPassword;
+  /** ACL rules as ACL SETUSER takes them, for example "~app:* +@all -@dangerous"; the password comes from the Secret, so password rules (>, <, #, !, nopass, resetpass, reset) are refused. */
+  rules: string;
+}
+
+/** The user's password, read from a Secret in the same namespace. */
+export interface RedisSpecAclUsersItemPassword {
+  secretKeyRef: RedisSpecAclUsersItemPasswordSecretKeyRef;
+}
+
+export interface RedisSpecAclUsersItemPasswordSecretKeyRef {
+  /** Name of the Secret. */
+  name: string;
+  /** Key of the password in the Secret. */
+  key: string;
 }
 
 /** Require a password (requirepass and masterauth), read from a Secret in the same namespace. */

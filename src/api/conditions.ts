@@ -53,6 +53,10 @@ export const Reason = {
   PodReplaced: "PodReplaced",
   PasswordRotating: "PasswordRotating",
   PasswordRotated: "PasswordRotated",
+  /** Redis refused the rules of a user of spec.acl; the others are applied. */
+  ACLRuleInvalid: "ACLRuleInvalid",
+  /** Instances were brought in line with spec.acl (users added, changed or removed). */
+  ACLUsersApplied: "ACLUsersApplied",
   AsExpected: "AsExpected",
 } as const;
 

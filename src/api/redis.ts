@@ -69,6 +69,8 @@ export interface ObjectNames {
   readonly headless: string;
   readonly master: string;
   readonly replica: string;
+  /** The Secret of the operator's own ACL users' passwords and the users pods start with. */
+  readonly acl: string;
 }
 
 /**
@@ -86,6 +88,7 @@ export function objectNames(name: string): ObjectNames {
     headless: `${base}-headless`,
     master: `${base}-master`,
     replica: `${base}-replica`,
+    acl: `${base}-acl`,
   };
 }
 

@@ -10,7 +10,12 @@ import { type Redis, redisPort, selectorLabels } from "../api/redis.ts";
 import type { InstanceObservation } from "../decide/replication.ts";
 import type { Fencing } from "../decide/fencing.ts";
 import { parseReplicationInfo, type ReplicationInfo } from "../redis/info.ts";
-import { RedisAuthError, type RedisNode, type TlsSettings } from "../redis/client.ts";
+import {
+  type Credential,
+  RedisAuthError,
+  type RedisNode,
+  type TlsSettings,
+} from "../redis/client.ts";
 import type { InstanceMonitor } from "../redis/monitor.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import type { Reach } from "./reach.ts";
@@ -20,8 +25,8 @@ export interface ObservedInstance {
   readonly observation: InstanceObservation;
   readonly node?: RedisNode;
   readonly pod: Pod;
-  /** The password the instance accepted (`""`: none). */
-  readonly password?: string;
+  /** The credential the instance accepted (password `""`: none). */
+  readonly credential?: Credential;
   /** The instance answered but refused every password the operator knows. */
   readonly authFailed?: boolean;
 }
@@ -60,7 +65,7 @@ const quietThresholdMs = 1000;
 export async function observeInstances(
   deps: ReconcileDeps,
   redis: Redis,
-  passwords: readonly string[],
+  credentials: readonly Credential[],
   monitor: InstanceMonitor,
   updateRevision: string | undefined,
   reach: Reach,
@@ -89,7 +94,7 @@ export async function observeInstances(
         const error = `no answer to PING for ${silentMs} ms`;
         return { pod, observation: { ...base, ready, error, unreachable: "timeout" } };
       }
-      const read = await readInstance(deps, ip, passwords, reach.port, reach.tls);
+      const read = await readInstance(deps, ip, credentials, reach.port, reach.tls);
       if ("error" in read) {
         const { authFailed, ...failure } = read;
         return {
@@ -98,15 +103,21 @@ export async function observeInstances(
           ...(authFailed ? { authFailed } : {}),
         };
       }
-      const { node, password, ...answers } = read;
-      return { pod, node, password, observation: { ...base, ready, ...answers } };
+      const { node, credential, ...answers } = read;
+      return { pod, node, credential, observation: { ...base, ready, ...answers } };
     }),
   );
 }
 
 /** An instance's INFO replication and fencing, or why it could not be read. */
 export type InstanceRead =
-  | { node: RedisNode; password: string; info: ReplicationInfo; fencing?: Fencing; keys?: number }
+  | {
+    node: RedisNode;
+    credential: Credential;
+    info: ReplicationInfo;
+    fencing?: Fencing;
+    keys?: number;
+  }
   | { error: string; unreachable: "refused" | "timeout"; authFailed?: boolean };
 
 /**
@@ -118,16 +129,16 @@ export type InstanceRead =
 export async function readInstance(
   deps: Pick<ReconcileDeps, "connect">,
   ip: string,
-  passwords: readonly string[],
+  credentials: readonly Credential[],
   port = redisPort,
   tls?: TlsSettings,
 ): Promise<InstanceRead> {
   let last = "";
   for (let attempt = 0; attempt < 2; attempt++) {
     let node: RedisNode | undefined;
-    let password = "";
+    let credential: Credential = { password: "" };
     try {
-      [node, password] = await connectWithAny(deps, ip, port, passwords, tls);
+      [node, credential] = await connectWithAny(deps, ip, port, credentials, tls);
       const [text, fencing, keys] = await Promise.all([
         node.infoReplication(),
         node.fencing().catch(() => undefined),
@@ -135,7 +146,7 @@ export async function readInstance(
       ]);
       return {
         node,
-        password,
+        credential,
         info: parseReplicationInfo(text),
         ...(fencing ? { fencing } : {}),
         ...(keys === undefined ? {} : { keys }),
@@ -155,21 +166,21 @@ export async function readInstance(
 }
 
 /**
- * Connects with the first of `passwords` the instance accepts (`""`: none),
- * and says which: during a rotation some instances may still hold only an
- * older one.
+ * Connects with the first of `credentials` the instance accepts, and says
+ * which: during a change of password, or of spec.acl, some instances may
+ * still hold only an older one.
  */
 async function connectWithAny(
   deps: Pick<ReconcileDeps, "connect">,
   ip: string,
   port: number,
-  passwords: readonly string[],
+  credentials: readonly Credential[],
   tls: TlsSettings | undefined,
-): Promise<[RedisNode, string]> {
-  const [first = "", ...others] = passwords;
+): Promise<[RedisNode, Credential]> {
+  const [first = { password: "" }, ...others] = credentials;
   try {
     return [
-      await deps.connect({ host: ip, port, password: first, ...(tls ? { tls } : {}) }),
+      await deps.connect({ host: ip, port, ...first, ...(tls ? { tls } : {}) }),
       first,
     ];
   } catch (error) {

@@ -52,7 +52,14 @@ export async function rotatePassword(
   // Each phase runs on every instance before the next begins (see decide/password.ts).
   const phases: Array<[string, (node: RedisNode) => Promise<void>]> = [];
   const { password, previous } = step;
-  if (step.kind === "Add" && previous !== "" && password !== "") {
+  if (redis.spec?.acl) {
+    // Replicas authenticate as their own ACL user: only the default user's password changes.
+    phases.push(
+      step.kind === "Add" && previous !== "" && password !== ""
+        ? ["accept the new password", (n) => n.acceptPassword(password)]
+        : ["require only the new password", (n) => n.requireOnlyPassword(password)],
+    );
+  } else if (step.kind === "Add" && previous !== "" && password !== "") {
     phases.push(["accept the new password", (n) => n.acceptPassword(password)]);
     phases.push(["use it towards the master", (n) => n.useMasterPassword(password)]);
   } else if (step.kind === "Add" && password !== "") {

@@ -40,11 +40,12 @@ import type { Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../kube/base64.ts";
 import { isConflict, isNotFound, unlessNotFound } from "../kube/client.ts";
 import { storedPasswords } from "../specs/secret.ts";
-import type { RedisNode } from "../redis/client.ts";
+import type { Credential, RedisNode } from "../redis/client.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
 import { carryOut } from "./carry_out.ts";
 import { rotatePassword } from "./password_rotation.ts";
+import { type AclPass, forgetAcl, prepareAcl, syncAcl } from "./acl_users.ts";
 import { settleClientsLater } from "./settle_clients.ts";
 import { forgetReach, readReach, tlsReloadDue } from "./reach.ts";
 import { recordRedisGauges } from "../observe/redis_gauges.ts";
@@ -70,7 +71,10 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
   const redis = deps.caches.redis.get(namespace, name);
   if (!redis || redis.metadata?.deletionTimestamp) {
     deps.monitors.forget(key);
-    if (redis?.metadata?.uid) forgetReach(redis.metadata.uid);
+    if (redis?.metadata?.uid) {
+      forgetReach(redis.metadata.uid);
+      forgetAcl(redis.metadata.uid);
+    }
     deps.metrics.forgetRedis({ namespace, name });
     return {};
   }
@@ -146,9 +150,14 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const secret = stored && (ownSecret || stored.password !== "" || stored.previous !== undefined)
     ? { passwords: stored, current: ownSecret }
     : undefined;
-  // A new Redis whose password cannot be read yet gets no pods: they would start without one.
-  const waitForPassword = (wanted === undefined || copyUnknown) && copy === undefined &&
-    !podsExist;
+  // Before any pod starts: with spec.acl, pods start with its users (acl_users.ts).
+  const acl = await prepareAcl(deps, redis, stored?.password);
+  problems.push(...acl.problems);
+  advisories.push(...acl.advisory);
+  // A new Redis whose password (or, with spec.acl, whose users) cannot be read yet gets no
+  // pods: they would start without them.
+  const waitForPassword = ((wanted === undefined || copyUnknown) && copy === undefined ||
+    redis.spec?.acl !== undefined && acl.data?.startup === undefined) && !podsExist;
   if (!invalid.length && !foreignSecret && !waitForPassword) {
     const { written, problems: applyProblems } = await syncOwnedObjects(
       deps,
@@ -183,7 +192,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const observed = await observeInstances(
     deps,
     redis,
-    candidatePasswords(wanted, stored),
+    operatorCredentials(redis, acl, candidatePasswords(wanted, stored)),
     monitor,
     updateRevision(deps, redis),
     reach,
@@ -194,13 +203,15 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       reason: Reason.AuthFailed,
       message: `Redis on ${
         locked.join(", ")
-      } refused every password the operator knows (the user's Secret and the operator's copy): it cannot be observed or failed over; restore the password it runs with`,
+      } refused every password the operator knows (the user's Secret, the operator's copy and its own ACL user's): it cannot be observed or failed over; restore the password it runs with`,
     });
   }
   if (!copy && !copyUnknown && podsExist && wanted && !foreignSecret) {
     // The copy is gone (deleted by hand, pruned) while pods run: what they accept says
     // what it held. Written back at once, so a pod restarting now starts with it.
-    const accepted = observed.flatMap((o) => o.password === undefined ? [] : [o.password]);
+    const accepted = observed.flatMap((o) =>
+      o.credential === undefined || o.credential.user ? [] : [o.credential.password]
+    );
     if (accepted.length && accepted.every((p) => p === wanted)) {
       stored = { password: wanted };
       problems.push(...await tryApply(() => writeOwnSecret(deps, redis, { password: wanted })));
@@ -238,7 +249,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
         deps,
         observed
           .filter((o) => o.observation.ip && o.observation.ip !== master.ip)
-          .map((o) => ({ ip: o.observation.ip, password: o.password })),
+          .map((o) => ({ ip: o.observation.ip, credential: o.credential })),
         reach,
       );
     }
@@ -270,6 +281,18 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       ? await rotatePassword(deps, redis, decidePasswordRotation(wanted, stored), observed)
       : { kind: "Idle" as const };
     if (rotation.kind === "Failed") problems.push(rotation.problem);
+    // After everything else: undoing spec.acl may close the connections it used.
+    const aclSync = await syncAcl(deps, redis, observed, acl, master?.pod);
+    advisories.push(...aclSync.problems, ...aclSync.advisory);
+    if (aclSync.changed.length) {
+      await event(
+        deps,
+        redis,
+        "Normal",
+        Reason.ACLUsersApplied,
+        `ACL users brought in line with spec.acl on ${aclSync.changed.join(", ")}`,
+      );
+    }
     // Last: a more specific problem of this pass names the Degraded reason first.
     const nodeLoss = nodeLossProblem(
       redisPods(deps, redis),
@@ -320,6 +343,21 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   } finally {
     for (const { node } of observed) node?.close();
   }
+}
+
+/**
+ * The credentials to try, in order: with spec.acl the operator's own user
+ * first; without it, the default user's passwords first, and the operator's
+ * user after them for instances that still carry spec.acl's users.
+ */
+function operatorCredentials(
+  redis: Redis,
+  acl: AclPass,
+  passwords: readonly string[],
+): Credential[] {
+  const defaults = passwords.map((password) => ({ password }));
+  const own = acl.operatorCredential ? [acl.operatorCredential] : [];
+  return redis.spec?.acl ? [...own, ...defaults] : [...defaults, ...own];
 }
 
 /** One problem for the status: the first one's reason, every message. */

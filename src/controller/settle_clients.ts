@@ -16,16 +16,17 @@
  * @module
  */
 import { delay } from "../async/delay.ts";
+import type { Credential } from "../redis/client.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import type { Reach } from "./reach.ts";
 
 /** kube-proxy's default `minSyncPeriod`, with room for its sync and our slice write. */
 export const serviceSettleMs = 2000;
 
-/** An instance to settle: its address and the password it accepted this pass. */
+/** An instance to settle: its address and the credential it accepted this pass. */
 export interface SettleTarget {
   readonly ip: string;
-  readonly password: string | undefined;
+  readonly credential: Credential | undefined;
 }
 
 /**
@@ -40,13 +41,13 @@ export function settleClientsLater(
   if (replicas.length === 0) return;
   const run = async () => {
     await delay(serviceSettleMs, deps.signal);
-    await Promise.all(replicas.map(async ({ ip, password }) => {
+    await Promise.all(replicas.map(async ({ ip, credential }) => {
       try {
         const node = await deps.connect({
           host: ip,
           port: reach.port,
           ...(reach.tls ? { tls: reach.tls } : {}),
-          ...(password ? { password } : {}),
+          ...(credential?.password ? credential : {}),
         });
         try {
           await node.disconnectClients();

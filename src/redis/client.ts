@@ -13,8 +13,16 @@ export interface RedisAddress {
   readonly host: string;
   readonly port: number;
   readonly password?: string | undefined;
+  /** The ACL user the password is for; the default user without one. */
+  readonly user?: string | undefined;
   /** Connect over TLS, trusting this CA (spec.tls). */
   readonly tls?: TlsSettings | undefined;
+}
+
+/** A password and, for an ACL user, its name (the default user without one); `""` is none. */
+export interface Credential {
+  readonly user?: string;
+  readonly password: string;
 }
 
 /** How the operator speaks TLS to an instance. */
@@ -61,7 +69,7 @@ export interface RedisNode {
     timeoutMs: number,
     minReplicasToWrite: number,
   ): Promise<void>;
-  /** Accepts `password` besides the ones it has (`ACL SETUSER default on >password`). */
+  /** Accepts `password` besides the ones it has (`ACL SETUSER default >password`). */
   acceptPassword(password: string): Promise<void>;
   /**
    * Accepts `password` only (`CONFIG SET requirepass`): every other one stops
@@ -76,6 +84,17 @@ export interface RedisNode {
    * stranger reusing its master's address could be copied).
    */
   useMasterPassword(password: string, asDefaultUser?: boolean): Promise<void>;
+  /** The users as `ACL LIST` gives them, one line each. */
+  aclList(): Promise<string[]>;
+  /** `ACL SETUSER` with `args` (the user name first). */
+  setUser(args: readonly string[]): Promise<void>;
+  /** `ACL DELUSER`. */
+  deleteUsers(names: readonly string[]): Promise<void>;
+  /**
+   * Authenticates to its master as `user` from the next sync on (`masterauth`,
+   * then `masteruser`; `""` is the default user).
+   */
+  useMasterUser(user: string, password: string): Promise<void>;
   /** Keys held over every database (`INFO keyspace`). */
   keyCount(): Promise<number>;
   /** The live fencing settings (`CONFIG GET min-replicas-*`). */
@@ -136,14 +155,15 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
   // ("") is checked with a PING, so an instance that wants one is an auth error too.
   if (address.password !== undefined) {
     try {
-      if (address.password) await client.call("AUTH", address.password);
+      if (address.user) await client.call("AUTH", address.user, address.password);
+      else if (address.password) await client.call("AUTH", address.password);
       else await client.ping();
     } catch (cause) {
       client.disconnect();
       throw new RedisAuthError(
-        `Redis at ${hostPort(address.host, address.port)} refused the password: ${
-          cause instanceof Error ? cause.message : cause
-        }`,
+        `Redis at ${hostPort(address.host, address.port)} refused the password${
+          address.user ? ` of user ${address.user}` : ""
+        }: ${cause instanceof Error ? cause.message : cause}`,
         { cause },
       );
     }
@@ -187,7 +207,23 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
       ),
     acceptPassword: (password) =>
       wrap("ACL SETUSER default", async () => {
-        await client.call("ACL", "SETUSER", "default", "on", `>${password}`);
+        // Not "on": with spec.acl the default user may be off, and stays so.
+        await client.call("ACL", "SETUSER", "default", `>${password}`);
+      }),
+    aclList: () => wrap("ACL LIST", async () => (await client.call("ACL", "LIST")) as string[]),
+    // Only the user's name in the message: the arguments hold a password hash.
+    setUser: (args) =>
+      wrap(`ACL SETUSER ${args[0]}`, async () => {
+        await client.call("ACL", "SETUSER", ...args);
+      }),
+    deleteUsers: (names) =>
+      wrap(`ACL DELUSER ${names.join(" ")}`, async () => {
+        await client.call("ACL", "DELUSER", ...names);
+      }),
+    useMasterUser: (user, password) =>
+      wrap("CONFIG SET masterauth/masteruser", async () => {
+        await client.call("CONFIG", "SET", "masterauth", password);
+        await client.call("CONFIG", "SET", "masteruser", user);
       }),
     requireOnlyPassword: (password) =>
       wrap("CONFIG SET requirepass", async () => {

@@ -15,11 +15,11 @@ import {
   tlsFiles,
   tlsPort,
 } from "../api/redis.ts";
+import { hookUser } from "../decide/acl.ts";
 
 /** Where the ConfigMap is mounted in the Redis container. */
 export const configDir = "/etc/redis";
-/** The ACL user of the preStop hook (INFO and PING only) and the file with its token. */
-const hookUser = "redis-operator-hook";
+/** The file with the token of the preStop hook's ACL user (INFO and PING only). */
 const hookTokenFile = "hook-token";
 
 /** A memory-backed folder for files made at start (the auth include, never in the ConfigMap). */
@@ -108,6 +108,11 @@ fi
 token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')
 printf '%s' "$token" > ${runDir}/${hookTokenFile}
 printf 'user ${hookUser} on >%s resetchannels -@all +info +ping\\n' "$token" >> ${runDir}/auth.conf
+# spec.acl: the users (with password hashes) and the replication user, from the
+# operator's Secret redis-NAME-acl; later lines win over the ones above.
+if [ -n "\${REDIS_ACL_CONF:-}" ]; then
+  printf '%s\\n' "$REDIS_ACL_CONF" >> ${runDir}/auth.conf
+fi
 set -- ${configDir}/redis.conf --include ${runDir}/auth.conf \\
   --replica-announce-ip "$POD_IP" --replica-announce-port "$port"
 if [ -n "$master" ] && [ "$master" = "$POD_IP" ]; then

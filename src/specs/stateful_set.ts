@@ -27,6 +27,8 @@ import {
 import { configDir, preStopScript, renderRedisConf, runDir, startScript } from "./config_map.ts";
 import { fnv1a } from "./fnv.ts";
 import { passwordKey } from "./secret.ts";
+import { aclSecretKeys } from "./acl_secret.ts";
+import { exporterUser } from "../decide/acl.ts";
 
 /**
  * The pod's security context when the spec gives none: what the "restricted"
@@ -71,6 +73,13 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
   };
   // REDISCLI_AUTH lets the probes' redis-cli authenticate without the password on its command line.
   env.push({ name: "REDIS_PASSWORD", ...fromSecret }, { name: "REDISCLI_AUTH", ...fromSecret });
+  // spec.acl's users, the same way: present only while spec.acl is (specs/acl_secret.ts).
+  env.push({
+    name: "REDIS_ACL_CONF",
+    valueFrom: {
+      secretKeyRef: { name: names.acl, key: aclSecretKeys.startup, optional: true },
+    },
+  });
   // The scripts (specs/config_map.ts) and the probes reach Redis on its own port, inside the
   // pod. Without checking its certificate: it is their own process, and the CA file changes
   // under them when the CA is rotated (a check then would fail the liveness probe and restart
@@ -130,7 +139,13 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
           name: "REDIS_ADDR",
           value: `${spec.tls ? "rediss" : "redis"}://127.0.0.1:${servingPort(redis)}`,
         },
-        ...env.filter((e) => e.name === "REDIS_PASSWORD"),
+        // With spec.acl as its own user, which reads no key; else as the default user.
+        ...(spec.acl
+          ? [{ name: "REDIS_USER", value: exporterUser }, {
+            name: "REDIS_PASSWORD",
+            valueFrom: { secretKeyRef: { name: names.acl, key: aclSecretKeys.exporter } },
+          }]
+          : env.filter((e) => e.name === "REDIS_PASSWORD")),
         // Inside the pod, to 127.0.0.1: the certificate names the pods, not localhost.
         ...(spec.tls ? [{ name: "REDIS_EXPORTER_SKIP_TLS_VERIFICATION", value: "true" }] : []),
       ],

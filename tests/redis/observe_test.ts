@@ -14,7 +14,7 @@ Deno.test("readInstance() takes a master at maxclients for a live one, not a dea
     await holder.ping();
     // Redis accepts the connection, answers "max number of clients reached" and closes it;
     // ioredis reports "Connection is closed", which counted as a refused connection before.
-    const read = await readInstance(deps, "127.0.0.1", [""], server.port);
+    const read = await readInstance(deps, "127.0.0.1", [{ password: "" }], server.port);
     assert.ok("error" in read, "no INFO from a full server");
     assert.equal(read.unreachable, "timeout", `${read.error} is no proof of death`);
   } finally {
@@ -24,13 +24,18 @@ Deno.test("readInstance() takes a master at maxclients for a live one, not a dea
 });
 
 Deno.test("readInstance() takes a refused connection as proof, and reads INFO and fencing of a live one", async () => {
-  const refused = await readInstance(deps, "127.0.0.1", [""], freePort());
+  const refused = await readInstance(deps, "127.0.0.1", [{ password: "" }], freePort());
   assert.ok("error" in refused);
   assert.equal(refused.unreachable, "refused");
 
   const server = await startRedisServer("--min-replicas-to-write", "1000000");
   try {
-    const read = await readInstance(deps, "127.0.0.1", ["wrong", ""], server.port);
+    const read = await readInstance(
+      deps,
+      "127.0.0.1",
+      [{ password: "wrong" }, { password: "" }],
+      server.port,
+    );
     assert.ok("info" in read, JSON.stringify(read));
     assert.equal(read.info.role, "master");
     assert.deepEqual(read.fencing, { minReplicasToWrite: 1000000, minReplicasMaxLagSeconds: 10 });

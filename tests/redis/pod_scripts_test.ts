@@ -9,6 +9,14 @@
  */
 import assert from "node:assert/strict";
 import { buildConfigMap } from "../../src/specs/config_map.ts";
+import {
+  exporterUser,
+  initialStartupLines,
+  operatorUser,
+  replicationUser,
+  startupLines,
+} from "../../src/decide/acl.ts";
+import { passwordHash } from "../../src/controller/acl_users.ts";
 
 /** Runs `script` (sh) in fresh mount and network namespaces with the scripts in /etc/redis. */
 async function inNamespaces(script: string): Promise<string> {
@@ -102,4 +110,49 @@ exit 0
   const [pong, masterauth] = output.trim().split("\n");
   assert.equal(pong, "PONG");
   assert.equal(masterauth, password);
+});
+
+Deno.test("start.sh starts with spec.acl's users: the operator's user reads INFO but no key, the default user is off, replicas sync as their own user", async () => {
+  const passwords = { operator: "op-pw", replication: "repl-pw", exporter: "exp-pw" };
+  const lines = initialStartupLines(passwords, { on: false, password: "pw" }, passwordHash);
+  const op = `redis-cli --user ${operatorUser} --pass op-pw --no-auth-warning`;
+  const output = await inNamespaces(`
+export POD_IP=127.0.0.1 REDIS_PASSWORD=pw REDIS_ACL_CONF='${lines.replaceAll("'", "'\\''")}'
+sh /etc/redis/start.sh >/dev/null 2>&1 &
+master=$!
+wait_for "redis-cli -p 6379 ping 2>/dev/null | grep -q NOAUTH"
+set +e
+${op} -p 6379 info replication | grep -q role:master && echo "operator reads INFO"
+${op} -p 6379 get key
+REDISCLI_AUTH=pw redis-cli -p 6379 ping
+# A replica started the same way (same lines) syncs as the replication user.
+mkdir /run/replica && cd /run/replica
+redis-server --port 6380 --bind 127.0.0.1 --save "" --dir /run/replica --replicaof 127.0.0.1 6379 \\
+  --masteruser ${replicationUser} --masterauth repl-pw --pidfile /run/replica/pid --daemonize yes >/dev/null
+wait_for "${op} -p 6379 info replication | grep -q 'slave0:.*state=online'"
+# The exporter's user may list clients (the operator's may not).
+redis-cli --user ${exporterUser} --pass exp-pw --no-auth-warning -p 6379 client list type replica |
+  grep -o 'user=[^ ]*'
+${op} -p 6379 acl list > /run/list
+kill $master "$(cat /run/replica/pid)"
+cat /run/list
+exit 0
+`);
+  assert.match(output, /operator reads INFO/);
+  assert.match(output, /NOPERM/, "the operator's user reads no key");
+  assert.match(output, /WRONGPASS|NOAUTH/, "the default user is off");
+  assert.match(output, new RegExp(`user=${replicationUser}`));
+  // What the operator would record for restarting pods starts a server again.
+  const list = output.split("\n").filter((l) => l.startsWith("user "));
+  const again = startupLines(list, "repl-pw");
+  const restarted = await inNamespaces(`
+export POD_IP=127.0.0.1 REDIS_ACL_CONF='${again.replaceAll("'", "'\\''")}'
+sh /etc/redis/start.sh >/dev/null 2>&1 &
+master=$!
+wait_for "redis-cli -p 6379 ping 2>/dev/null | grep -q NOAUTH"
+${op} -p 6379 config get masteruser | tail -1
+kill $master
+exit 0
+`);
+  assert.equal(restarted.trim(), replicationUser);
 });

@@ -1,0 +1,89 @@
+import assert from "node:assert/strict";
+import {
+  aclFingerprint,
+  hasAclTraces,
+  hookUser,
+  initialStartupLines,
+  operatorUser,
+  replicationUser,
+  ruleArguments,
+  setUserArguments,
+  staleUsers,
+  startupLines,
+  type WantedAcl,
+} from "./acl.ts";
+
+const hash = (p: string) => `h(${p})`;
+// Captured from redis-server 7.0.15 (ACL LIST).
+const defaultOn = "user default on #2d71 ~* &* +@all";
+const hook = `user ${hookUser} on #aa resetchannels -@all +info +ping`;
+const app = "user app on sanitize-payload #30c9 ~app:* resetchannels +@all -@dangerous";
+
+Deno.test("ruleArguments() splits at spaces and keeps a selector whole", () => {
+  assert.deepEqual(ruleArguments("  ~app:*\t+@read  (~log:* +xadd +get) -debug"), [
+    "~app:*",
+    "+@read",
+    "(~log:* +xadd +get)",
+    "-debug",
+  ]);
+  assert.deepEqual(ruleArguments(""), []);
+});
+
+Deno.test("setUserArguments() resets the user and sends the password hash, never the password", () => {
+  assert.deepEqual(setUserArguments({ name: "app", passwordHash: "abc", rules: ["~a:*"] }), [
+    "app",
+    "reset",
+    "on",
+    "#abc",
+    "~a:*",
+  ]);
+});
+
+Deno.test("staleUsers() removes users the spec dropped, never default or the hook's", () => {
+  const wanted: WantedAcl = {
+    kind: "Users",
+    users: [{ name: operatorUser, passwordHash: "x", rules: [] }],
+    defaultUserOn: true,
+    replicationPassword: "r",
+  };
+  const list = [defaultOn, hook, app, `user ${operatorUser} on #x -@all`];
+  assert.deepEqual(staleUsers(list, wanted), ["app"]);
+  assert.deepEqual(staleUsers(list, { kind: "DefaultOnly", masterPassword: "" }), [
+    "app",
+    operatorUser,
+  ]);
+});
+
+Deno.test("hasAclTraces() sees another user or a disabled default, not the hook's user", () => {
+  assert.equal(hasAclTraces([defaultOn, hook]), false);
+  assert.equal(hasAclTraces([defaultOn, hook, app]), true);
+  assert.equal(hasAclTraces(["user default off #2d71 ~* &* +@all", hook]), true);
+});
+
+Deno.test("aclFingerprint() leaves out the hook's user, whose token each container makes", () => {
+  const other = `user ${hookUser} on #bb resetchannels -@all +info +ping`;
+  assert.equal(aclFingerprint([defaultOn, hook, app]), aclFingerprint([defaultOn, other, app]));
+  assert.notEqual(aclFingerprint([defaultOn, app]), aclFingerprint([defaultOn]));
+});
+
+Deno.test("startupLines() keeps the users and a disabled default, and names the replication user", () => {
+  assert.equal(
+    startupLines([defaultOn, hook, app], 'p"w'),
+    `${app}\nmasteruser ${replicationUser}\nmasterauth "p\\"w"\n`,
+  );
+  const off = "user default off #2d71 ~* &* +@all";
+  assert.ok(startupLines([off, app], "r").startsWith(`${off}\n${app}\n`));
+});
+
+Deno.test("initialStartupLines() gives the operator's users and keeps a disabled default user's password", () => {
+  const passwords = { operator: "o", replication: "r", exporter: "e" };
+  const on = initialStartupLines(passwords, { on: true, password: "pw" }, hash);
+  assert.match(on, new RegExp(`^user ${operatorUser} on #h\\(o\\) resetchannels -@all `, "m"));
+  assert.match(on, new RegExp(`^user ${replicationUser} on #h\\(r\\) resetchannels -@all `, "m"));
+  assert.doesNotMatch(on, /user default/);
+  assert.match(on, /^masterauth "r"$/m);
+  const off = initialStartupLines(passwords, { on: false, password: "pw" }, hash);
+  assert.match(off, /^user default off #h\(pw\) ~\* &\* \+@all$/m);
+  const open = initialStartupLines(passwords, { on: false, password: "" }, hash);
+  assert.match(open, /^user default off nopass ~\* &\* \+@all$/m);
+});

@@ -1,0 +1,60 @@
+/**
+ * The operator's Secret `redis-NAME-acl` (spec.acl): the passwords of its own
+ * ACL users, which it makes once, and the user lines a pod starts with
+ * (decide/acl.ts). The pods read the lines through an optional environment
+ * variable, so adding or removing spec.acl changes no pod template.
+ *
+ * @module
+ */
+import type { Secret } from "kubernetes-types/core/v1.d.ts";
+import { objectNames, ownedMetadata, type Redis } from "../api/redis.ts";
+import type { InternalPasswords } from "../decide/acl.ts";
+import { decodeBase64Text, encodeBase64Text } from "../kube/base64.ts";
+
+/** The keys of the Secret. */
+export const aclSecretKeys = {
+  operator: "operator-password",
+  replication: "replication-password",
+  exporter: "exporter-password",
+  /** Lines appended to the auth include at start (specs/config_map.ts). */
+  startup: "acl.conf",
+} as const;
+
+/** What the Secret holds. */
+export interface AclSecretData {
+  readonly passwords: InternalPasswords;
+  /** Absent: pods start without spec.acl's users. */
+  readonly startup?: string;
+}
+
+/** Builds the Secret holding `data`. */
+export function buildAclSecret(redis: Redis, data: AclSecretData): Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: ownedMetadata(redis, objectNames(redis.metadata?.name ?? "").acl),
+    type: "Opaque",
+    data: {
+      [aclSecretKeys.operator]: encodeBase64Text(data.passwords.operator),
+      [aclSecretKeys.replication]: encodeBase64Text(data.passwords.replication),
+      [aclSecretKeys.exporter]: encodeBase64Text(data.passwords.exporter),
+      ...(data.startup !== undefined
+        ? { [aclSecretKeys.startup]: encodeBase64Text(data.startup) }
+        : {}),
+    },
+  };
+}
+
+/** What a Secret holds, or undefined when it lacks a password (then new ones are made). */
+export function readAclSecretData(secret: Secret | undefined): AclSecretData | undefined {
+  const value = (key: string) => {
+    const encoded = secret?.data?.[key];
+    return encoded === undefined ? undefined : decodeBase64Text(encoded);
+  };
+  const operator = value(aclSecretKeys.operator);
+  const replication = value(aclSecretKeys.replication);
+  const exporter = value(aclSecretKeys.exporter);
+  if (!operator || !replication || !exporter) return undefined;
+  const startup = value(aclSecretKeys.startup);
+  return { passwords: { operator, replication, exporter }, ...(startup ? { startup } : {}) };
+}
