@@ -120,6 +120,7 @@ export function specProblems(redis: Redis): string[] {
       `spec.config maxclients must be at least ${minimumMaxclients}: the operator, its monitor and the preStop hook need connections of their own`,
     );
   }
+  problems.push(...aclProblems(redis));
   const own = objectNames(redis.metadata?.name ?? "").base;
   if (redis.spec?.password?.secretKeyRef?.name === own) {
     problems.push(
@@ -184,4 +185,42 @@ function splitsLikeRedis(value: string): boolean {
       }
     }
   }
+}
+
+/**
+ * Rules that set a password: the password comes from the user's Secret, and a
+ * rule could otherwise add one the spec does not show (or `reset` it away).
+ * The CRD's CEL rule uses the same pattern (a unit test keeps them equal).
+ */
+export const passwordRulePattern = /(^|[ \t])([<>#!]|(?i:nopass|resetpass|reset)([ \t]|$))/;
+
+/** What is wrong with spec.acl. */
+function aclProblems(redis: Redis): string[] {
+  const problems: string[] = [];
+  const names = objectNames(redis.metadata?.name ?? "");
+  const ownSecrets = new Set([names.base, names.acl]);
+  if (ownSecrets.has(redis.spec?.password?.secretKeyRef?.name ?? "")) {
+    problems.push(
+      `spec.password.secretKeyRef names Secret ${redis.spec?.password?.secretKeyRef?.name}, which the operator writes: keep the password in a Secret of another name`,
+    );
+  }
+  for (const user of redis.spec?.acl?.users ?? []) {
+    if (user.name === "default" || user.name.startsWith("redis-operator")) {
+      problems.push(`spec.acl.users ${user.name}: default and redis-operator* are the operator's`);
+    }
+    if (/[\r\n\0]/.test(user.rules)) {
+      problems.push(`spec.acl.users ${user.name}: rules must be on one line`);
+    }
+    if (passwordRulePattern.test(user.rules)) {
+      problems.push(
+        `spec.acl.users ${user.name}: rules must not set passwords (>, <, #, !, nopass, resetpass, reset): the password comes from the user's Secret`,
+      );
+    }
+    if (ownSecrets.has(user.password?.secretKeyRef?.name)) {
+      problems.push(
+        `spec.acl.users ${user.name} names Secret ${user.password.secretKeyRef.name}, which the operator writes: keep the password in a Secret of another name`,
+      );
+    }
+  }
+  return problems;
 }

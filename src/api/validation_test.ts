@@ -7,6 +7,7 @@ import {
   directiveNamePattern,
   managedDirectives,
   maximumReplicas,
+  passwordRulePattern,
   specProblems,
 } from "./validation.ts";
 
@@ -141,4 +142,39 @@ Deno.test("specProblems() refuses config values Redis would refuse at start, wit
 Deno.test("specProblems() refuses more than the most replicas", () => {
   assert.deepEqual(specProblems({ spec: { replicas: maximumReplicas } }), []);
   assert.match(specProblems({ spec: { replicas: 100000 } }).join(), /spec.replicas 100000/);
+});
+
+Deno.test("specProblems() refuses ACL rules that set passwords, reserved user names and the operator's Secrets", () => {
+  const withUser = (name: string, rules: string, secret = "app-pw") => ({
+    metadata: { name: "cache", namespace: "ns" },
+    spec: {
+      acl: { users: [{ name, rules, password: { secretKeyRef: { name: secret, key: "pw" } } }] },
+    },
+  });
+  assert.deepEqual(
+    specProblems(withUser("app", "~app:* +@all resetkeys resetchannels -debug")),
+    [],
+  );
+  assert.deepEqual(specProblems(withUser("app", "(~log:* +xadd) on")), []);
+  for (const rules of [">pw", "~* <pw", "#abc", "!abc", "NOPASS", "~* resetpass", "reset ~*"]) {
+    assert.equal(specProblems(withUser("app", rules)).length, 1, rules);
+  }
+  assert.equal(specProblems(withUser("app", "~*\n+@all")).length, 1);
+  assert.equal(specProblems(withUser("default", "~*")).length, 1);
+  assert.equal(specProblems(withUser("redis-operator-x", "~*")).length, 1);
+  assert.equal(specProblems(withUser("app", "~*", "redis-cache-acl")).length, 1);
+  assert.equal(specProblems(withUser("app", "~*", "redis-cache")).length, 1);
+});
+
+Deno.test("the CRD refuses password rules with the operator's pattern", async () => {
+  const crd = parse(
+    await Deno.readTextFile(new URL("../../deploy/crd/redis.yaml", import.meta.url)),
+  );
+  const users = crd.spec.versions[0].schema.openAPIV3Schema.properties.spec.properties.acl
+    .properties.users;
+  const rules: string[] = users.items.properties.rules["x-kubernetes-validations"]
+    .map((v: { rule: string }) => v.rule);
+  // CEL writes a tab as \t inside its string literal.
+  const source = passwordRulePattern.source;
+  assert.ok(rules.includes(`!self.matches('${source}')`), rules.join("\n"));
 });
