@@ -45,6 +45,15 @@ export interface AclPass {
   readonly advisory: Problem[];
 }
 
+/**
+ * The operator's users' passwords read for each Redis (by uid). Should its
+ * Secret be deleted by hand, it is written back with them: the running
+ * instances know no others. Lost with an operator restart; then new passwords
+ * are made, and the instances are reached with the default user's password
+ * (if on) until restarted pods start with the new ones.
+ */
+const knownPasswords = new Map<string, AclSecretData["passwords"]>();
+
 /** SHA-256 of a password, hex, as `ACL SETUSER #…` takes it. */
 export function passwordHash(password: string): string {
   return createHash("sha256").update(password).digest("hex");
@@ -92,9 +101,18 @@ export async function prepareAcl(
     };
   }
   const problems: Problem[] = [];
-  let data = readAclSecretData(secret);
+  const uid = redis.metadata?.uid ?? "";
   // What pods start with: spec.acl's users from the first pod on, none without it.
-  let wantedData = data;
+  let wantedData: AclSecretData | undefined;
+  let data = readAclSecretData(secret);
+  if (data) knownPasswords.set(uid, data.passwords);
+  const remembered = knownPasswords.get(uid);
+  if (!data && remembered) {
+    // Deleted by hand while the instances run with these users: written back as it was
+    // (new passwords would lock the operator out of every running instance).
+    data = { passwords: remembered };
+    wantedData = data;
+  }
   if (acl && data?.startup === undefined && defaultPassword !== undefined) {
     const passwords = data?.passwords ??
       { operator: newPassword(), replication: newPassword(), exporter: newPassword() };
@@ -107,7 +125,7 @@ export async function prepareAcl(
   } else if (!acl && data?.startup !== undefined) {
     wantedData = { passwords: data.passwords };
   }
-  if (wantedData && wantedData !== data) {
+  if (wantedData && (wantedData !== data || !secret)) {
     try {
       await writeAclSecret(deps, redis, wantedData);
       data = wantedData;
@@ -220,6 +238,7 @@ const applied = new Map<string, { state: string; refused: Problem[] }>();
 
 /** Forgets what was applied for a Redis that is gone. */
 export function forgetAcl(uid: string): void {
+  knownPasswords.delete(uid);
   for (const key of applied.keys()) if (key.startsWith(`${uid}/`)) applied.delete(key);
 }
 

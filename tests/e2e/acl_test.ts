@@ -189,6 +189,18 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
       return /connected_slaves:2/.test(info) && back === "kept" || undefined;
     }, 60_000);
 
+    // The operator's Secret deleted by hand: written back with the same passwords, which
+    // the running instances hold (the failover below needs them).
+    await k("delete", "secret", "redis-users-acl");
+    assert.equal(
+      await waitFor(
+        "the operator's Secret written back",
+        () => secretValue("redis-users-acl", "operator-password").catch(() => undefined),
+        30_000,
+      ),
+      operator,
+    );
+
     // A failover: the new master has the users too (every instance was given them).
     const oldMaster = ready.status!.master!;
     await k("delete", "pod", oldMaster, "--wait=false");
@@ -296,6 +308,41 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
         if (!user.endsWith("redis-operator-replication") || app !== "yes") return undefined;
       }
       return true;
+    }, 30_000);
+    // The default user's password rotated under spec.acl: replication keeps its own user.
+    const rotated = ["-a", "rotated-password", "--no-auth-warning"];
+    const setDefaultPassword = async (password: string) =>
+      await kubectl(
+        ["-n", n, "apply", "-f", "-"],
+        await k(
+          "create",
+          "secret",
+          "generic",
+          "default-pw",
+          `--from-literal=pw=${password}`,
+          "--dry-run=client",
+          "-o",
+          "yaml",
+        ),
+      );
+    await setDefaultPassword("rotated-password");
+    await waitFor("every instance on the rotated password only", async () => {
+      for (const pod of await pods()) {
+        const fresh = await redisCli(pod.status.podIP, ...rotated, "PING").catch(() => "");
+        const stale = await redisCli(pod.status.podIP, ...withDefault, "PING").catch(() => "");
+        if (fresh !== "PONG" || !/WRONGPASS|NOAUTH/.test(stale)) return undefined;
+      }
+      return true;
+    }, 30_000);
+    for (const pod of await pods()) {
+      const user = await redisCli(pod.status.podIP, ...op, "CONFIG", "GET", "masteruser");
+      assert.ok(user.endsWith("redis-operator-replication"), user);
+    }
+    assert.match(await redisCli(masterIP, ...op, "INFO", "replication"), /connected_slaves:2/);
+    await setDefaultPassword("default-password");
+    await waitFor("the first password back", async () => {
+      const reply = await redisCli(masterIP, ...withDefault, "PING").catch(() => "");
+      return reply === "PONG" || undefined;
     }, 30_000);
     await k(
       "patch",
