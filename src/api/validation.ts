@@ -190,9 +190,10 @@ function splitsLikeRedis(value: string): boolean {
 /**
  * Rules that set a password: the password comes from the user's Secret, and a
  * rule could otherwise add one the spec does not show (or `reset` it away).
- * The CRD's CEL rule uses the same pattern (a unit test keeps them equal).
+ * The CRD's CEL rule uses the same pattern, with `(?i)` for the flag (a unit
+ * test keeps them equal).
  */
-export const passwordRulePattern = /(^|[ \t])([<>#!]|(?i:nopass|resetpass|reset)([ \t]|$))/;
+export const passwordRulePattern = /(^|[ \t])([<>#!]|(nopass|resetpass|reset)([ \t]|$))/i;
 
 /** What is wrong with spec.acl. */
 function aclProblems(redis: Redis): string[] {

@@ -14,6 +14,7 @@ import {
   hasAclTraces,
   initialStartupLines,
   internalUsers,
+  managedUsers,
   operatorUser,
   replicationUser,
   ruleArguments,
@@ -52,7 +53,16 @@ export interface AclPass {
  * are made, and the instances are reached with the default user's password
  * (if on) until restarted pods start with the new ones.
  */
-const knownPasswords = new Map<string, AclSecretData["passwords"]>();
+const knownData = new Map<string, AclSecretData>();
+
+/** Do two readings of the Secret say the same? */
+function sameData(a: AclSecretData, b: AclSecretData): boolean {
+  return JSON.stringify(buildAclSecretDataKey(a)) === JSON.stringify(buildAclSecretDataKey(b));
+}
+
+function buildAclSecretDataKey(data: AclSecretData) {
+  return [data.passwords, data.startup ?? "", [...data.users ?? []].sort()];
+}
 
 /** SHA-256 of a password, hex, as `ACL SETUSER #…` takes it. */
 export function passwordHash(password: string): string {
@@ -102,33 +112,37 @@ export async function prepareAcl(
   }
   const problems: Problem[] = [];
   const uid = redis.metadata?.uid ?? "";
-  // What pods start with: spec.acl's users from the first pod on, none without it.
-  let wantedData: AclSecretData | undefined;
-  let data = readAclSecretData(secret);
-  if (data) knownPasswords.set(uid, data.passwords);
-  const remembered = knownPasswords.get(uid);
-  if (!data && remembered) {
-    // Deleted by hand while the instances run with these users: written back as it was
-    // (new passwords would lock the operator out of every running instance).
-    data = { passwords: remembered };
-    wantedData = data;
-  }
-  if (acl && data?.startup === undefined && defaultPassword !== undefined) {
-    const passwords = data?.passwords ??
+  const read = readAclSecretData(secret);
+  if (read) knownData.set(uid, read);
+  // Deleted by hand while the instances run with these users: written back as it was
+  // (new passwords would lock the operator out of every running instance).
+  const current = read ?? knownData.get(uid);
+  let next = current;
+  if (acl) {
+    const passwords = current?.passwords ??
       { operator: newPassword(), replication: newPassword(), exporter: newPassword() };
-    const startup = initialStartupLines(
-      passwords,
-      { on: !acl.disableDefaultUser, password: defaultPassword },
-      passwordHash,
-    );
-    wantedData = { passwords, startup };
-  } else if (!acl && data?.startup !== undefined) {
-    wantedData = { passwords: data.passwords };
+    // What pods start with: spec.acl's users from the first pod on.
+    const startup = current?.startup ?? (defaultPassword === undefined ? undefined : (
+      initialStartupLines(
+        passwords,
+        { on: !acl.disableDefaultUser, password: defaultPassword },
+        passwordHash,
+      )
+    ));
+    // Recorded before they are applied: every user the operator applied is one it may remove.
+    const users = [...new Set([...current?.users ?? [], ...(acl.users ?? []).map((u) => u.name)])]
+      .sort();
+    next = { passwords, ...(startup ? { startup } : {}), ...(users.length ? { users } : {}) };
+  } else if (current) {
+    // Pods start without spec.acl's users; the users stay recorded until gone from every instance.
+    next = { passwords: current.passwords, ...(current.users ? { users: current.users } : {}) };
   }
-  if (wantedData && (wantedData !== data || !secret)) {
+  let data = read;
+  if (next && (!read || !sameData(next, read))) {
     try {
-      await writeAclSecret(deps, redis, wantedData);
-      data = wantedData;
+      await writeAclSecret(deps, redis, next);
+      data = next;
+      knownData.set(uid, next);
     } catch (error) {
       problems.push({
         reason: Reason.ApplyFailed,
@@ -238,7 +252,7 @@ const applied = new Map<string, { state: string; refused: Problem[] }>();
 
 /** Forgets what was applied for a Redis that is gone. */
 export function forgetAcl(uid: string): void {
-  knownPasswords.delete(uid);
+  knownData.delete(uid);
   for (const key of applied.keys()) if (key.startsWith(`${uid}/`)) applied.delete(key);
 }
 
@@ -269,7 +283,8 @@ export async function syncAcl(
   const outcome: AclSyncOutcome = { problems: [], advisory: [], changed: [] };
   if (!wanted) return outcome;
   const uid = redis.metadata?.uid ?? "";
-  const signature = JSON.stringify(wanted);
+  const managed = managedUsers(pass.data?.users ?? []);
+  const signature = JSON.stringify([wanted, [...managed]]);
   const reachable = observed.filter((o) => o.node);
   const lists = new Map<string, string[]>();
   await Promise.all(reachable.map(async (o) => {
@@ -288,7 +303,7 @@ export async function syncAcl(
       outcome.advisory.push(...known.refused);
       return false;
     }
-    return wanted.kind === "Users" || hasAclTraces(list);
+    return wanted.kind === "Users" || hasAclTraces(list, managed);
   });
   const refusedBy = new Map<string, Problem[]>();
   const failed = new Set<string>();
@@ -333,7 +348,7 @@ export async function syncAcl(
   // operator's own user goes last, and that instance is not read again this pass.
   const selfDeleted = new Set<string>();
   await round(async (node, pod) => {
-    const stale = staleUsers(lists.get(pod) ?? [], wanted);
+    const stale = staleUsers(lists.get(pod) ?? [], wanted, managed);
     const others = stale.filter((user) => user !== operatorUser);
     if (others.length) await node.deleteUsers(others);
     if (wanted.kind === "Users" && !wanted.defaultUserOn) await node.setUser(["default", "off"]);
@@ -363,22 +378,25 @@ export async function syncAcl(
       }
     }),
   );
-  if (wanted.kind === "Users" && pass.data) {
-    const synced = [...reachable]
+  // Every pod answered and took every step: no instance can hold a user dropped earlier.
+  const everywhere = observed.length > 0 &&
+    observed.every((o) =>
+      o.node && lists.has(o.observation.pod) && !failed.has(o.observation.pod) &&
+      !outcome.problems.some((p) => p.message.includes(` ${o.observation.pod}:`))
+    );
+  const masterList = () =>
+    [...reachable]
       .sort((a, b) =>
         Number(b.observation.pod === masterPod) - Number(a.observation.pod === masterPod)
       )
-      .map((o) => lists.get(o.observation.pod))
-      .find((list) =>
-        list !== undefined &&
-        [operatorUser, replicationUser].every((user) =>
-          list.some((line) => line.startsWith(`user ${user} on `))
-        )
-      );
-    const startup = synced && startupLines(synced, wanted.replicationPassword);
-    if (startup && startup !== pass.data.startup) {
+      .map((o) => selfDeleted.has(o.observation.pod) ? undefined : lists.get(o.observation.pod))
+      .find((list) => list !== undefined && hasOperatorUsers(list));
+  if (pass.data) {
+    const next = recordAfter(pass.data, wanted, everywhere, masterList());
+    if (!sameData(next, pass.data)) {
       try {
-        await writeAclSecret(deps, redis, { passwords: pass.data.passwords, startup });
+        await writeAclSecret(deps, redis, next);
+        knownData.set(uid, next);
       } catch (error) {
         outcome.problems.push({
           reason: Reason.ApplyFailed,
@@ -398,6 +416,38 @@ export async function syncAcl(
     problems: unique(outcome.problems),
     advisory: unique(outcome.advisory),
     changed: outcome.changed.sort(),
+  };
+}
+
+/** Does an `ACL LIST` hold the operator's own users, on? */
+function hasOperatorUsers(list: readonly string[]): boolean {
+  return [operatorUser, replicationUser].every((user) =>
+    list.some((line) => line.startsWith(`user ${user} on `))
+  );
+}
+
+/**
+ * What the Secret records after a sync: with spec.acl, the start lines from
+ * `synced` (an instance's `ACL LIST` with the operator's users); and, once
+ * `everywhere` (every pod took every step), only the users still wanted.
+ */
+function recordAfter(
+  data: AclSecretData,
+  wanted: WantedAcl,
+  everywhere: boolean,
+  synced: readonly string[] | undefined,
+): AclSecretData {
+  const startup = wanted.kind === "Users" && synced
+    ? startupLines(synced, wanted.replicationPassword)
+    : data.startup;
+  const apps = wanted.kind === "Users"
+    ? wanted.users.map((u) => u.name).filter((name) => !managedUsers([]).has(name))
+    : [];
+  const users = everywhere ? apps : data.users ?? [];
+  return {
+    passwords: data.passwords,
+    ...(startup ? { startup } : {}),
+    ...(users.length ? { users: [...users].sort() } : {}),
   };
 }
 

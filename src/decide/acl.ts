@@ -138,23 +138,29 @@ export function listedUser(line: string): string {
 }
 
 /**
- * Does an instance with this `ACL LIST` carry anything of spec.acl: a user
- * besides default and the hook's, or a disabled default user? Only then does
- * a Redis without spec.acl have something to undo.
+ * The users the operator answers for: its own, and the application users it
+ * has applied (`recorded` in its Secret). Users made by hand are never touched.
  */
-export function hasAclTraces(list: readonly string[]): boolean {
-  return list.some((line) => {
-    const user = listedUser(line);
-    if (user === hookUser) return false;
-    return user !== "default" || / off( |$)/.test(line);
-  });
+export function managedUsers(recorded: readonly string[]): Set<string> {
+  return new Set([operatorUser, replicationUser, exporterUser, ...recorded]);
 }
 
-/** Users on an instance that the wanted state does not have: deleted. */
-export function staleUsers(list: readonly string[], wanted: WantedAcl): string[] {
-  const keep = new Set(["default", hookUser]);
-  if (wanted.kind === "Users") { for (const u of wanted.users) keep.add(u.name); }
-  return list.map(listedUser).filter((user) => user !== "" && !keep.has(user));
+/**
+ * Does an instance with this `ACL LIST` carry a user of spec.acl? Only then
+ * does a Redis without spec.acl have something to undo.
+ */
+export function hasAclTraces(list: readonly string[], managed: ReadonlySet<string>): boolean {
+  return list.some((line) => managed.has(listedUser(line)));
+}
+
+/** Users the operator made that the wanted state does not have: deleted. */
+export function staleUsers(
+  list: readonly string[],
+  wanted: WantedAcl,
+  managed: ReadonlySet<string>,
+): string[] {
+  const keep = new Set(wanted.kind === "Users" ? wanted.users.map((u) => u.name) : []);
+  return list.map(listedUser).filter((user) => managed.has(user) && !keep.has(user));
 }
 
 /**

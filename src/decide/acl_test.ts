@@ -4,6 +4,7 @@ import {
   hasAclTraces,
   hookUser,
   initialStartupLines,
+  managedUsers,
   operatorUser,
   replicationUser,
   ruleArguments,
@@ -39,25 +40,29 @@ Deno.test("setUserArguments() resets the user and sends the password hash, never
   ]);
 });
 
-Deno.test("staleUsers() removes users the spec dropped, never default or the hook's", () => {
+Deno.test("staleUsers() removes the users the operator made and the spec dropped, never others", () => {
   const wanted: WantedAcl = {
     kind: "Users",
     users: [{ name: operatorUser, passwordHash: "x", rules: [] }],
     defaultUserOn: true,
     replicationPassword: "r",
   };
-  const list = [defaultOn, hook, app, `user ${operatorUser} on #x -@all`];
-  assert.deepEqual(staleUsers(list, wanted), ["app"]);
-  assert.deepEqual(staleUsers(list, { kind: "DefaultOnly", masterPassword: "" }), [
+  const byHand = "user ops on #cc ~* +@all";
+  const list = [defaultOn, hook, app, byHand, `user ${operatorUser} on #x -@all`];
+  const managed = managedUsers(["app"]);
+  assert.deepEqual(staleUsers(list, wanted, managed), ["app"]);
+  assert.deepEqual(staleUsers(list, { kind: "DefaultOnly", masterPassword: "" }, managed), [
     "app",
     operatorUser,
   ]);
+  assert.deepEqual(staleUsers(list, wanted, managedUsers([])), []);
 });
 
-Deno.test("hasAclTraces() sees another user or a disabled default, not the hook's user", () => {
-  assert.equal(hasAclTraces([defaultOn, hook]), false);
-  assert.equal(hasAclTraces([defaultOn, hook, app]), true);
-  assert.equal(hasAclTraces(["user default off #2d71 ~* &* +@all", hook]), true);
+Deno.test("hasAclTraces() sees a user the operator made, not the default, the hook's or one made by hand", () => {
+  const managed = managedUsers(["app"]);
+  assert.equal(hasAclTraces([defaultOn, hook, "user ops on #cc ~* +@all"], managed), false);
+  assert.equal(hasAclTraces([defaultOn, hook, app], managed), true);
+  assert.equal(hasAclTraces([defaultOn, `user ${replicationUser} on #r`], managed), true);
 });
 
 Deno.test("aclFingerprint() leaves out the hook's user, whose token each container makes", () => {

@@ -18,6 +18,8 @@ export const aclSecretKeys = {
   exporter: "exporter-password",
   /** Lines appended to the auth include at start (specs/config_map.ts). */
   startup: "acl.conf",
+  /** The application users the operator has applied, one per line: only those it removes. */
+  users: "users",
 } as const;
 
 /** What the Secret holds. */
@@ -25,6 +27,8 @@ export interface AclSecretData {
   readonly passwords: InternalPasswords;
   /** Absent: pods start without spec.acl's users. */
   readonly startup?: string;
+  /** The application users the operator has applied (and may have to remove). */
+  readonly users?: readonly string[];
 }
 
 /** Builds the Secret holding `data`. */
@@ -41,6 +45,9 @@ export function buildAclSecret(redis: Redis, data: AclSecretData): Secret {
       ...(data.startup !== undefined
         ? { [aclSecretKeys.startup]: encodeBase64Text(data.startup) }
         : {}),
+      ...(data.users?.length
+        ? { [aclSecretKeys.users]: encodeBase64Text([...data.users].sort().join("\n")) }
+        : {}),
     },
   };
 }
@@ -56,5 +63,10 @@ export function readAclSecretData(secret: Secret | undefined): AclSecretData | u
   const exporter = value(aclSecretKeys.exporter);
   if (!operator || !replication || !exporter) return undefined;
   const startup = value(aclSecretKeys.startup);
-  return { passwords: { operator, replication, exporter }, ...(startup ? { startup } : {}) };
+  const users = value(aclSecretKeys.users)?.split("\n").filter((u) => u !== "");
+  return {
+    passwords: { operator, replication, exporter },
+    ...(startup ? { startup } : {}),
+    ...(users?.length ? { users } : {}),
+  };
 }

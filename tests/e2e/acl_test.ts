@@ -212,6 +212,10 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
     assert.equal(await redisCli(masterIP, ...appUser, "GET", "app:1"), "kept");
     assert.equal(await redisCli(masterIP, ...appUser, "SET", "app:2", "after"), "OK");
 
+    // A user made by hand is not the operator's to remove.
+    for (const pod of await pods()) {
+      await redisCli(pod.status.podIP, ...op, "ACL", "SETUSER", "ops", "on", ">ops-pw", "+info");
+    }
     // Dropped from the spec: gone from every instance. The bad user goes with it.
     await k(
       "patch",
@@ -225,7 +229,7 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
     await waitFor("app removed from every instance", async () => {
       for (const pod of await pods()) {
         const users = await redisCli(pod.status.podIP, ...op, "ACL", "USERS").catch(() => "app");
-        if (/^(app|bad)$/m.test(users)) return undefined;
+        if (/^(app|bad)$/m.test(users) || !/^ops$/m.test(users)) return undefined;
       }
       return true;
     }, 30_000);
@@ -362,6 +366,8 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
       return true;
     }, 30_000);
     assert.match(await redisCli(masterIP, ...op, "INFO", "replication"), /connected_slaves:2/);
+    // A user made by hand stays when spec.acl goes.
+    await redisCli(masterIP, ...op, "ACL", "SETUSER", "ops", "on", ">ops-pw", "+info");
 
     await k(
       "patch",
@@ -379,7 +385,11 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
         const users = await redisCli(ip, ...withDefault, "ACL", "USERS").catch(() => "");
         const user = await redisCli(ip, ...withDefault, "CONFIG", "GET", "masteruser")
           .catch(() => "");
-        if (!/^default$/m.test(users) || /^app$|^redis-operator$/m.test(users)) return undefined;
+        if (
+          !/^default$/m.test(users) ||
+          /^(app|redis-operator(-replication|-exporter)?)$/m.test(users)
+        ) return undefined;
+        if (ip === masterIP && !/^ops$/m.test(users)) return undefined;
         if (user.trim() !== "masteruser") return undefined;
       }
       return true;
