@@ -195,6 +195,14 @@ function splitsLikeRedis(value: string): boolean {
  */
 export const passwordRulePattern = /(^|[ \t])([<>#!]|(nopass|resetpass|reset)([ \t]|$))/i;
 
+/**
+ * Characters a rule may not hold: Redis's config reader would take quotes and
+ * backslashes as quoting (and stop a pod starting with the user's line), and
+ * control characters are no rule's. A tab separates rules like a space.
+ */
+// deno-lint-ignore no-control-regex -- control characters are what it looks for
+export const unsafeRuleCharacters = /["'\\\x00-\x08\x0a-\x1f\x7f]/;
+
 /** What is wrong with spec.acl. */
 function aclProblems(redis: Redis): string[] {
   const problems: string[] = [];
@@ -209,8 +217,10 @@ function aclProblems(redis: Redis): string[] {
     if (user.name === "default" || user.name.startsWith("redis-operator")) {
       problems.push(`spec.acl.users ${user.name}: default and redis-operator* are the operator's`);
     }
-    if (/[\r\n\0]/.test(user.rules)) {
-      problems.push(`spec.acl.users ${user.name}: rules must be on one line`);
+    if (unsafeRuleCharacters.test(user.rules)) {
+      problems.push(
+        `spec.acl.users ${user.name}: rules must be one line without quotes, backslashes or control characters`,
+      );
     }
     if (passwordRulePattern.test(user.rules)) {
       problems.push(

@@ -159,7 +159,9 @@ Deno.test("specProblems() refuses ACL rules that set passwords, reserved user na
   for (const rules of [">pw", "~* <pw", "#abc", "!abc", "NOPASS", "~* resetpass", "reset ~*"]) {
     assert.equal(specProblems(withUser("app", rules)).length, 1, rules);
   }
-  assert.equal(specProblems(withUser("app", "~*\n+@all")).length, 1);
+  for (const rules of ["~*\n+@all", '~a"b +@all', "~a'b", "~a\\b", "~*\f+@all", "~*\v>pw"]) {
+    assert.equal(specProblems(withUser("app", rules)).length, 1, JSON.stringify(rules));
+  }
   assert.equal(specProblems(withUser("default", "~*")).length, 1);
   assert.equal(specProblems(withUser("redis-operator-x", "~*")).length, 1);
   assert.equal(specProblems(withUser("app", "~*", "redis-cache-acl")).length, 1);

@@ -45,7 +45,8 @@ import type { ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
 import { carryOut } from "./carry_out.ts";
 import { rotatePassword } from "./password_rotation.ts";
-import { type AclPass, forgetAcl, prepareAcl, syncAcl } from "./acl_users.ts";
+import { forgetAcl, syncAcl } from "./acl_users.ts";
+import { type AclPass, prepareAcl } from "./acl_secret_state.ts";
 import { settleClientsLater } from "./settle_clients.ts";
 import { forgetReach, readReach, tlsReloadDue } from "./reach.ts";
 import { recordRedisGauges } from "../observe/redis_gauges.ts";
@@ -151,9 +152,13 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     ? { passwords: stored, current: ownSecret }
     : undefined;
   // Before any pod starts: with spec.acl, pods start with its users (acl_users.ts).
-  const acl = await prepareAcl(deps, redis, stored?.password);
+  const acl = await prepareAcl(deps, redis, {
+    defaultPassword: stored?.password,
+    podsExist,
+    passwordSecret: foreignSecret ? undefined : ownSecret,
+    passwordSecretForeign: foreignSecret || copyUnknown,
+  });
   problems.push(...acl.problems);
-  advisories.push(...acl.advisory);
   // A new Redis whose password (or, with spec.acl, whose users) cannot be read yet gets no
   // pods: they would start without them.
   const waitForPassword = ((wanted === undefined || copyUnknown) && copy === undefined ||
@@ -282,7 +287,13 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       : { kind: "Idle" as const };
     if (rotation.kind === "Failed") problems.push(rotation.problem);
     // After everything else: undoing spec.acl may close the connections it used.
-    const aclSync = await syncAcl(deps, redis, observed, acl, master?.pod);
+    const aclSync = await syncAcl(deps, redis, observed, acl, {
+      masterPod: master?.pod,
+      defaultPassword: stored?.password,
+      rotating: stored?.previous !== undefined ||
+        (wanted !== undefined && stored !== undefined && wanted !== stored.password),
+      specRefused: invalid.length > 0,
+    });
     advisories.push(...aclSync.problems, ...aclSync.advisory);
     if (aclSync.changed.length) {
       await event(

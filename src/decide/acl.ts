@@ -53,7 +53,11 @@ export const operatorRules = [
 /** What a replica sends its master (Redis's documented minimum). */
 export const replicationRules = ["resetchannels", "-@all", "+psync", "+replconf", "+ping"] as const;
 
-/** What redis_exporter reads: INFO, settings, slow log, latency; no key. */
+/**
+ * What redis_exporter reads: INFO, slow log, latency; no key. Not CONFIG GET:
+ * it would give `requirepass` and `masterauth` in clear, and Redis cannot
+ * allow it for some parameters only. The exporter's config metrics are lost.
+ */
 export const exporterRules = [
   "resetchannels",
   "-@all",
@@ -62,7 +66,6 @@ export const exporterRules = [
   "+select",
   "+info",
   "+dbsize",
-  "+config|get",
   "+client|list",
   "+slowlog|get",
   "+slowlog|len",
@@ -92,6 +95,8 @@ export type WantedAcl =
     readonly kind: "Users";
     /** The operator's users first, then the application users. */
     readonly users: readonly WantedUser[];
+    /** Application users left as they are: their password cannot be read this pass. */
+    readonly untouched: readonly string[];
     readonly defaultUserOn: boolean;
     readonly replicationPassword: string;
   }
@@ -112,7 +117,7 @@ export type WantedAcl =
  * ```
  */
 export function ruleArguments(rules: string): string[] {
-  return rules.match(/\([^)]*\)?|[^\s(]+/g) ?? [];
+  return rules.match(/\([^)]*\)?|[^ \t(]+/g) ?? [];
 }
 
 /** The internal users with their rules. */
@@ -159,7 +164,9 @@ export function staleUsers(
   wanted: WantedAcl,
   managed: ReadonlySet<string>,
 ): string[] {
-  const keep = new Set(wanted.kind === "Users" ? wanted.users.map((u) => u.name) : []);
+  const keep = new Set(
+    wanted.kind === "Users" ? [...wanted.users.map((u) => u.name), ...wanted.untouched] : [],
+  );
   return list.map(listedUser).filter((user) => managed.has(user) && !keep.has(user));
 }
 
@@ -175,20 +182,30 @@ export function aclFingerprint(list: readonly string[]): string {
 /**
  * The configuration lines a pod starts with (appended to its auth include):
  * the users of an instance that has every wanted user, as its `ACL LIST`
- * gives them, and the replication user towards the master. The default user's
- * line only when it is off: otherwise `requirepass` from the password Secret
- * governs it, as without spec.acl (decide/password.ts).
+ * gives them (the default user's too, so a restarted pod takes the running
+ * ones' password even if the operator's password copy is gone), and the
+ * replication user towards the master.
  */
 export function startupLines(list: readonly string[], replicationPassword: string): string {
-  const users = list.filter((line) => {
-    const user = listedUser(line);
-    return user !== hookUser && (user !== "default" || / off( |$)/.test(line));
-  });
+  const users = list.filter((line) => listedUser(line) !== hookUser);
   return [
     ...users,
     `masteruser ${replicationUser}`,
     `masterauth "${quoteConf(replicationPassword)}"`,
   ].join("\n") + "\n";
+}
+
+/**
+ * Would Redis read every line as it is meant? Lines are split at spaces, and
+ * quotes and backslashes are read as quoting; the rules refuse them
+ * (api/validation.ts), and a line that still has one is not recorded: it
+ * would stop every restarting pod.
+ */
+export function plainLines(lines: string): boolean {
+  return lines.split("\n").every((line) =>
+    // deno-lint-ignore no-control-regex -- control characters are what it looks for
+    line.startsWith("masterauth ") || !/["'\\\x00-\x08\x0a-\x1f\x7f]/.test(line)
+  );
 }
 
 /**
@@ -205,12 +222,10 @@ export function initialStartupLines(
   const lines = internalUsers(passwords, hash).map((u) =>
     `user ${setUserArguments(u).filter((a) => a !== "reset").join(" ")}`
   );
-  if (!defaultUser.on) {
-    // A `user default` line starts from nothing (no password, no command): it keeps what
-    // `requirepass` and the defaults give, so turning the user on again gives them back.
-    const password = defaultUser.password ? `#${hash(defaultUser.password)}` : "nopass";
-    lines.push(`user default off ${password} ~* &* +@all`);
-  }
+  // A `user default` line starts from nothing (no password, no command): it says what
+  // `requirepass` and the defaults give, so turning the user on again gives them back.
+  const password = defaultUser.password ? `#${hash(defaultUser.password)}` : "nopass";
+  lines.push(`user default ${defaultUser.on ? "on" : "off"} ${password} ~* &* +@all`);
   return startupLines(lines, passwords.replication);
 }
 

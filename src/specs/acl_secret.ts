@@ -70,3 +70,46 @@ export function readAclSecretData(secret: Secret | undefined): AclSecretData | u
     ...(users?.length ? { users } : {}),
   };
 }
+
+/**
+ * A second copy of the operator's users' passwords, in the password Secret
+ * `redis-NAME` under these keys, written with a field manager of its own
+ * ({@linkcode aclBackupFieldManager}) so the password copy's writes leave it.
+ * Should `redis-NAME-acl` be lost while the operator restarts, the passwords
+ * the running instances hold are not.
+ */
+export const aclBackupKeys = {
+  operator: "acl-operator-password",
+  replication: "acl-replication-password",
+  exporter: "acl-exporter-password",
+} as const;
+
+/** The field manager of the backup keys. */
+export const aclBackupFieldManager = "redis-operator-acl-backup";
+
+/** The backup keys of `passwords`, as an apply of `redis-NAME`. */
+export function buildAclBackup(redis: Redis, passwords: InternalPasswords): Secret {
+  return {
+    apiVersion: "v1",
+    kind: "Secret",
+    metadata: ownedMetadata(redis, objectNames(redis.metadata?.name ?? "").base),
+    type: "Opaque",
+    data: {
+      [aclBackupKeys.operator]: encodeBase64Text(passwords.operator),
+      [aclBackupKeys.replication]: encodeBase64Text(passwords.replication),
+      [aclBackupKeys.exporter]: encodeBase64Text(passwords.exporter),
+    },
+  };
+}
+
+/** The backed-up passwords in `redis-NAME`, if it has them all. */
+export function readAclBackup(secret: Secret | undefined): InternalPasswords | undefined {
+  const value = (key: string) => {
+    const encoded = secret?.data?.[key];
+    return encoded === undefined ? undefined : decodeBase64Text(encoded);
+  };
+  const operator = value(aclBackupKeys.operator);
+  const replication = value(aclBackupKeys.replication);
+  const exporter = value(aclBackupKeys.exporter);
+  return operator && replication && exporter ? { operator, replication, exporter } : undefined;
+}

@@ -72,6 +72,7 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
     for (
       const [user, refusal] of [
         [app("~app:* >secret"), /must not set passwords/],
+        [app('~app"x +@all'), /without quotes, backslashes or control characters/],
         [
           { ...app("~*"), name: "redis-operator" },
           /default and redis-operator\* are the operator's/,
@@ -120,6 +121,11 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
     const metrics = await (await fetch(`http://${masterIP}:9121/metrics`)).text();
     assert.match(metrics, /^redis_up 1$/m);
     assert.match(metrics, /^redis_connected_slaves 2$/m);
+    // The exporter's user cannot read the passwords in the configuration.
+    assert.match(
+      await redisCli(masterIP, ...as("redis-operator-exporter", exporter), "CONFIG", "GET", "*"),
+      /NOPERM/,
+    );
 
     // Rules changed in the spec reach every instance live, with no restart.
     const before = await identity();
@@ -189,9 +195,25 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
       return /connected_slaves:2/.test(info) && back === "kept" || undefined;
     }, 60_000);
 
-    // The operator's Secret deleted by hand: written back with the same passwords, which
-    // the running instances hold (the failover below needs them).
+    // The operator's Secret deleted by hand while no operator runs: written back with the
+    // same passwords (from their backup in redis-users), which the running instances hold
+    // (the failover below needs them).
+    const operatorDeployment = ["-n", "redis-operator", "deployment/redis-operator"];
+    await kubectl(["scale", ...operatorDeployment, "--replicas=0"]);
+    await waitFor("no operator pod", async () =>
+      (await kubectl([
+          "-n",
+          "redis-operator",
+          "get",
+          "pods",
+          "-l",
+          "app.kubernetes.io/name=redis-operator",
+          "-o",
+          "name",
+        ])).trim() === "" || undefined, 60_000);
     await k("delete", "secret", "redis-users-acl");
+    await kubectl(["scale", ...operatorDeployment, "--replicas=2"]);
+    await deployOperator(client);
     assert.equal(
       await waitFor(
         "the operator's Secret written back",
@@ -279,13 +301,14 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
     assert.equal(await redisCli(masterIP, ...withDefault, "SET", "kept", "yes"), "OK");
     const before = await identity();
 
+    // "ghost"'s Secret does not exist: it is reported and left alone, the rest goes on.
     const acl = (disableDefaultUser: boolean) => ({
       disableDefaultUser,
-      users: [{
-        name: "app",
-        password: { secretKeyRef: { name: "app-pw", key: "pw" } },
+      users: ["app", "ghost"].map((name) => ({
+        name,
+        password: { secretKeyRef: { name: `${name}-pw`, key: "pw" } },
         rules: "~* +@all",
-      }],
+      })),
     });
     await k(
       "patch",
@@ -313,6 +336,11 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
       }
       return true;
     }, 30_000);
+    const ghost = (await getRedis(client, n, "toggle")).status?.conditions?.find((c) =>
+      c.type === "Degraded"
+    );
+    assert.equal(ghost?.reason, "SecretNotFound", JSON.stringify(ghost));
+    assert.match(ghost?.message ?? "", /ghost-pw not found \(spec\.acl\.users ghost/);
     // The default user's password rotated under spec.acl: replication keeps its own user.
     const rotated = ["-a", "rotated-password", "--no-auth-warning"];
     const setDefaultPassword = async (password: string) =>

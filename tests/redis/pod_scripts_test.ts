@@ -16,7 +16,7 @@ import {
   replicationUser,
   startupLines,
 } from "../../src/decide/acl.ts";
-import { passwordHash } from "../../src/controller/acl_users.ts";
+import { passwordHash } from "../../src/controller/acl_secret_state.ts";
 
 /** Runs `script` (sh) in fresh mount and network namespaces with the scripts in /etc/redis. */
 async function inNamespaces(script: string): Promise<string> {
