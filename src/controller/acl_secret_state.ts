@@ -38,14 +38,14 @@ export interface AclPass {
 
 /** What the pass knows besides the Secret. */
 export interface AclContext {
-  /** The default user's password on the instances (`""`: none; undefined: unknown). */
-  readonly defaultPassword: string | undefined;
   /** Do pods of the Redis exist (then they did not start with the lines written now)? */
   readonly podsExist: boolean;
   /** The password Secret `redis-NAME`, as read (undefined: missing or unreadable). */
   readonly passwordSecret: Secret | undefined;
   /** `redis-NAME` is someone else's: the backup is not written there. */
   readonly passwordSecretForeign: boolean;
+  /** `redis-NAME` could not be read: the backup in it is unknown. */
+  readonly passwordSecretUnreadable: boolean;
 }
 
 /**
@@ -66,7 +66,12 @@ export function passwordHash(password: string): string {
 
 /** Do two readings of the Secret say the same? */
 export function sameData(a: AclSecretData, b: AclSecretData): boolean {
-  const key = (d: AclSecretData) => [d.passwords, d.startup ?? "", [...d.users ?? []].sort()];
+  const key = (d: AclSecretData) => [
+    d.passwords,
+    d.startup ?? "",
+    [...d.users ?? []].sort(),
+    d.defaultUserOff === true,
+  ];
   return JSON.stringify(key(a)) === JSON.stringify(key(b));
 }
 
@@ -129,18 +134,33 @@ export async function prepareAcl(
   if (read) knownData.set(uid, read);
   const backup = readAclBackup(context.passwordSecret);
   const current = read ?? knownData.get(uid) ?? (backup ? { passwords: backup } : undefined);
+  if (acl && !current && context.podsExist && context.passwordSecretUnreadable) {
+    // The backup may hold the passwords the instances run with: new ones could lock the
+    // operator out of them for good.
+    return {
+      problems: [{
+        reason: Reason.SecretUnreadable,
+        message: `Secret ${secretName} is missing and the backup of its passwords in ${
+          objectNames(redis.metadata?.name ?? "").base
+        } cannot be read: no new passwords are made while instances may hold the old ones`,
+      }],
+    };
+  }
   let next = current;
   if (acl) {
     const passwords = current?.passwords ?? newPasswords();
-    const startup = current?.startup ??
-      (context.podsExist || context.defaultPassword === undefined ? undefined : initialStartupLines(
-        passwords,
-        { on: !acl.disableDefaultUser, password: context.defaultPassword },
-        passwordHash,
-      ));
+    // A new Redis: its pods start with the operator's users (the rest follows live).
+    const fresh = !current?.startup && !context.podsExist;
+    const startup = current?.startup ?? (fresh ? initialStartupLines(passwords, passwordHash) : "");
+    const defaultUserOff = fresh ? acl.disableDefaultUser === true : current?.defaultUserOff;
     const users = [...new Set([...current?.users ?? [], ...(acl.users ?? []).map((u) => u.name)])]
       .sort();
-    next = { passwords, ...(startup ? { startup } : {}), ...(users.length ? { users } : {}) };
+    next = {
+      passwords,
+      ...(startup ? { startup } : {}),
+      ...(users.length ? { users } : {}),
+      ...(defaultUserOff ? { defaultUserOff } : {}),
+    };
   }
   const problems: Problem[] = [];
   let data = read;
@@ -156,7 +176,11 @@ export async function prepareAcl(
     }
   }
   const known = data ?? current;
-  if (known && !context.passwordSecretForeign && !samePasswords(backup, known.passwords)) {
+  // Not into a redis-NAME that does not exist yet while spec.password is set: created with
+  // the backup alone, it would read as "no password" to the password copy.
+  const backupPlace = !context.passwordSecretForeign && !context.passwordSecretUnreadable &&
+    (context.passwordSecret !== undefined || !redis.spec?.password);
+  if (known && backupPlace && !samePasswords(backup, known.passwords)) {
     try {
       await deps.apis.secrets.apply(namespace, buildAclBackup(redis, known.passwords), {
         fieldManager: aclBackupFieldManager,

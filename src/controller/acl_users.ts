@@ -92,8 +92,8 @@ export async function syncAcl(
 ): Promise<AclSyncOutcome> {
   const none: AclSyncOutcome = { problems: [], advisory: [], changed: [] };
   const data = pass.data;
-  // Never had spec.acl (or its Secret is unknown this pass), or a rotation owns masterauth.
-  if (!data || context.specRefused || (!redis.spec?.acl && context.rotating)) return none;
+  // Never had spec.acl (or its Secret is unknown this pass), or the spec is refused.
+  if (!data || context.specRefused) return none;
   const { wanted, advisory } = await wantedState(deps, redis, data, context.defaultPassword);
   if (!wanted) return { ...none, advisory };
   const uid = redis.metadata?.uid ?? "";
@@ -156,6 +156,9 @@ export async function syncAcl(
     await round((node) => node.useMasterUser(replicationUser, wanted.replicationPassword));
   } else {
     await round((node) => node.setUser(["default", "on"]));
+    // While a change of password is under way it owns masterauth (password_rotation.ts):
+    // only the default user is turned on, which its steps may need; the rest waits.
+    if (context.rotating) return { problems: unique(problems), advisory, changed: [] };
     await round((node) => node.useMasterUser("", wanted.masterPassword));
   }
   // Deleting the user a connection is authenticated as closes that connection: the
@@ -200,7 +203,8 @@ export async function syncAcl(
       .map(([, list]) => list)
       .find(hasOperatorUsers);
     const everyPod = observed.length > 0 && observed.every((o) => o.node);
-    const next = recordAfter(data, wanted, synced, everyPod);
+    const { next, problem } = recordAfter(data, wanted, synced, everyPod);
+    if (problem) problems.push(problem);
     if (!sameData(next, data)) {
       try {
         await writeAclSecret(deps, redis, next);
@@ -316,39 +320,58 @@ function hasOperatorUsers(list: readonly string[]): boolean {
 /**
  * What the Secret records after a sync every reachable instance took: with
  * spec.acl, the start lines from `synced` (an instance's `ACL LIST` with the
- * operator's users, the master's first), unless Redis would read a line
- * otherwise than meant; without it, no start lines. And, once `everyPod`
- * answered, only the users still wanted: no instance can hold another.
+ * operator's users, the master's first) and whether the default user is off;
+ * without it, neither. And, once `everyPod` answered and the lines are
+ * recorded, only the users still wanted: no instance can hold another.
  */
 function recordAfter(
   data: AclSecretData,
   wanted: WantedAcl,
   synced: readonly string[] | undefined,
   everyPod: boolean,
-): AclSecretData {
-  let startup = data.startup;
-  if (wanted.kind === "DefaultOnly") startup = undefined;
-  else if (synced) {
-    const lines = startupLines(synced, wanted.replicationPassword);
-    if (plainLines(lines)) startup = lines;
-  }
-  const users = !everyPod ? data.users ?? [] : wanted.kind === "Users"
+): { next: AclSecretData; problem?: Problem } {
+  const wantedApps = wanted.kind === "Users"
     ? [
       ...wanted.users.map((u) => u.name).filter((name) => !managedUsers([]).has(name)),
       ...wanted.untouched,
     ]
     : [];
+  let startup: string | undefined;
+  let problem: Problem | undefined;
+  if (wanted.kind === "Users") {
+    const lines = synced &&
+      startupLines(synced, managedUsers(wantedApps), wanted.replicationPassword);
+    if (lines && !plainLines(lines)) {
+      problem = {
+        reason: Reason.RedisCommandFailed,
+        message:
+          "ACL users cannot be recorded for restarting pods: an instance lists a user with quotes or escapes; restarting pods start with the users recorded before",
+      };
+    }
+    startup = lines && !problem ? lines : data.startup;
+  }
+  // Users are forgotten only once no instance and no start line can hold them.
+  const linesCurrent = wanted.kind === "DefaultOnly" || (synced !== undefined && !problem);
+  const users = everyPod && linesCurrent ? wantedApps : data.users ?? [];
+  const defaultUserOff = wanted.kind === "Users" && !wanted.defaultUserOn;
   return {
-    passwords: data.passwords,
-    ...(startup ? { startup } : {}),
-    ...(users.length ? { users: [...users].sort() } : {}),
+    next: {
+      passwords: data.passwords,
+      ...(startup ? { startup } : {}),
+      ...(users.length ? { users: [...users].sort() } : {}),
+      ...(defaultUserOff ? { defaultUserOff } : {}),
+    },
+    ...(problem ? { problem } : {}),
   };
 }
 
-/** Did Redis answer with an error (rather than not answer)? */
+/**
+ * Did Redis refuse the rules themselves (rather than not answer, or answer
+ * BUSY or LOADING, which say nothing of them)?
+ */
 function refusedByRedis(error: unknown): boolean {
   for (let e: unknown = error; e instanceof Error; e = (e as { cause?: unknown }).cause) {
-    if (e.name === "ReplyError") return true;
+    if (e.name === "ReplyError" && /^ERR Error in ACL SETUSER/.test(e.message)) return true;
   }
   return false;
 }

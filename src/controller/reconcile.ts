@@ -153,10 +153,10 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     : undefined;
   // Before any pod starts: with spec.acl, pods start with its users (acl_users.ts).
   const acl = await prepareAcl(deps, redis, {
-    defaultPassword: stored?.password,
     podsExist,
     passwordSecret: foreignSecret ? undefined : ownSecret,
-    passwordSecretForeign: foreignSecret || copyUnknown,
+    passwordSecretForeign: foreignSecret,
+    passwordSecretUnreadable: copyUnknown,
   });
   problems.push(...acl.problems);
   // A new Redis whose password (or, with spec.acl, whose users) cannot be read yet gets no

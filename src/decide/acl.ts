@@ -181,15 +181,20 @@ export function aclFingerprint(list: readonly string[]): string {
 
 /**
  * The configuration lines a pod starts with (appended to its auth include):
- * the users of an instance that has every wanted user, as its `ACL LIST`
- * gives them (the default user's too, so a restarted pod takes the running
- * ones' password even if the operator's password copy is gone), and the
- * replication user towards the master.
+ * the users the operator answers for (`managed`), as an instance that has
+ * them all lists them, and the replication user towards the master. Not the
+ * default user: its password comes from the password Secret (`requirepass`),
+ * which a change of password keeps current (decide/password.ts), and whether
+ * it is off from its own setting (specs/acl_secret.ts). Not users
+ * made by hand: a restart drops them, as it would without the operator.
  */
-export function startupLines(list: readonly string[], replicationPassword: string): string {
-  const users = list.filter((line) => listedUser(line) !== hookUser);
+export function startupLines(
+  list: readonly string[],
+  managed: ReadonlySet<string>,
+  replicationPassword: string,
+): string {
   return [
-    ...users,
+    ...list.filter((line) => managed.has(listedUser(line))),
     `masteruser ${replicationUser}`,
     `masterauth "${quoteConf(replicationPassword)}"`,
   ].join("\n") + "\n";
@@ -210,23 +215,17 @@ export function plainLines(lines: string): boolean {
 
 /**
  * The lines a pod starts with before any instance has been given the users
- * (a new Redis, or spec.acl just added): the operator's own users, whose rules
- * are known to be valid, and the default user off if asked. Application users
- * follow live, once Redis has accepted their rules.
+ * (a new Redis): the operator's own users, whose rules are known to be valid.
+ * Application users follow live, once Redis has accepted their rules.
  */
 export function initialStartupLines(
   passwords: InternalPasswords,
-  defaultUser: { readonly on: boolean; readonly password: string },
   hash: (password: string) => string,
 ): string {
   const lines = internalUsers(passwords, hash).map((u) =>
     `user ${setUserArguments(u).filter((a) => a !== "reset").join(" ")}`
   );
-  // A `user default` line starts from nothing (no password, no command): it says what
-  // `requirepass` and the defaults give, so turning the user on again gives them back.
-  const password = defaultUser.password ? `#${hash(defaultUser.password)}` : "nopass";
-  lines.push(`user default ${defaultUser.on ? "on" : "off"} ${password} ~* &* +@all`);
-  return startupLines(lines, passwords.replication);
+  return startupLines(lines, managedUsers([]), passwords.replication);
 }
 
 /** Inside double quotes redis.conf reads `\\` and `\"` as escapes. */

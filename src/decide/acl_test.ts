@@ -73,15 +73,16 @@ Deno.test("aclFingerprint() leaves out the hook's user, whose token each contain
   assert.notEqual(aclFingerprint([defaultOn, app]), aclFingerprint([defaultOn]));
 });
 
-Deno.test("startupLines() keeps every user but the hook's, and names the replication user", () => {
+Deno.test("startupLines() keeps the users the operator answers for, not default, the hook's or one made by hand", () => {
+  const byHand = "user ops on #cc ~* +@all";
   assert.equal(
-    startupLines([defaultOn, hook, app], 'p"w'),
-    `${defaultOn}\n${app}\nmasteruser ${replicationUser}\nmasterauth "p\\"w"\n`,
+    startupLines([defaultOn, hook, app, byHand], managedUsers(["app"]), 'p"w'),
+    `${app}\nmasteruser ${replicationUser}\nmasterauth "p\\"w"\n`,
   );
 });
 
 Deno.test("plainLines() refuses a line Redis would read with quotes or escapes", () => {
-  assert.equal(plainLines(startupLines([defaultOn, app], "r")), true);
+  assert.equal(plainLines(startupLines([defaultOn, app], managedUsers(["app"]), "r")), true);
   assert.equal(plainLines(`user app on #1 ~a"b +@all\nmasterauth "r"\n`), false);
   assert.equal(plainLines(`user app on #1 ~a\\b +@all\n`), false);
 });
@@ -97,15 +98,10 @@ Deno.test("staleUsers() leaves a user whose password could not be read", () => {
   assert.deepEqual(staleUsers([app], wanted, managedUsers(["app"])), []);
 });
 
-Deno.test("initialStartupLines() gives the operator's users and keeps a disabled default user's password", () => {
-  const passwords = { operator: "o", replication: "r", exporter: "e" };
-  const on = initialStartupLines(passwords, { on: true, password: "pw" }, hash);
+Deno.test("initialStartupLines() gives the operator's users and the replication user, not the default user", () => {
+  const on = initialStartupLines({ operator: "o", replication: "r", exporter: "e" }, hash);
   assert.match(on, new RegExp(`^user ${operatorUser} on #h\\(o\\) resetchannels -@all `, "m"));
   assert.match(on, new RegExp(`^user ${replicationUser} on #h\\(r\\) resetchannels -@all `, "m"));
-  assert.match(on, /^user default on #h\(pw\) ~\* &\* \+@all$/m);
-  assert.match(on, /^masterauth "r"$/m);
-  const off = initialStartupLines(passwords, { on: false, password: "pw" }, hash);
-  assert.match(off, /^user default off #h\(pw\) ~\* &\* \+@all$/m);
-  const open = initialStartupLines(passwords, { on: false, password: "" }, hash);
-  assert.match(open, /^user default off nopass ~\* &\* \+@all$/m);
+  assert.doesNotMatch(on, /user default/);
+  assert.match(on, /^masteruser redis-operator-replication\nmasterauth "r"$/m);
 });

@@ -20,6 +20,12 @@ export const aclSecretKeys = {
   startup: "acl.conf",
   /** The application users the operator has applied, one per line: only those it removes. */
   users: "users",
+  /**
+   * "off" turns the default user off in a starting pod: the start script then
+   * declares it off with the password it starts with (`requirepass`'s), so
+   * turning it on again gives it back.
+   */
+  defaultUser: "default-user",
 } as const;
 
 /** What the Secret holds. */
@@ -29,6 +35,8 @@ export interface AclSecretData {
   readonly startup?: string;
   /** The application users the operator has applied (and may have to remove). */
   readonly users?: readonly string[];
+  /** Pods start with the default user off. */
+  readonly defaultUserOff?: boolean;
 }
 
 /** Builds the Secret holding `data`. */
@@ -48,6 +56,7 @@ export function buildAclSecret(redis: Redis, data: AclSecretData): Secret {
       ...(data.users?.length
         ? { [aclSecretKeys.users]: encodeBase64Text([...data.users].sort().join("\n")) }
         : {}),
+      ...(data.defaultUserOff ? { [aclSecretKeys.defaultUser]: encodeBase64Text("off") } : {}),
     },
   };
 }
@@ -68,6 +77,7 @@ export function readAclSecretData(secret: Secret | undefined): AclSecretData | u
     passwords: { operator, replication, exporter },
     ...(startup ? { startup } : {}),
     ...(users?.length ? { users } : {}),
+    ...(value(aclSecretKeys.defaultUser) === "off" ? { defaultUserOff: true } : {}),
   };
 }
 

@@ -113,6 +113,16 @@ printf 'user ${hookUser} on >%s resetchannels -@all +info +ping\\n' "$token" >> 
 if [ -n "\${REDIS_ACL_CONF:-}" ]; then
   printf '%s\\n' "$REDIS_ACL_CONF" >> ${runDir}/auth.conf
 fi
+# The default user off, keeping the password above, so turning it on again gives it back
+# (a "user default" line starts from nothing).
+if [ "\${REDIS_DEFAULT_USER:-}" = off ]; then
+  if [ -n "\${REDIS_PASSWORD:-}" ]; then
+    hash=$(printf '%s' "$REDIS_PASSWORD" | sha256sum | cut -c1-64)
+    printf 'user default off #%s ~* &* +@all\\n' "$hash" >> ${runDir}/auth.conf
+  else
+    printf 'user default off nopass ~* &* +@all\\n' >> ${runDir}/auth.conf
+  fi
+fi
 set -- ${configDir}/redis.conf --include ${runDir}/auth.conf \\
   --replica-announce-ip "$POD_IP" --replica-announce-port "$port"
 if [ -n "$master" ] && [ "$master" = "$POD_IP" ]; then

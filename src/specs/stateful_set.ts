@@ -74,12 +74,16 @@ export function buildStatefulSet(redis: Redis, replicas?: number): StatefulSet {
   // REDISCLI_AUTH lets the probes' redis-cli authenticate without the password on its command line.
   env.push({ name: "REDIS_PASSWORD", ...fromSecret }, { name: "REDISCLI_AUTH", ...fromSecret });
   // spec.acl's users, the same way: present only while spec.acl is (specs/acl_secret.ts).
-  env.push({
-    name: "REDIS_ACL_CONF",
-    valueFrom: {
-      secretKeyRef: { name: names.acl, key: aclSecretKeys.startup, optional: true },
-    },
-  });
+  env.push(
+    ...([["REDIS_ACL_CONF", aclSecretKeys.startup], [
+      "REDIS_DEFAULT_USER",
+      aclSecretKeys.defaultUser,
+    ]]
+      .map(([name, key]) => ({
+        name: name!,
+        valueFrom: { secretKeyRef: { name: names.acl, key: key!, optional: true } },
+      }))),
+  );
   // The scripts (specs/config_map.ts) and the probes reach Redis on its own port, inside the
   // pod. Without checking its certificate: it is their own process, and the CA file changes
   // under them when the CA is rotated (a check then would fail the liveness probe and restart

@@ -371,6 +371,14 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
       assert.ok(user.endsWith("redis-operator-replication"), user);
     }
     assert.match(await redisCli(masterIP, ...op, "INFO", "replication"), /connected_slaves:2/);
+    // A replica's process restarted now starts with the rotated password, and syncs.
+    const replica = (await pods()).find((p) => p.status.podIP !== masterIP)!;
+    await fault("kill", n, replica.metadata.name);
+    await waitFor("the killed replica back with the rotated password, in sync", async () => {
+      const pong = await redisCli(replica.status.podIP, ...rotated, "PING").catch(() => "");
+      const info = await redisCli(masterIP, ...op, "INFO", "replication").catch(() => "");
+      return pong === "PONG" && /connected_slaves:2/.test(info) || undefined;
+    }, 60_000);
     await setDefaultPassword("default-password");
     await waitFor("the first password back", async () => {
       const reply = await redisCli(masterIP, ...withDefault, "PING").catch(() => "");
@@ -433,7 +441,49 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
       /connected_slaves:2/,
     );
     assert.equal(await redisCli(masterIP, ...withDefault, "GET", "kept"), "yes");
-    assert.deepEqual(await identity(), before, "no pod restarted or replaced");
+    assert.deepEqual(
+      (await identity()).filter((p) => !p.startsWith(replica.metadata.name)),
+      before.filter((p) => !p.startsWith(replica.metadata.name)),
+      "no other pod restarted or replaced",
+    );
+  } finally {
+    await ns.remove();
+  }
+});
+
+Deno.test("a new Redis with spec.acl whose password Secret comes later never starts without it", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("acl-late");
+  const n = ns.name;
+  const { k, pods } = within(n, "late");
+  try {
+    await kubectl(
+      ["-n", n, "apply", "-f", "-"],
+      redisManifest("late", {
+        password: { secretKeyRef: { name: "late-pw", key: "pw" } },
+        acl: { users: [] },
+      }),
+    );
+    await waitFor("the missing Secret reported", async () => {
+      const redis = await getRedis(client, n, "late");
+      return redis.status?.conditions?.some((c) => c.reason === "SecretNotFound") || undefined;
+    }, 30_000);
+    await new Promise((r) => setTimeout(r, 3000));
+    assert.equal(
+      (await k("get", "statefulsets", "-o", "name")).trim(),
+      "",
+      "no pods before the password can be read",
+    );
+    await k("create", "secret", "generic", "late-pw", "--from-literal=pw=late-password");
+    const ready = await waitForReady(client, n, "late");
+    for (const pod of await pods()) {
+      assert.match(await redisCli(pod.status.podIP, "PING"), /NOAUTH/);
+    }
+    assert.equal(
+      await redisCli(ready.status!.masterIP!, "-a", "late-password", "--no-auth-warning", "PING"),
+      "PONG",
+    );
   } finally {
     await ns.remove();
   }

@@ -12,6 +12,7 @@ import { buildConfigMap } from "../../src/specs/config_map.ts";
 import {
   exporterUser,
   initialStartupLines,
+  managedUsers,
   operatorUser,
   replicationUser,
   startupLines,
@@ -114,10 +115,12 @@ exit 0
 
 Deno.test("start.sh starts with spec.acl's users: the operator's user reads INFO but no key, the default user is off, replicas sync as their own user", async () => {
   const passwords = { operator: "op-pw", replication: "repl-pw", exporter: "exp-pw" };
-  const lines = initialStartupLines(passwords, { on: false, password: "pw" }, passwordHash);
+  const lines = initialStartupLines(passwords, passwordHash);
   const op = `redis-cli --user ${operatorUser} --pass op-pw --no-auth-warning`;
   const output = await inNamespaces(`
-export POD_IP=127.0.0.1 REDIS_PASSWORD=pw REDIS_ACL_CONF='${lines.replaceAll("'", "'\\''")}'
+export POD_IP=127.0.0.1 REDIS_PASSWORD=pw REDIS_DEFAULT_USER=off REDIS_ACL_CONF='${
+    lines.replaceAll("'", "'\\''")
+  }'
 sh /etc/redis/start.sh >/dev/null 2>&1 &
 master=$!
 wait_for "redis-cli -p 6379 ping 2>/dev/null | grep -q NOAUTH"
@@ -125,6 +128,9 @@ set +e
 ${op} -p 6379 info replication | grep -q role:master && echo "operator reads INFO"
 ${op} -p 6379 get key
 REDISCLI_AUTH=pw redis-cli -p 6379 ping
+# Turned on again, the default user has the password the pod started with.
+${op} -p 6379 acl setuser default on >/dev/null
+REDISCLI_AUTH=pw redis-cli -p 6379 get key | grep -qv NOAUTH && echo "default user back with its password"
 # A replica started the same way (same lines) syncs as the replication user.
 mkdir /run/replica && cd /run/replica
 redis-server --port 6380 --bind 127.0.0.1 --save "" --dir /run/replica --replicaof 127.0.0.1 6379 \\
@@ -141,15 +147,16 @@ exit 0
   assert.match(output, /operator reads INFO/);
   assert.match(output, /NOPERM/, "the operator's user reads no key");
   assert.match(output, /WRONGPASS|NOAUTH/, "the default user is off");
+  assert.match(output, /default user back with its password/);
   assert.match(output, new RegExp(`user=${replicationUser}`));
   // What the operator would record for restarting pods starts a server again.
   const list = output.split("\n").filter((l) => l.startsWith("user "));
-  const again = startupLines(list, "repl-pw");
+  const again = startupLines(list, managedUsers([]), "repl-pw");
   const restarted = await inNamespaces(`
 export POD_IP=127.0.0.1 REDIS_ACL_CONF='${again.replaceAll("'", "'\\''")}'
 sh /etc/redis/start.sh >/dev/null 2>&1 &
 master=$!
-wait_for "redis-cli -p 6379 ping 2>/dev/null | grep -q NOAUTH"
+wait_for "redis-cli -p 6379 ping 2>/dev/null | grep -q PONG"
 ${op} -p 6379 config get masteruser | tail -1
 kill $master
 exit 0
