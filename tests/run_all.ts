@@ -1,10 +1,10 @@
 /**
  * `deno task test`: every test of the project, in the namespaces each needs.
  *
- *  0. `generated/` matches `deno task generate`;
+ *  0. `generated/` matches `deno task generate`; the client view's writers and the history
+ *     tool are built (tests/clients/prepare.sh);
  *  1. unit tests and real-redis tests, in the machine's own namespace (they use loopback only);
- *  2. the cluster lifecycle test, which brings a cluster of its own up and down, and the
- *     client view's writers (tests/clients/prepare.sh);
+ *  2. the cluster lifecycle test, which brings a cluster of its own up and down;
  *  3. `cluster up --name test`, then the cluster, end-to-end and chaos tests
  *     (the operator deployed from deploy/; CHAOS_ROUNDS kill -9 rounds, 6 by
  *     default, as restart back-off grows with each kill) inside that cluster's
@@ -72,6 +72,11 @@ const run = async (title: string, args: string[]) => {
 };
 
 await run("generated/ is up to date", [deno, "run", "-A", "tools/generate.ts", "--check"]);
+// The client writers (go-redis, redis-py, Jedis), the history tool and the Prometheus
+// Operator's CRDs, fetched outside any namespace (from the Go module proxy, PyPI, Maven
+// Central); cached, so this is quick after the first time. Before the unit tests: the
+// history tool's test runs it against a local redis-server.
+await run("client writers, history tool and monitoring CRDs", ["bash", "tests/clients/prepare.sh"]);
 await run("unit and real-redis tests", [
   deno,
   "test",
@@ -80,10 +85,6 @@ await run("unit and real-redis tests", [
   ...extra,
 ]);
 await run("cluster lifecycle test", [deno, "test", "-A", "tests/lifecycle/", ...extra]);
-// The client writers (go-redis, redis-py, Jedis) and the Prometheus Operator's CRDs, fetched
-// outside any namespace (from the Go module proxy, PyPI, Maven Central); cached, so this is
-// quick after the first time.
-await run("client writers and monitoring CRDs", ["bash", "tests/clients/prepare.sh"]);
 if (await run("cluster up", [...cli, "up", `--name=${cluster}`])) {
   await run("cluster, end-to-end and chaos tests", [
     ...cli,

@@ -1,5 +1,6 @@
 #!/usr/bin/env bash
-# Builds the application writers of the client view (tests/clients) into a
+# Builds the application writers of the client view (tests/clients) and the history
+# tool (tests/history) into a
 # cache outside the repository: go-redis from the Go module proxy, redis-py from
 # PyPI, Jedis from Maven Central (ioredis comes with the project's npm dependencies), and the
 # Prometheus Operator's CRDs for the monitoring test. Skips what is cached. Writes the paths to `<cache>/clients/current.env` and prints it.
@@ -14,6 +15,15 @@ go_writer="$dir/go-redis-writer-$go_key"
 if [ ! -x "$go_writer" ]; then
   (cd "$here/go_redis" && CGO_ENABLED=0 go build -trimpath -o "$go_writer.tmp" .)
   mv "$go_writer.tmp" "$go_writer"
+fi
+
+# The history recorder and Porcupine checker (tests/history), from the Go module proxy.
+history_dir="$here/../history"
+history_key=$(cat "$history_dir"/go.mod "$history_dir"/go.sum "$history_dir"/*.go | sha256sum | cut -c1-12)
+history_tool="$dir/history-$history_key"
+if [ ! -x "$history_tool" ]; then
+  (cd "$history_dir" && CGO_ENABLED=0 go build -trimpath -o "$history_tool.tmp" .)
+  mv "$history_tool.tmp" "$history_tool"
 fi
 
 py_key=$(cat "$here/requirements.txt" "$0" | sha256sum | cut -c1-12)
@@ -56,6 +66,7 @@ fi
 
 cat >"$dir/current.env" <<ENV
 GO_REDIS_WRITER=$go_writer
+HISTORY_TOOL=$history_tool
 REDIS_PY_PATH=$py_path
 JEDIS_CLASSPATH=$jedis_path/classes:$jedis_path/lib/*
 PROMETHEUS_OPERATOR_CRDS=$crds

@@ -1,0 +1,153 @@
+package main
+
+import (
+	"bufio"
+	"encoding/json"
+	"fmt"
+	"math"
+	"os"
+	"sort"
+	"time"
+
+	"github.com/anishathalye/porcupine"
+)
+
+// registerInput is an operation on one key.
+type registerInput struct {
+	kind, key, value, expect string
+}
+
+// registerOutput is what the client saw; unknown accepts any outcome.
+type registerOutput struct {
+	read    string
+	swapped bool
+	unknown bool
+}
+
+// registerModel is a key-value store, one register per key (partitioned), ""
+// standing for a key that does not exist.
+var registerModel = porcupine.Model{
+	Partition: func(history []porcupine.Operation) [][]porcupine.Operation {
+		byKey := map[string][]porcupine.Operation{}
+		var keys []string
+		for _, op := range history {
+			key := op.Input.(registerInput).key
+			if _, seen := byKey[key]; !seen {
+				keys = append(keys, key)
+			}
+			byKey[key] = append(byKey[key], op)
+		}
+		sort.Strings(keys)
+		parts := make([][]porcupine.Operation, 0, len(keys))
+		for _, key := range keys {
+			parts = append(parts, byKey[key])
+		}
+		return parts
+	},
+	Init: func() interface{} { return "" },
+	Step: func(state, input, output interface{}) (bool, interface{}) {
+		value := state.(string)
+		in := input.(registerInput)
+		out := output.(registerOutput)
+		switch in.kind {
+		case "read":
+			return out.unknown || out.read == value, value
+		case "write":
+			return true, in.value
+		default: // cas
+			if out.unknown {
+				// It may have run; if it did, it swapped only from the expected value.
+				if value == in.expect {
+					return true, in.value
+				}
+				return true, value
+			}
+			if out.swapped {
+				return value == in.expect, in.value
+			}
+			return value != in.expect, value
+		}
+	},
+	DescribeOperation: func(input, output interface{}) string {
+		in := input.(registerInput)
+		out := output.(registerOutput)
+		suffix := ""
+		if out.unknown {
+			suffix = " (unknown)"
+		}
+		switch in.kind {
+		case "read":
+			return fmt.Sprintf("get(%s) -> %q%s", in.key, out.read, suffix)
+		case "write":
+			return fmt.Sprintf("set(%s, %s)%s", in.key, in.value, suffix)
+		default:
+			return fmt.Sprintf("cas(%s, %q -> %s) -> %v%s", in.key, in.expect, in.value, out.swapped, suffix)
+		}
+	},
+	DescribeState: func(state interface{}) string { return fmt.Sprintf("%q", state) },
+}
+
+// Verdict is what check prints.
+type Verdict struct {
+	Result     string         `json:"result"` // Ok, Illegal, Unknown (the checker timed out)
+	Operations int            `json:"operations"`
+	Counts     map[string]int `json:"counts"`
+	// For Illegal: the keys whose history no order explains.
+	IllegalKeys []string `json:"illegalKeys,omitempty"`
+	Html        string   `json:"html,omitempty"`
+}
+
+func check(path, html string) (Verdict, error) {
+	file, err := os.Open(path)
+	if err != nil {
+		return Verdict{}, err
+	}
+	defer file.Close()
+	var history []porcupine.Operation
+	counts := map[string]int{}
+	scanner := bufio.NewScanner(file)
+	scanner.Buffer(make([]byte, 1<<20), 1<<20)
+	for scanner.Scan() {
+		var op Op
+		if err := json.Unmarshal(scanner.Bytes(), &op); err != nil {
+			return Verdict{}, fmt.Errorf("line %q: %w", scanner.Text(), err)
+		}
+		counts[op.Kind+" "+op.Result]++
+		if op.Result == "fail" {
+			continue // Redis refused it: it had no effect
+		}
+		done := op.Done
+		out := registerOutput{read: op.Read, swapped: op.Swapped}
+		if op.Result == "unknown" {
+			// It may take effect at any time after its invocation, or never.
+			done, out = math.MaxInt64, registerOutput{unknown: true}
+			if op.Kind == "read" {
+				continue // an unknown read tells nothing
+			}
+		}
+		history = append(history, porcupine.Operation{
+			ClientId: op.Client,
+			Input:    registerInput{kind: op.Kind, key: op.Key, value: op.Value, expect: op.Expect},
+			Call:     op.Invoke,
+			Output:   out,
+			Return:   done,
+		})
+	}
+	if err := scanner.Err(); err != nil {
+		return Verdict{}, err
+	}
+	result, info := porcupine.CheckOperationsVerbose(registerModel, history, 60*time.Second)
+	verdict := Verdict{Result: string(result), Operations: len(history), Counts: counts}
+	if result != porcupine.Ok {
+		for _, part := range registerModel.Partition(history) {
+			if porcupine.CheckOperations(registerModel, part) == false {
+				verdict.IllegalKeys = append(verdict.IllegalKeys, part[0].Input.(registerInput).key)
+			}
+		}
+		if err := porcupine.VisualizePath(registerModel, info, html); err != nil {
+			return verdict, err
+		}
+		verdict.Html = html
+	}
+	return verdict, nil
+}
