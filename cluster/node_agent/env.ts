@@ -46,12 +46,27 @@ export async function resolveEnv(
     ...serviceLinkEnv(await servicesFor(client, pod)),
   };
   const decoder = new TextDecoder();
+  // Each Secret and ConfigMap is read once per start, however many variables name it: the
+  // kubelet's secret and configmap managers serve them from a cache, not a request each.
+  const reads = new Map<string, Promise<Record<string, Uint8Array> | undefined>>();
+  const read: DataReader = (kind, name) => {
+    const key = `${kind}/${name}`;
+    if (!reads.has(key)) {
+      reads.set(
+        key,
+        kind === "secret"
+          ? readSecretData(client, namespace, name)
+          : readConfigMapData(client, namespace, name),
+      );
+    }
+    return reads.get(key)!;
+  };
   for (const source of container.envFrom ?? []) {
     const prefix = source.prefix ?? "";
     const data = source.configMapRef
-      ? await readConfigMapData(client, namespace, source.configMapRef.name!)
+      ? await read("configmap", source.configMapRef.name!)
       : source.secretRef
-      ? await readSecretData(client, namespace, source.secretRef.name!)
+      ? await read("secret", source.secretRef.name!)
       : undefined;
     const optional = source.configMapRef?.optional ?? source.secretRef?.optional ?? false;
     if (!data && !optional) {
@@ -64,7 +79,7 @@ export async function resolveEnv(
     }
   }
   for (const variable of container.env ?? []) {
-    const value = await resolveVariable(client, pod, variable, addresses, env);
+    const value = await resolveVariable(read, pod, variable, addresses, env);
     if (value !== undefined) env[variable.name] = value;
   }
   return env;
@@ -84,8 +99,14 @@ async function servicesFor(client: RestClient, pod: Pod): Promise<Service[]> {
   return linkedServices(pod, inNamespace, apiServer);
 }
 
+/** Reads the data of a Secret or ConfigMap of the pod's namespace (undefined: not found). */
+type DataReader = (
+  kind: "secret" | "configmap",
+  name: string,
+) => Promise<Record<string, Uint8Array> | undefined>;
+
 async function resolveVariable(
-  client: RestClient,
+  read: DataReader,
   pod: Pod,
   variable: EnvVar,
   addresses: PodAddresses,
@@ -98,9 +119,7 @@ async function resolveVariable(
   if (from.fieldRef) return podField(pod, from.fieldRef, addresses);
   const keyRef = from.secretKeyRef ?? from.configMapKeyRef;
   if (keyRef) {
-    const data = from.secretKeyRef
-      ? await readSecretData(client, namespace, keyRef.name!)
-      : await readConfigMapData(client, namespace, keyRef.name!);
+    const data = await read(from.secretKeyRef ? "secret" : "configmap", keyRef.name!);
     const value = data?.[keyRef.key];
     if (value === undefined) {
       if (keyRef.optional) return undefined;

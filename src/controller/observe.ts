@@ -19,6 +19,7 @@ import {
 import type { InstanceMonitor } from "../redis/monitor.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import type { Reach } from "./reach.ts";
+import { enterStage } from "./pass_stage.ts";
 
 /** An observation and, for reachable instances, the open connection to act through. */
 export interface ObservedInstance {
@@ -50,6 +51,15 @@ export function redisPods(deps: ReconcileDeps, redis: Redis): Pod[] {
   ).sort((a, b) => ordinalOf(a) - ordinalOf(b));
 }
 
+/** Seconds since the pod's Redis container started, when it runs. */
+function runningSince(pod: Pod): { runningSeconds?: number } {
+  const startedAt = pod.status?.containerStatuses?.find((c) => c.name === "redis")?.state?.running
+    ?.startedAt;
+  return startedAt
+    ? { runningSeconds: Math.max(0, (Date.now() - Date.parse(startedAt)) / 1000) }
+    : {};
+}
+
 /** The StatefulSet ordinal at the end of a pod name. */
 export function ordinalOf(pod: Pod): number {
   return Number(pod.metadata?.name?.match(/-(\d+)$/)?.[1] ?? -1);
@@ -70,6 +80,8 @@ export async function observeInstances(
   updateRevision: string | undefined,
   reach: Reach,
 ): Promise<ObservedInstance[]> {
+  const key = `${redis.metadata?.namespace}/${redis.metadata?.name}`;
+  const pending = new Set<string>();
   return await Promise.all(
     redisPods(deps, redis).map(async (pod): Promise<ObservedInstance> => {
       const ip = pod.status?.podIP ?? "";
@@ -80,6 +92,7 @@ export async function observeInstances(
         ip,
         ...(silentMs === undefined ? {} : { silentMs }),
         ...(pod.metadata?.deletionTimestamp ? { terminating: true } : {}),
+        ...runningSince(pod),
         ...(updateRevision && pod.metadata?.labels?.["controller-revision-hash"] !== updateRevision
           ? { outdated: true }
           : {}),
@@ -94,7 +107,11 @@ export async function observeInstances(
         const error = `no answer to PING for ${silentMs} ms`;
         return { pod, observation: { ...base, ready, error, unreachable: "timeout" } };
       }
+      pending.add(ip);
+      enterStage(key, `observe the instances (waiting for ${[...pending].join(", ")})`);
       const read = await readInstance(deps, ip, credentials, reach.port, reach.tls);
+      pending.delete(ip);
+      enterStage(key, `observe the instances (waiting for ${[...pending].join(", ")})`);
       if ("error" in read) {
         const { authFailed, ...failure } = read;
         return {

@@ -45,6 +45,7 @@ import type { ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
 import { carryOut } from "./carry_out.ts";
 import { rotatePassword } from "./password_rotation.ts";
+import { enterStage, watchedPass } from "./pass_stage.ts";
 import { forgetAcl, syncAcl } from "./acl_users.ts";
 import { type AclPass, prepareAcl } from "./acl_secret_state.ts";
 import { settleClientsLater } from "./settle_clients.ts";
@@ -80,7 +81,7 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
     return {};
   }
   try {
-    return await reconcileExisting(deps, redis);
+    return await watchedPass(key, deps.log, () => reconcileExisting(deps, redis));
   } catch (error) {
     // Another writer (or our own last write, not yet in the cache) moved the Redis on:
     // look again from the newer version instead of acting on the stale one.
@@ -98,6 +99,7 @@ export async function reconcileRedis(deps: ReconcileDeps, key: string): Promise<
 async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<WorkResult> {
   const namespace = redis.metadata!.namespace!;
   const name = redis.metadata!.name!;
+  const key = `${namespace}/${name}`;
   const log = deps.log.with({ namespace, name });
   const problems: Problem[] = [];
   const invalid = specProblems(redis);
@@ -111,6 +113,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const switchover = pendingSwitchover(redis);
 
   // undefined: the user's Secret cannot be read, so the password is not known this pass.
+  enterStage(key, "read the password Secret");
   const userPassword = await readPassword(deps, redis);
   const wanted = typeof userPassword === "object" ? undefined : userPassword;
   if (typeof userPassword === "object") problems.push(userPassword);
@@ -125,6 +128,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   let ownSecret: Secret | undefined;
   let copyUnknown = false;
   try {
+    enterStage(key, "read the password copy");
     ownSecret = await readOwnSecret(deps, redis);
   } catch (error) {
     copyUnknown = true;
@@ -152,6 +156,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     ? { passwords: stored, current: ownSecret }
     : undefined;
   // Before any pod starts: with spec.acl, pods start with its users (acl_users.ts).
+  enterStage(key, "read the ACL Secret");
   const acl = await prepareAcl(deps, redis, {
     podsExist,
     passwordSecret: foreignSecret ? undefined : ownSecret,
@@ -164,6 +169,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const waitForPassword = ((wanted === undefined || copyUnknown) && copy === undefined ||
     redis.spec?.acl !== undefined && acl.data?.startup === undefined) && !podsExist;
   if (!invalid.length && !foreignSecret && !waitForPassword) {
+    enterStage(key, "apply the owned objects");
     const { written, problems: applyProblems } = await syncOwnedObjects(
       deps,
       redis,
@@ -184,6 +190,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
 
   const settings = failoverSettings(redis);
   const monitor = deps.monitors.get(`${namespace}/${name}`);
+  enterStage(key, "read the TLS Secret");
   const { reach, problem: tlsProblem } = await readReach(deps, redis);
   if (tlsProblem) problems.push(tlsProblem);
   if (!reach) {
@@ -194,6 +201,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     log.warn("replication problem", { reason: reported?.reason, message: reported?.message });
     return { requeueAfterMs: busyRecheckMs };
   }
+  enterStage(key, "observe the instances");
   const observed = await observeInstances(
     deps,
     redis,
@@ -236,16 +244,19 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     };
     const plan = decideReplication(observed.map((o) => o.observation), recordedMaster, {
       ...settings,
+      ...(redis.spec?.dataVolumeClaimTemplate ? { persistent: true } : {}),
       desiredReplicas: desired,
       ...(switchover ? { switchover } : {}),
     });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
+    enterStage(key, "carry out the plan");
     const { master, problem, resourceVersion } = await carryOut(deps, redis, plan, observed);
     // No longer the leader: the rest of the pass (the Service, fencing, parking, passwords)
     // is the next leader's to do.
     if (deps.signal?.aborted) return {};
     if (problem) problems.push(problem);
     // The Service first: clients wait on it; labels and the ConfigMap only inform.
+    enterStage(key, "write the master EndpointSlice");
     problems.push(...await tryApply(() => syncMasterEndpoints(deps, redis, master)));
     if (master && redis.status?.masterIP && master.ip !== redis.status.masterIP) {
       // A new master: send the clients that kube-proxy's last second put on a replica
@@ -265,6 +276,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       ]);
       problems.push(...applied.flat());
     }
+    enterStage(key, "repair fencing");
     problems.push(...await repairFencing(deps, redis, observed, master?.pod));
     if (tlsReloadDue(redis, Date.now())) {
       // A renewed certificate reaches the pods' files some time after the Secret changes.
@@ -287,6 +299,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       : { kind: "Idle" as const };
     if (rotation.kind === "Failed") problems.push(rotation.problem);
     // After everything else: undoing spec.acl may close the connections it used.
+    enterStage(key, "sync ACL users");
     const aclSync = await syncAcl(deps, redis, observed, acl, {
       masterPod: master?.pod,
       defaultPassword: stored?.password,
@@ -310,9 +323,11 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       (node) => deps.caches.nodes.get("", node),
     );
     if (nodeLoss) problems.push(nodeLoss);
+    enterStage(key, "replace idle pods");
     const troubles = await replaceIdleOutdatedPod(deps, redis, master?.pod, plan, observed);
     problems.push(...troubles.problems);
     const reported = combine(problems);
+    enterStage(key, "write the status");
     const status = await report(deps, redis, {
       plan,
       observed,

@@ -42,6 +42,8 @@ export interface InstanceObservation {
    * an AOF or RDB file at start holds data at replication offset 0.
    */
   readonly keys?: number;
+  /** Seconds since its Redis container started (a restart starts it again). */
+  readonly runningSeconds?: number;
 }
 
 /** How failures are judged, and how many instances are wanted. */
@@ -55,7 +57,19 @@ export interface DetectionOptions {
    * or, without it, to the best replica (decide/switchover.ts).
    */
   readonly switchover?: { readonly to?: string };
+  /**
+   * Each pod keeps its data on a volume of its own (spec.dataVolumeClaimTemplate):
+   * a pod that is gone comes back with its data.
+   */
+  readonly persistent?: boolean;
 }
+
+/**
+ * With data volumes, how long after the last candidate restarted the operator
+ * waits for the recorded master's pod to come back before it promotes a
+ * replica that restarted from its own, older, data (see chooseFailoverTarget).
+ */
+export const persistentMasterWaitSeconds = 60;
 
 /** Why the operator itself takes the master away. */
 export type HandoverReason = "MasterTerminating" | "ScaleDown" | "RollingUpdate" | "Requested";
@@ -228,6 +242,19 @@ function chooseFailoverTarget(
     )
     : [];
   const pool = followers.some(holdsData) ? followers : eligible;
+  // Every candidate restarted from its own disk and has synced with no one since (all pods
+  // were deleted or restarted at once): the master's volume holds the writes it acknowledged
+  // last, which its replicas may never have received (replication is asynchronous, and they
+  // stopped too). Its pod comes back with that volume: wait for it, for a while.
+  if (
+    detection.persistent && recorded.pod && !instances.some((i) => i.pod === recorded.pod) &&
+    pool.every((i) => !hasHistory(i))
+  ) {
+    const sinceRestart = Math.min(...pool.map((i) => i.runningSeconds ?? Infinity));
+    if (sinceRestart < persistentMasterWaitSeconds) {
+      return `waiting for ${recorded.pod} to come back with its data volume (up to ${persistentMasterWaitSeconds} s after the others restarted): it has the last writes it acknowledged, the restarted replicas may not`;
+    }
+  }
   const freshest = Math.min(...pool.map(contactAgeSeconds));
   const staleAfterSeconds = freshest + 10 * detection.detectionWindowMs / 1000;
   // A replica that never synced is not stale but empty: the ranking puts it last.

@@ -4,6 +4,7 @@ import {
   decideReplication,
   type Instance,
   type InstanceObservation,
+  persistentMasterWaitSeconds,
   rankCandidates,
 } from "./replication.ts";
 
@@ -457,6 +458,56 @@ Deno.test("decideReplication() after every pod restarted from its AOF promotes t
   const live = replica(1, gone, { offset: 500, up: false });
   const ahead = decideReplication([restarted(0, 10), live], { pod: "redis-x-0", ip: gone });
   assert.equal(ahead.kind === "Promote" && ahead.master.pod, "redis-x-1");
+});
+
+Deno.test("decideReplication() with data volumes waits for the recorded master's pod when every other pod restarted from its own disk", () => {
+  // Seen in the persistence test: every pod deleted at once; the replicas stopped first (a
+  // few acknowledged writes had not reached them), the master saved them to its AOF and went;
+  // the replicas' new pods came back before the master's.
+  const gone = "198.18.9.9";
+  const restarted = (n: number, keys: number, runningSeconds: number): InstanceObservation => ({
+    ...replica(n, gone, { offset: 0, up: false }),
+    info: { ...replica(n, gone, { offset: 0, up: false }).info!, linkDownSinceSeconds: -1 },
+    keys,
+    runningSeconds,
+  });
+  const recorded = { pod: "redis-x-1", ip: gone };
+  const waiting = decideReplication([restarted(0, 2080, 1), restarted(2, 2088, 1)], recorded, {
+    detectionWindowMs: 1000,
+    persistent: true,
+  });
+  assert.equal(waiting.kind, "Wait");
+  assert.match(waiting.kind === "Wait" ? waiting.message : "", /redis-x-1 to come back/);
+  // Back: it is chosen (its files hold the last writes).
+  const back = decideReplication(
+    [restarted(0, 2080, 2), restarted(1, 2093, 0.5), restarted(2, 2088, 2)],
+    recorded,
+    { detectionWindowMs: 1000, persistent: true },
+  );
+  assert.equal(back.kind === "Promote" && back.master.pod, "redis-x-1");
+  // Not back after the wait: the best of the others, rather than no master at all.
+  const late = decideReplication(
+    [restarted(0, 2080, persistentMasterWaitSeconds), restarted(2, 2088, 70)],
+    recorded,
+    { detectionWindowMs: 1000, persistent: true },
+  );
+  assert.equal(late.kind, "Promote");
+  // Without data volumes a gone pod comes back empty: no wait.
+  const emptyDir = decideReplication([restarted(0, 2080, 1), restarted(2, 2088, 1)], recorded, {
+    detectionWindowMs: 1000,
+  });
+  assert.equal(emptyDir.kind, "Promote");
+  // A replica that was linked to the master until it went has the data: no wait either.
+  const linked = decideReplication(
+    [restarted(0, 2080, 1), {
+      ...replica(2, gone, { offset: 700, up: false }),
+      info: { ...replica(2, gone, { offset: 700, up: false }).info!, linkDownSinceSeconds: 1 },
+      runningSeconds: 300,
+    }],
+    recorded,
+    { detectionWindowMs: 1000, persistent: true },
+  );
+  assert.equal(linked.kind === "Promote" && linked.master.pod, "redis-x-2");
 });
 
 Deno.test("decideReplication() promotes a survivor parked away from a gone master over empty pods that follow its address (item 7)", () => {

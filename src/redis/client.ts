@@ -160,6 +160,17 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
       else await client.ping();
     } catch (cause) {
       client.disconnect();
+      const message = cause instanceof Error ? cause.message : String(cause);
+      // Only a refusal of the credentials: a Redis loading its data at start answers
+      // LOADING, and a slow one times out; neither says anything of the password.
+      if (!/NOAUTH|WRONGPASS|AUTH|password/i.test(message)) {
+        throw new Error(
+          `Redis at ${
+            hostPort(address.host, address.port)
+          } did not accept the connection: ${message}`,
+          { cause },
+        );
+      }
       throw new RedisAuthError(
         `Redis at ${hostPort(address.host, address.port)} refused the password${
           address.user ? ` of user ${address.user}` : ""

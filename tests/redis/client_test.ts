@@ -1,6 +1,6 @@
 /** The operator's Redis commands against real redis-server 7 processes on loopback. */
 import assert from "node:assert/strict";
-import { connectRedis, type RedisNode } from "../../src/redis/client.ts";
+import { connectRedis, RedisAuthError, type RedisNode } from "../../src/redis/client.ts";
 import { parseReplicationInfo } from "../../src/redis/info.ts";
 import { startRedisServer, until } from "./redis_server.ts";
 
@@ -41,6 +41,43 @@ Deno.test("connectRedis() authenticates, and a wrong password is a clear error",
     anonymous.close();
   } finally {
     await server.stop();
+  }
+});
+
+Deno.test("connectRedis() takes a Redis still loading its data for busy, not for refusing the password", async () => {
+  // What redis-server answers while it loads its AOF or RDB at start, to every command.
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const port = (listener.addr as Deno.NetAddr).port;
+  const serving = (async () => {
+    for await (const conn of listener) {
+      (async () => {
+        const buffer = new Uint8Array(4096);
+        try {
+          for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+            // One answer per command (a RESP array each) the client sent.
+            const commands = new TextDecoder().decode(buffer.subarray(0, n)).split("\r\n")
+              .filter((line) => line.startsWith("*")).length;
+            await conn.write(
+              new TextEncoder().encode(
+                "-LOADING Redis is loading the dataset in memory\r\n".repeat(commands),
+              ),
+            );
+          }
+        } catch { /* closed */ }
+      })();
+    }
+  })();
+  try {
+    const error = await connectRedis({ host: "127.0.0.1", port, password: "" }).then(
+      () => undefined,
+      (e) => e,
+    );
+    assert.ok(error instanceof Error, "no connection to a loading Redis");
+    assert.ok(!(error instanceof RedisAuthError), `${error}: not an authentication failure`);
+    assert.match(String(error), /LOADING/);
+  } finally {
+    listener.close();
+    await serving.catch(() => {});
   }
 });
 
