@@ -5,7 +5,7 @@
 //	history check HISTORY.jsonl HTML
 //
 // record runs CLIENTS clients, each with its own go-redis connection (default
-// options, as an application has them), doing reads (GET), writes (SET to a
+// options, as an application has them, but no retries: see record.go), doing reads (GET), writes (SET to a
 // value no other write uses) and compare-and-set (a Lua script) on KEYS keys,
 // until SIGTERM. It prints one JSON line per operation: its invocation and
 // completion times (ns), and its result: "ok", "fail" (Redis answered with an

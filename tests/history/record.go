@@ -49,13 +49,16 @@ func record(addr string, clients, keys int, options []string) {
 	}
 	var group sync.WaitGroup
 	for c := 0; c < clients; c++ {
+		// go-redis' defaults, but for retries: a command retried after a lost reply may run
+		// twice, and a compare-and-set that swapped and then answered "no" on its retry would
+		// read as a violation the server never made. Without them a lost reply is "unknown".
 		var client *redis.Client
 		if sentinel != "" {
 			client = redis.NewFailoverClient(&redis.FailoverOptions{
-				MasterName: sentinel, SentinelAddrs: []string{addr}, Password: password,
+				MasterName: sentinel, SentinelAddrs: []string{addr}, Password: password, MaxRetries: -1,
 			})
 		} else {
-			client = redis.NewClient(&redis.Options{Addr: addr, Password: password})
+			client = redis.NewClient(&redis.Options{Addr: addr, Password: password, MaxRetries: -1})
 		}
 		group.Add(1)
 		go func(id int, client *redis.Client) {

@@ -1,0 +1,122 @@
+/**
+ * Runs the history tool (tests/history) in an application pod's network
+ * namespace against a Service name, keeps what it records in a file, and
+ * asks Porcupine for the verdict (issue 12). A history Porcupine refuses is
+ * kept with its visualisation under {@linkcode artifactsDir}.
+ *
+ * @module
+ */
+import { inNetnsWithResolvConf } from "../../cluster/lib/netns.ts";
+import type { AppPod } from "./app_writers.ts";
+
+/** Where refused histories and their visualisations are kept. */
+export const artifactsDir = Deno.env.get("REDIS_OPERATOR_ARTIFACTS") ??
+  "/tmp/redis-operator-artifacts";
+
+/** Porcupine's verdict and the counts of a history. */
+export interface Verdict {
+  readonly result: "Ok" | "Illegal" | "Unknown";
+  readonly operations: number;
+  /** "read ok", "write unknown", "cas fail"... */
+  readonly counts: Record<string, number>;
+  readonly illegalKeys?: string[];
+  readonly html?: string;
+}
+
+/** One recorded operation (a line of the history). */
+export interface HistoryOp {
+  readonly client: number;
+  readonly kind: "read" | "write" | "cas";
+  readonly key: string;
+  readonly value?: string;
+  readonly invoke: number;
+  readonly done: number;
+  readonly result: "ok" | "fail" | "unknown";
+  readonly read?: string;
+  readonly error?: string;
+}
+
+/** A running recorder: `clients` clients on `keys` keys through `address`. */
+export class HistoryRecorder {
+  readonly #child: Deno.ChildProcess;
+  readonly #file: string;
+  readonly #writing: Promise<void>;
+
+  constructor(
+    tool: string,
+    app: AppPod,
+    address: string,
+    file: string,
+    { clients = 5, keys = 5 }: { clients?: number; keys?: number } = {},
+  ) {
+    this.#file = file;
+    this.#child = new Deno.Command("nsenter", {
+      args: inNetnsWithResolvConf(app.netns, app.resolvConf, [
+        tool,
+        "record",
+        address,
+        String(clients),
+        String(keys),
+      ]),
+      stdout: "piped",
+      stderr: "null",
+    }).spawn();
+    this.#writing = Deno.open(file, { write: true, create: true, truncate: true }).then((out) =>
+      this.#child.stdout.pipeTo(out.writable)
+    );
+  }
+
+  /** Stops the clients (each finishes its operation) and waits for the last line. */
+  async stop(): Promise<HistoryOp[]> {
+    try {
+      this.#child.kill("SIGTERM");
+    } catch { /* already gone */ }
+    await this.#child.status;
+    await this.#writing;
+    return await readHistory(this.#file);
+  }
+}
+
+/** The operations of a history file. */
+export async function readHistory(file: string): Promise<HistoryOp[]> {
+  const text = await Deno.readTextFile(file);
+  return text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+}
+
+/**
+ * Porcupine's verdict on `file`; when it is not Ok, the history and its
+ * visualisation are kept under {@linkcode artifactsDir}/`name`.
+ */
+export async function checkHistory(tool: string, file: string, name: string): Promise<Verdict> {
+  const kept = `${artifactsDir}/${name}`;
+  await Deno.mkdir(kept, { recursive: true });
+  const output = await new Deno.Command(tool, {
+    args: ["check", file, `${kept}/history.html`],
+  }).output();
+  if (!output.success) throw new Error(new TextDecoder().decode(output.stderr));
+  const verdict: Verdict = JSON.parse(new TextDecoder().decode(output.stdout));
+  if (verdict.result === "Ok") await Deno.remove(kept, { recursive: true });
+  else await Deno.copyFile(file, `${kept}/history.jsonl`);
+  return verdict;
+}
+
+/** Appends reads of every key's final value, as a last client, so a lost write shows as illegal. */
+export async function appendFinalReads(
+  file: string,
+  finalValues: Record<string, string>,
+  client: number,
+): Promise<void> {
+  const now = Date.now() * 1e6;
+  const lines = Object.entries(finalValues).map(([key, read], i) =>
+    JSON.stringify({
+      client,
+      kind: "read",
+      key,
+      invoke: now + 2 * i,
+      done: now + 2 * i + 1,
+      result: "ok",
+      ...(read ? { read } : {}),
+    })
+  );
+  await Deno.writeTextFile(file, lines.join("\n") + "\n", { append: true });
+}

@@ -1,0 +1,120 @@
+/**
+ * Linearizability under planned handovers (issue 12): eight concurrent
+ * clients (go-redis, default options) read, write and compare-and-set five
+ * keys through the master Service's DNS name while the master's pod is
+ * deleted, a switchover is requested and the image is rolled. Every
+ * operation's invocation, completion and result is recorded, reads of every
+ * key's final value are appended, and Porcupine checks the history against a
+ * key-value register. Planned handovers must be linearizable: no acknowledged
+ * write lost, no stale read, no compare-and-set that saw an older value.
+ */
+import assert from "node:assert/strict";
+import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "../cluster/helpers.ts";
+import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
+import { startAppPod, writerPaths } from "./app_writers.ts";
+import { appendFinalReads, checkHistory, HistoryRecorder } from "./history_recorder.ts";
+
+const clients = 8;
+const keys = 5;
+
+Deno.test("linearizable: a history of concurrent clients through pod deletion, switchover and rolling update", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("linear");
+  const n = ns.name;
+  const file = await Deno.makeTempFile({ prefix: "history-", suffix: ".jsonl" });
+  try {
+    await kubectl(["-n", n, "apply", "-f", "-"], redisManifest("lin"));
+    let ready = await waitForReady(client, n, "lin");
+    const app = await startAppPod(client, n, "app");
+    const tool = (await writerPaths()).HISTORY_TOOL!;
+    const recorder = new HistoryRecorder(tool, app, "redis-lin-master:6379", file, {
+      clients,
+      keys,
+    });
+    const started = Date.now();
+    const settle = () => new Promise((r) => setTimeout(r, 1500));
+    const newMaster = async (previous: string, what: string) => {
+      await waitFor(what, async () => {
+        const now = await getRedis(client, n, "lin");
+        return now.status?.master && now.status.master !== previous ? now : undefined;
+      }, 90_000);
+      return await waitForReady(client, n, "lin", 3, 180_000);
+    };
+    await settle();
+
+    // The master's pod deleted: its preStop hook holds it for a planned handover.
+    await kubectl(["-n", n, "delete", "pod", ready.status!.master!, "--wait=false"]);
+    ready = await newMaster(ready.status!.master!, "a new master after the pod's deletion");
+    await settle();
+
+    // A switchover to a named replica.
+    const target = ["redis-lin-0", "redis-lin-1", "redis-lin-2"].find((p) =>
+      p !== ready.status!.master
+    )!;
+    await kubectl([
+      "-n",
+      n,
+      "annotate",
+      "--overwrite",
+      "redis",
+      "lin",
+      `redis-operator.dev/switchover=${target}`,
+    ]);
+    ready = await newMaster(ready.status!.master!, `the master to move to ${target}`);
+    await settle();
+
+    // A rolling update: replicas first, then the master after a handover.
+    await kubectl([
+      "-n",
+      n,
+      "patch",
+      "redis",
+      "lin",
+      "--type=merge",
+      "-p",
+      '{"spec":{"redis":{"image":"redis:7.0.15"}}}',
+    ]);
+    ready = await newMaster(ready.status!.master!, "the master handed over by the rolling update");
+    await waitFor("every pod on the new image", async () => {
+      const images = await kubectl([
+        "-n",
+        n,
+        "get",
+        "pods",
+        "-l",
+        "redis=lin",
+        "-o",
+        "jsonpath={.items[*].spec.containers[0].image}",
+      ]);
+      return images.split(" ").filter((i) => i === "redis:7.0.15").length === 3 || undefined;
+    }, 180_000);
+    ready = await waitForReady(client, n, "lin", 3, 180_000);
+    await settle();
+
+    const ops = await recorder.stop();
+    const seconds = (Date.now() - started) / 1000;
+    const finalValues: Record<string, string> = {};
+    for (let k = 0; k < keys; k++) {
+      const value = await redisCli(ready.status!.masterIP!, "GET", `h:${k}`);
+      finalValues[`h:${k}`] = value;
+    }
+    await appendFinalReads(file, finalValues, clients);
+    const verdict = await checkHistory(tool, file, `linearizable-planned-${n}`);
+    const ok = ops.filter((o) => o.result === "ok").length;
+    console.log(
+      `planned handovers: ${ops.length} operations in ${seconds.toFixed(1)} s (${
+        (ops.length / seconds).toFixed(0)
+      }/s, ${ok} ok), ${JSON.stringify(verdict.counts)}: ${verdict.result}`,
+    );
+    assert.equal(
+      verdict.result,
+      "Ok",
+      `not linearizable on ${verdict.illegalKeys?.join(", ")}: see ${verdict.html}`,
+    );
+    assert.ok(ok > 1000, "the clients made progress");
+  } finally {
+    await Deno.remove(file).catch(() => {});
+    await ns.remove();
+  }
+});
