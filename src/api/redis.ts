@@ -164,3 +164,17 @@ export function failoverSettings(redis: Redis): {
     minReplicasMaxLagSeconds: failover.minReplicasMaxLagSeconds ?? 2,
   };
 }
+
+/**
+ * Does each pod keep its data on a volume of its own: a claim template, and
+ * AOF or RDB snapshots turned on in spec.config (both are off by default)?
+ */
+export function keepsDataOnVolumes(redis: Redis): boolean {
+  const config = Object.fromEntries(
+    Object.entries(redis.spec?.config ?? {}).map(([k, v]) => [k.toLowerCase(), v.trim()]),
+  );
+  const unquoted = (value: string | undefined) => value?.replace(/^(["'])(.*)\1$/, "$2").trim();
+  const appendOnly = unquoted(config["appendonly"])?.toLowerCase() === "yes";
+  const snapshots = (unquoted(config["save"]) ?? "") !== "";
+  return redis.spec?.dataVolumeClaimTemplate !== undefined && (appendOnly || snapshots);
+}

@@ -111,7 +111,12 @@ export async function observeInstances(
       enterStage(key, `observe the instances (waiting for ${[...pending].join(", ")})`);
       const read = await readInstance(deps, ip, credentials, reach.port, reach.tls);
       pending.delete(ip);
-      enterStage(key, `observe the instances (waiting for ${[...pending].join(", ")})`);
+      enterStage(
+        key,
+        pending.size
+          ? `observe the instances (waiting for ${[...pending].join(", ")})`
+          : "observe the instances (all read)",
+      );
       if ("error" in read) {
         const { authFailed, ...failure } = read;
         return {
@@ -134,6 +139,7 @@ export type InstanceRead =
     info: ReplicationInfo;
     fencing?: Fencing;
     keys?: number;
+    runningSeconds?: number;
   }
   | { error: string; unreachable: "refused" | "timeout"; authFailed?: boolean };
 
@@ -156,10 +162,11 @@ export async function readInstance(
     let credential: Credential = { password: "" };
     try {
       [node, credential] = await connectWithAny(deps, ip, port, credentials, tls);
-      const [text, fencing, keys] = await Promise.all([
+      const [text, fencing, keys, uptime] = await Promise.all([
         node.infoReplication(),
         node.fencing().catch(() => undefined),
         node.keyCount().catch(() => undefined),
+        node.uptimeSeconds().catch(() => undefined),
       ]);
       return {
         node,
@@ -167,6 +174,9 @@ export async function readInstance(
         info: parseReplicationInfo(text),
         ...(fencing ? { fencing } : {}),
         ...(keys === undefined ? {} : { keys }),
+        // The process's own clock: the pod's container status may still describe the
+        // container before a restart in place.
+        ...(uptime === undefined ? {} : { runningSeconds: uptime }),
       };
     } catch (error) {
       node?.close();

@@ -12,6 +12,7 @@ import type { ObjectMeta } from "kubernetes-types/meta/v1.d.ts";
 import { Reason } from "../api/conditions.ts";
 import {
   failoverSettings,
+  keepsDataOnVolumes,
   labels,
   objectNames,
   type Redis,
@@ -244,7 +245,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     };
     const plan = decideReplication(observed.map((o) => o.observation), recordedMaster, {
       ...settings,
-      ...(redis.spec?.dataVolumeClaimTemplate ? { persistent: true } : {}),
+      ...(keepsDataOnVolumes(redis) ? { persistent: true } : {}),
       desiredReplicas: desired,
       ...(switchover ? { switchover } : {}),
     });

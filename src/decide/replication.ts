@@ -42,7 +42,7 @@ export interface InstanceObservation {
    * an AOF or RDB file at start holds data at replication offset 0.
    */
   readonly keys?: number;
-  /** Seconds since its Redis container started (a restart starts it again). */
+  /** Seconds since its Redis process started (INFO server; else the container's start). */
   readonly runningSeconds?: number;
 }
 
@@ -58,8 +58,8 @@ export interface DetectionOptions {
    */
   readonly switchover?: { readonly to?: string };
   /**
-   * Each pod keeps its data on a volume of its own (spec.dataVolumeClaimTemplate):
-   * a pod that is gone comes back with its data.
+   * Each pod keeps its data on a volume of its own (spec.dataVolumeClaimTemplate)
+   * and writes it there (AOF or RDB snapshots): a pod that is gone comes back with it.
    */
   readonly persistent?: boolean;
 }
@@ -270,10 +270,13 @@ function holdsData(i: Instance): boolean {
   return i.info.offset > 0 || (i.keys ?? 0) > 0;
 }
 
-/** Has this instance ever been in sync with a master (or is one)? */
+/** Has this instance been in sync with a master since it started (or is it one)? */
 function hasHistory(i: Instance): boolean {
-  return i.info.role === "master" || i.info.masterLinkUp === true ||
-    (i.info.linkDownSinceSeconds ?? -1) >= 0;
+  if (i.info.role === "master" || i.info.masterLinkUp === true) return true;
+  const linkDown = i.info.linkDownSinceSeconds ?? -1;
+  // Never linked since start: -1 from Redis 7 on; before it, the seconds since 1970, which
+  // is longer than the process has run.
+  return linkDown >= 0 && !(i.runningSeconds !== undefined && linkDown > i.runningSeconds);
 }
 
 /**

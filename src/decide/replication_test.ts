@@ -508,6 +508,16 @@ Deno.test("decideReplication() with data volumes waits for the recorded master's
     { detectionWindowMs: 1000, persistent: true },
   );
   assert.equal(linked.kind === "Promote" && linked.master.pod, "redis-x-2");
+  // Redis 6 says a never-linked replica's link has been down since 1970: still no history.
+  const redis6 = (n: number): InstanceObservation => ({
+    ...restarted(n, 2080, 3),
+    info: { ...restarted(n, 2080, 3).info!, linkDownSinceSeconds: 1_795_000_000 },
+  });
+  const old = decideReplication([redis6(0), redis6(2)], recorded, {
+    detectionWindowMs: 1000,
+    persistent: true,
+  });
+  assert.equal(old.kind, "Wait");
 });
 
 Deno.test("decideReplication() promotes a survivor parked away from a gone master over empty pods that follow its address (item 7)", () => {

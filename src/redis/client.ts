@@ -97,6 +97,8 @@ export interface RedisNode {
   useMasterUser(user: string, password: string): Promise<void>;
   /** Keys held over every database (`INFO keyspace`). */
   keyCount(): Promise<number>;
+  /** Seconds since this process started (`INFO server` uptime_in_seconds). */
+  uptimeSeconds(): Promise<number>;
   /** The live fencing settings (`CONFIG GET min-replicas-*`). */
   fencing(): Promise<Fencing>;
   /** Sets the fencing settings (`CONFIG SET`). */
@@ -264,6 +266,13 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
       wrap("INFO keyspace", async () => {
         const text = await client.info("keyspace");
         return [...text.matchAll(/^db\d+:keys=(\d+)/gm)].reduce((n, m) => n + Number(m[1]), 0);
+      }),
+    uptimeSeconds: () =>
+      wrap("INFO server", async () => {
+        const text = await client.info("server");
+        const uptime = Number(text.match(/^uptime_in_seconds:(\d+)/m)?.[1] ?? NaN);
+        if (!Number.isFinite(uptime)) throw new Error("no uptime_in_seconds in INFO server");
+        return uptime;
       }),
     fencing: () =>
       wrap("CONFIG GET min-replicas-*", async () => {

@@ -39,6 +39,11 @@ Deno.test("readInstance() takes a refused connection as proof, and reads INFO an
     assert.ok("info" in read, JSON.stringify(read));
     assert.equal(read.info.role, "master");
     assert.deepEqual(read.fencing, { minReplicasToWrite: 1000000, minReplicasMaxLagSeconds: 10 });
+    // The process's own uptime, which a restart in place resets (the pod's status may lag).
+    assert.ok(
+      read.runningSeconds !== undefined && read.runningSeconds < 60,
+      `${read.runningSeconds}`,
+    );
     read.node.close();
   } finally {
     await server.stop();
