@@ -15,6 +15,11 @@ export function enterStage(key: string, stage: string): void {
   stages.set(key, stage);
 }
 
+/** Is a pass of `key` running now? */
+export function passRunning(key: string): boolean {
+  return stages.has(key);
+}
+
 /** How often a pass still running says where it is. */
 export const slowPassReportMs = 15_000;
 

@@ -264,6 +264,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       // back through the Service once it has moved (settle_clients.ts).
       settleClientsLater(
         deps,
+        key,
         observed
           .filter((o) => o.observation.ip && o.observation.ip !== master.ip)
           .map((o) => ({ ip: o.observation.ip, credential: o.credential })),

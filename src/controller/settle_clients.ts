@@ -19,6 +19,7 @@ import { delay } from "../async/delay.ts";
 import type { Credential } from "../redis/client.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import type { Reach } from "./reach.ts";
+import { passRunning } from "./pass_stage.ts";
 
 /** kube-proxy's default `minSyncPeriod`, with room for its sync and our slice write. */
 export const serviceSettleMs = 2000;
@@ -35,12 +36,22 @@ export interface SettleTarget {
  */
 export function settleClientsLater(
   deps: Pick<ReconcileDeps, "connect" | "log" | "signal">,
+  key: string,
   replicas: readonly SettleTarget[],
   reach: Reach,
 ): void {
   if (replicas.length === 0) return;
   const run = async () => {
     await delay(serviceSettleMs, deps.signal);
+    // Not while a pass of the same Redis runs: its own connections are normal clients too,
+    // and a handover whose promotion connection is killed fails (seen in a full run, when a
+    // requested switchover came 2 s after the previous change of master).
+    const waitUntil = Date.now() + serviceSettleMs;
+    while (passRunning(key) && Date.now() < waitUntil) await delay(20, deps.signal);
+    if (passRunning(key)) {
+      deps.log.debug("clients not settled: a pass is running", { key });
+      return;
+    }
     await Promise.all(replicas.map(async ({ ip, credential }) => {
       try {
         const node = await deps.connect({
