@@ -63,18 +63,13 @@ export function buildAclSecret(redis: Redis, data: AclSecretData): Secret {
 
 /** What a Secret holds, or undefined when it lacks a password (then new ones are made). */
 export function readAclSecretData(secret: Secret | undefined): AclSecretData | undefined {
-  const value = (key: string) => {
-    const encoded = secret?.data?.[key];
-    return encoded === undefined ? undefined : decodeBase64Text(encoded);
-  };
-  const operator = value(aclSecretKeys.operator);
-  const replication = value(aclSecretKeys.replication);
-  const exporter = value(aclSecretKeys.exporter);
-  if (!operator || !replication || !exporter) return undefined;
+  const value = (key: string) => decodedKey(secret, key);
+  const passwords = readPasswords(secret, aclSecretKeys);
+  if (!passwords) return undefined;
   const startup = value(aclSecretKeys.startup);
   const users = value(aclSecretKeys.users)?.split("\n").filter((u) => u !== "");
   return {
-    passwords: { operator, replication, exporter },
+    passwords,
     ...(startup ? { startup } : {}),
     ...(users?.length ? { users } : {}),
     ...(value(aclSecretKeys.defaultUser) === "off" ? { defaultUserOff: true } : {}),
@@ -114,12 +109,22 @@ export function buildAclBackup(redis: Redis, passwords: InternalPasswords): Secr
 
 /** The backed-up passwords in `redis-NAME`, if it has them all. */
 export function readAclBackup(secret: Secret | undefined): InternalPasswords | undefined {
-  const value = (key: string) => {
-    const encoded = secret?.data?.[key];
-    return encoded === undefined ? undefined : decodeBase64Text(encoded);
-  };
-  const operator = value(aclBackupKeys.operator);
-  const replication = value(aclBackupKeys.replication);
-  const exporter = value(aclBackupKeys.exporter);
+  return readPasswords(secret, aclBackupKeys);
+}
+
+/** The three passwords under `keys`, if the Secret has them all. */
+function readPasswords(
+  secret: Secret | undefined,
+  keys: { readonly operator: string; readonly replication: string; readonly exporter: string },
+): InternalPasswords | undefined {
+  const operator = decodedKey(secret, keys.operator);
+  const replication = decodedKey(secret, keys.replication);
+  const exporter = decodedKey(secret, keys.exporter);
   return operator && replication && exporter ? { operator, replication, exporter } : undefined;
+}
+
+/** The text under `key`, if the Secret has it. */
+function decodedKey(secret: Secret | undefined, key: string): string | undefined {
+  const encoded = secret?.data?.[key];
+  return encoded === undefined ? undefined : decodeBase64Text(encoded);
 }
