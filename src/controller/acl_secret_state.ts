@@ -25,6 +25,7 @@ import {
   readAclSecretData,
 } from "../specs/acl_secret.ts";
 import type { ReconcileDeps } from "./deps.ts";
+import { describeError } from "./try_apply.ts";
 
 /** What a pass knows of the operator's Secret before it observes the instances. */
 export interface AclPass {
@@ -117,7 +118,7 @@ export async function prepareAcl(
       ...credentialOf(knownData.get(uid)),
       problems: [{
         reason: Reason.SecretUnreadable,
-        message: `Cannot read Secret ${secretName}: ${describe(error)}`,
+        message: `Cannot read Secret ${secretName}: ${describeError(error)}`,
       }],
     };
   }
@@ -171,7 +172,7 @@ export async function prepareAcl(
     } catch (error) {
       problems.push({
         reason: Reason.ApplyFailed,
-        message: `Cannot write Secret ${secretName}: ${describe(error)}`,
+        message: `Cannot write Secret ${secretName}: ${describeError(error)}`,
       });
     }
   }
@@ -191,7 +192,7 @@ export async function prepareAcl(
         reason: Reason.ApplyFailed,
         message: `Cannot write the ACL passwords' backup in Secret ${
           objectNames(redis.metadata?.name ?? "").base
-        }: ${describe(error)}`,
+        }: ${describeError(error)}`,
       });
     }
   }
@@ -209,8 +210,4 @@ function newPasswords(): InternalPasswords {
     [...crypto.getRandomValues(new Uint8Array(32))]
       .map((b) => b.toString(16).padStart(2, "0")).join("");
   return { operator: one(), replication: one(), exporter: one() };
-}
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

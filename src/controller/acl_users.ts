@@ -38,6 +38,7 @@ import {
   writeAclSecret,
 } from "./acl_secret_state.ts";
 import type { ReconcileDeps } from "./deps.ts";
+import { describeError } from "./try_apply.ts";
 import type { ObservedInstance } from "./observe.ts";
 
 /** What else the pass knows. */
@@ -212,7 +213,7 @@ export async function syncAcl(
         problems.push({
           reason: Reason.ApplyFailed,
           message: `Cannot write Secret ${objectNames(redis.metadata?.name ?? "").acl}: ${
-            error instanceof Error ? error.message : error
+            describeError(error)
           }`,
         });
       }
@@ -303,9 +304,7 @@ async function readUserPassword(
       ? { reason: Reason.SecretNotFound, message: `Secret ${ref.name} not found ${where}` }
       : {
         reason: Reason.SecretUnreadable,
-        message: `Cannot read Secret ${ref.name} ${where}: ${
-          error instanceof Error ? error.message : error
-        }`,
+        message: `Cannot read Secret ${ref.name} ${where}: ${describeError(error)}`,
       };
   }
 }
@@ -379,7 +378,7 @@ function refusedByRedis(error: unknown): boolean {
 function refusal(pod: string, error: unknown): Problem {
   return {
     reason: Reason.RedisCommandFailed,
-    message: `ACL users on ${pod}: ${error instanceof Error ? error.message : error}`,
+    message: `ACL users on ${pod}: ${describeError(error)}`,
   };
 }
 
