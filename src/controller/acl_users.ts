@@ -384,8 +384,7 @@ function refusal(pod: string, error: unknown): Problem {
 
 /** Redis's own words from a refused command (the client wraps them). */
 function redisMessage(error: unknown): string {
-  const cause = (error as { cause?: unknown }).cause ?? error;
-  return cause instanceof Error ? cause.message : String(cause);
+  return describeError((error as { cause?: unknown }).cause ?? error);
 }
 
 /** The same problem from every instance is one; sorted, so the status reads the same. */

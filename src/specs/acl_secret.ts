@@ -7,9 +7,10 @@
  * @module
  */
 import type { Secret } from "kubernetes-types/core/v1.d.ts";
-import { objectNames, ownedMetadata, type Redis } from "../api/redis.ts";
+import { objectNames, type Redis } from "../api/redis.ts";
 import type { InternalPasswords } from "../decide/acl.ts";
 import { decodeBase64Text, encodeBase64Text } from "../kube/base64.ts";
+import { ownedSecret } from "./secret.ts";
 
 /** The keys of the Secret. */
 export const aclSecretKeys = {
@@ -41,24 +42,16 @@ export interface AclSecretData {
 
 /** Builds the Secret holding `data`. */
 export function buildAclSecret(redis: Redis, data: AclSecretData): Secret {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: ownedMetadata(redis, objectNames(redis.metadata?.name ?? "").acl),
-    type: "Opaque",
-    data: {
-      [aclSecretKeys.operator]: encodeBase64Text(data.passwords.operator),
-      [aclSecretKeys.replication]: encodeBase64Text(data.passwords.replication),
-      [aclSecretKeys.exporter]: encodeBase64Text(data.passwords.exporter),
-      ...(data.startup !== undefined
-        ? { [aclSecretKeys.startup]: encodeBase64Text(data.startup) }
-        : {}),
-      ...(data.users?.length
-        ? { [aclSecretKeys.users]: encodeBase64Text([...data.users].sort().join("\n")) }
-        : {}),
-      ...(data.defaultUserOff ? { [aclSecretKeys.defaultUser]: encodeBase64Text("off") } : {}),
-    },
-  };
+  return ownedSecret(redis, objectNames(redis.metadata?.name ?? "").acl, {
+    ...encodedPasswords(data.passwords, aclSecretKeys),
+    ...(data.startup !== undefined
+      ? { [aclSecretKeys.startup]: encodeBase64Text(data.startup) }
+      : {}),
+    ...(data.users?.length
+      ? { [aclSecretKeys.users]: encodeBase64Text([...data.users].sort().join("\n")) }
+      : {}),
+    ...(data.defaultUserOff ? { [aclSecretKeys.defaultUser]: encodeBase64Text("off") } : {}),
+  });
 }
 
 /** What a Secret holds, or undefined when it lacks a password (then new ones are made). */
@@ -94,17 +87,11 @@ export const aclBackupFieldManager = "redis-operator-acl-backup";
 
 /** The backup keys of `passwords`, as an apply of `redis-NAME`. */
 export function buildAclBackup(redis: Redis, passwords: InternalPasswords): Secret {
-  return {
-    apiVersion: "v1",
-    kind: "Secret",
-    metadata: ownedMetadata(redis, objectNames(redis.metadata?.name ?? "").base),
-    type: "Opaque",
-    data: {
-      [aclBackupKeys.operator]: encodeBase64Text(passwords.operator),
-      [aclBackupKeys.replication]: encodeBase64Text(passwords.replication),
-      [aclBackupKeys.exporter]: encodeBase64Text(passwords.exporter),
-    },
-  };
+  return ownedSecret(
+    redis,
+    objectNames(redis.metadata?.name ?? "").base,
+    encodedPasswords(passwords, aclBackupKeys),
+  );
 }
 
 /** The backed-up passwords in `redis-NAME`, if it has them all. */
@@ -112,10 +99,25 @@ export function readAclBackup(secret: Secret | undefined): InternalPasswords | u
   return readPasswords(secret, aclBackupKeys);
 }
 
+/** Where the three passwords are kept in a Secret. */
+type PasswordKeys = { readonly [user in keyof InternalPasswords]: string };
+
+/** The three passwords under `keys`, base64 as a Secret's data holds them. */
+function encodedPasswords(
+  passwords: InternalPasswords,
+  keys: PasswordKeys,
+): Record<string, string> {
+  return {
+    [keys.operator]: encodeBase64Text(passwords.operator),
+    [keys.replication]: encodeBase64Text(passwords.replication),
+    [keys.exporter]: encodeBase64Text(passwords.exporter),
+  };
+}
+
 /** The three passwords under `keys`, if the Secret has them all. */
 function readPasswords(
   secret: Secret | undefined,
-  keys: { readonly operator: string; readonly replication: string; readonly exporter: string },
+  keys: PasswordKeys,
 ): InternalPasswords | undefined {
   const operator = decodedKey(secret, keys.operator);
   const replication = decodedKey(secret, keys.replication);

@@ -17,17 +17,22 @@ export const previousPasswordKey = "previous-password";
 
 /** Builds the Secret holding `stored`; no password (`""`) is no key, so pods start without one. */
 export function buildSecret(redis: Redis, stored: StoredPasswords): Secret {
+  return ownedSecret(redis, objectNames(redis.metadata?.name ?? "").base, {
+    ...(stored.password !== "" ? { [passwordKey]: encodeBase64Text(stored.password) } : {}),
+    ...(stored.previous !== undefined
+      ? { [previousPasswordKey]: encodeBase64Text(stored.previous) }
+      : {}),
+  });
+}
+
+/** An Opaque Secret `name` owned by `redis`, holding `data` (base64 already). */
+export function ownedSecret(redis: Redis, name: string, data: Record<string, string>): Secret {
   return {
     apiVersion: "v1",
     kind: "Secret",
-    metadata: ownedMetadata(redis, objectNames(redis.metadata?.name ?? "").base),
+    metadata: ownedMetadata(redis, name),
     type: "Opaque",
-    data: {
-      ...(stored.password !== "" ? { [passwordKey]: encodeBase64Text(stored.password) } : {}),
-      ...(stored.previous !== undefined
-        ? { [previousPasswordKey]: encodeBase64Text(stored.previous) }
-        : {}),
-    },
+    data,
   };
 }
 
