@@ -46,7 +46,17 @@ function within(namespace: string, redis: string) {
         p.status.containerStatuses?.find((c) => c.name === "redis")?.restartCount
       }`
     ).sort();
-  return { k, pods, secretValue, as, identity };
+  /** Patches the Redis: a merge patch of an object, or a JSON patch of a list of operations. */
+  const patch = (body: Record<string, unknown> | unknown[]) =>
+    k(
+      "patch",
+      "redis",
+      redis,
+      `--type=${Array.isArray(body) ? "json" : "merge"}`,
+      "-p",
+      JSON.stringify(body),
+    );
+  return { k, pods, secretValue, as, identity, patch };
 }
 
 Deno.test("spec.acl: the operator's own user, a replication user, application users applied live through a restart and a failover", async () => {
@@ -54,7 +64,7 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
   await deployOperator(client);
   const ns = await testNamespace("acl");
   const n = ns.name;
-  const { k, pods, secretValue, as, identity } = within(n, "users");
+  const { k, pods, secretValue, as, identity, patch } = within(n, "users");
   try {
     await k("create", "secret", "generic", "default-pw", "--from-literal=pw=default-password");
     await k("create", "secret", "generic", "app-pw", "--from-literal=pw=app-password");
@@ -129,14 +139,7 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
 
     // Rules changed in the spec reach every instance live, with no restart.
     const before = await identity();
-    await k(
-      "patch",
-      "redis",
-      "users",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ spec: spec([app("~app:* ~more:* +@all -@dangerous")]) }),
-    );
+    await patch({ spec: spec([app("~app:* ~more:* +@all -@dangerous")]) });
     await waitFor("the new rules on every instance", async () => {
       for (const pod of await pods()) {
         const list = await redisCli(pod.status.podIP, ...op, "ACL", "LIST");
@@ -154,14 +157,7 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
       password: { secretKeyRef: { name: "bad-pw", key: "pw" } },
       rules: "~* +nosuchcommand",
     };
-    await k(
-      "patch",
-      "redis",
-      "users",
-      "--type=merge",
-      "-p",
-      JSON.stringify({ spec: spec([app("~app:* ~more:* +@all -@dangerous"), bad]) }),
-    );
+    await patch({ spec: spec([app("~app:* ~more:* +@all -@dangerous"), bad]) });
     const refused = await waitFor("the refused rule in the status", async () => {
       const redis = await getRedis(client, n, "users");
       const degraded = redis.status?.conditions?.find((c) => c.type === "Degraded");
@@ -239,14 +235,7 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
       await redisCli(pod.status.podIP, ...op, "ACL", "SETUSER", "ops", "on", ">ops-pw", "+info");
     }
     // Dropped from the spec: gone from every instance. The bad user goes with it.
-    await k(
-      "patch",
-      "redis",
-      "users",
-      "--type=json",
-      "-p",
-      JSON.stringify([{ op: "replace", path: "/spec/acl/users", value: [] }]),
-    );
+    await patch([{ op: "replace", path: "/spec/acl/users", value: [] }]);
     await waitForReady(client, n, "users", 3, 120_000);
     await waitFor("app removed from every instance", async () => {
       for (const pod of await pods()) {
@@ -289,7 +278,7 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
   await deployOperator(client);
   const ns = await testNamespace("acl-toggle");
   const n = ns.name;
-  const { k, pods, secretValue, as, identity } = within(n, "toggle");
+  const { k, pods, secretValue, as, identity, patch } = within(n, "toggle");
   const withDefault = ["-a", "default-password", "--no-auth-warning"];
   try {
     await k("create", "secret", "generic", "default-pw", "--from-literal=pw=default-password");
@@ -310,16 +299,9 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
         rules: "~* +@all",
       })),
     });
-    await k(
-      "patch",
-      "redis",
-      "toggle",
-      "--type=merge",
-      "-p",
-      JSON.stringify({
-        spec: { acl: acl(false) },
-      }),
-    );
+    await patch({
+      spec: { acl: acl(false) },
+    });
     const operator = await waitFor(
       "the operator's passwords",
       () => secretValue("redis-toggle-acl", "operator-password").catch(() => undefined),
@@ -384,16 +366,9 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
       const reply = await redisCli(masterIP, ...withDefault, "PING").catch(() => "");
       return reply === "PONG" || undefined;
     }, 30_000);
-    await k(
-      "patch",
-      "redis",
-      "toggle",
-      "--type=merge",
-      "-p",
-      JSON.stringify({
-        spec: { acl: acl(true) },
-      }),
-    );
+    await patch({
+      spec: { acl: acl(true) },
+    });
     await waitFor("the default user off everywhere", async () => {
       for (const pod of await pods()) {
         const reply = await redisCli(pod.status.podIP, ...withDefault, "PING").catch(() => "");
@@ -405,16 +380,9 @@ Deno.test("spec.acl added to a running Redis and removed again, live, with repli
     // A user made by hand stays when spec.acl goes.
     await redisCli(masterIP, ...op, "ACL", "SETUSER", "ops", "on", ">ops-pw", "+info");
 
-    await k(
-      "patch",
-      "redis",
-      "toggle",
-      "--type=json",
-      "-p",
-      JSON.stringify([
-        { op: "remove", path: "/spec/acl" },
-      ]),
-    );
+    await patch([
+      { op: "remove", path: "/spec/acl" },
+    ]);
     await waitFor("every instance back to the default user alone", async () => {
       for (const pod of await pods()) {
         const ip = pod.status.podIP;
