@@ -39,6 +39,7 @@ import { run } from "./lib/run.ts";
 import { podResolvConf } from "./node_agent/pod_dns.ts";
 import { newestPodRecord, type PodRecord } from "./node_agent/pod_record.ts";
 import { waitForComponent } from "./lib/readiness.ts";
+import { cutPodFrom, restorePodCut } from "./lib/pod_cut.ts";
 
 const usage = `Usage: deno task cluster <command> [--name NAME]
 
@@ -53,7 +54,11 @@ const usage = `Usage: deno task cluster <command> [--name NAME]
   exec -- CMD...         run CMD where the API server and pod IPs are reachable,
                          with KUBECONFIG set and kubectl on PATH
   fault ACTION NS/POD    ACTION: kill (SIGKILL), stop (SIGSTOP), cont (SIGCONT),
-                         isolate (cut the pod's network), heal (restore it)
+                         isolate (cut the pod's network), heal (restore it and
+                         lift any cut)
+  fault cut NS/POD IP[,IP...]
+                         drop the pod's packets to and from these addresses only
+                         (an asymmetric partition); heal lifts it
   fault ACTION NODE      ACTION: node-down (power loss: every process of the node dies,
                          its link drops everything), node-partition (the link drops
                          everything, the node runs on), node-up (back, as after a reboot)
@@ -127,7 +132,7 @@ async function main(argv: string[]): Promise<number> {
     case "exec":
       return await execInside(layout, rest[0] === "--" ? rest.slice(1) : rest);
     case "fault":
-      await fault(layout, rest[0], rest[1]);
+      await fault(layout, rest[0], rest[1], rest[2]);
       return 0;
     case "__start":
       await startInside(layout);
@@ -439,14 +444,19 @@ async function execInside(layout: ClusterLayout, command: string[]): Promise<num
   return status.code;
 }
 
-async function fault(layout: ClusterLayout, action?: string, target?: string): Promise<void> {
+async function fault(
+  layout: ClusterLayout,
+  action?: string,
+  target?: string,
+  peers?: string,
+): Promise<void> {
   requireRoot();
   if (action?.startsWith("node-")) return await nodeFault(layout, action, target);
   if (action?.startsWith("zone-")) return await zoneFault(layout, action, target);
   const [namespace, pod] = target?.split("/") ?? [];
   if (!action || !namespace || !pod) {
     throw new UserError(
-      "Usage: fault <kill|stop|cont|isolate|heal> <namespace>/<pod>, or fault <node-down|node-partition|node-up> <node>",
+      "Usage: fault <kill|stop|cont|isolate|heal> <namespace>/<pod>, fault cut <namespace>/<pod> <ip>[,<ip>...], or fault <node-down|node-partition|node-up> <node>",
     );
   }
   const found = await findPod(layout, namespace, pod);
@@ -462,7 +472,12 @@ async function fault(layout: ClusterLayout, action?: string, target?: string): P
     const pids = Object.values(record.containers).filter(isAlive);
     for (const pid of pids) Deno.kill(pid, signal);
     console.log(`${action}: sent ${signal} to ${pids.length} process(es) of ${target}`);
+  } else if (action === "cut") {
+    if (!peers) throw new UserError("Usage: fault cut <namespace>/<pod> <ip>[,<ip>...]");
+    await cutPodFrom(record.netns, peers.split(","));
+    console.log(`cut: ${target} (${record.ip}) is cut off (at ${Date.now()}) from ${peers}`);
   } else if (action === "isolate" || action === "heal") {
+    if (action === "heal") await restorePodCut(record.netns);
     await ipIn(node.netns, "link", "set", record.hostVeth, action === "isolate" ? "down" : "up");
     console.log(
       `${action}: ${target} (${record.ip}) is ${
@@ -470,7 +485,7 @@ async function fault(layout: ClusterLayout, action?: string, target?: string): P
       }`,
     );
   } else {
-    throw new UserError(`Unknown fault: ${action}: use kill, stop, cont, isolate or heal`);
+    throw new UserError(`Unknown fault: ${action}: use kill, stop, cont, isolate, cut or heal`);
   }
 }
 

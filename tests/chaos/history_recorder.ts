@@ -29,10 +29,15 @@ export interface HistoryOp {
   readonly kind: "read" | "write" | "cas";
   readonly key: string;
   readonly value?: string;
+  /** The value a compare-and-set expects ("" for no key). */
+  readonly expect?: string;
+  /** ns since the epoch. */
   readonly invoke: number;
   readonly done: number;
   readonly result: "ok" | "fail" | "unknown";
   readonly read?: string;
+  /** Whether a compare-and-set swapped. */
+  readonly swapped?: boolean;
   readonly error?: string;
 }
 
@@ -81,6 +86,11 @@ export class HistoryRecorder {
 export async function readHistory(file: string): Promise<HistoryOp[]> {
   const text = await Deno.readTextFile(file);
   return text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+}
+
+/** Writes `ops` as a history file, one JSON line each. */
+export async function writeHistory(file: string, ops: readonly HistoryOp[]): Promise<void> {
+  await Deno.writeTextFile(file, ops.map((op) => JSON.stringify(op) + "\n").join(""));
 }
 
 /**

@@ -68,6 +68,14 @@ export async function fault(action: string, namespace: string, pod: string): Pro
 }
 
 /**
+ * Cuts the pod off `peers` (addresses) only, both ways (`fault cut`); `fault
+ * heal` lifts it. Returns when the cut was in place, as the CLI reports it.
+ */
+export async function cutPod(namespace: string, pod: string, peers: string[]): Promise<number> {
+  return cutTime(await clusterFault("cut", `${namespace}/${pod}`, peers.join(",")));
+}
+
+/**
  * Runs `deno task cluster fault ACTION NODE` (node-down, node-partition,
  * node-up). Returns when the node was cut off, as the CLI reports it (bounds
  * measured from the call would include the CLI's own start), or when it
@@ -91,7 +99,7 @@ function cutTime(output: string): number {
   return cutAt ? Number(cutAt) : Date.now();
 }
 
-async function clusterFault(action: string, target: string): Promise<string> {
+async function clusterFault(action: string, target: string, ...extra: string[]): Promise<string> {
   const output = await new Deno.Command(Deno.execPath(), {
     args: [
       "run",
@@ -100,6 +108,7 @@ async function clusterFault(action: string, target: string): Promise<string> {
       "fault",
       action,
       target,
+      ...extra,
       `--name=${layout.name}`,
     ],
     stdout: "piped",

@@ -1,10 +1,13 @@
 /**
  * The history tool (tests/history, issue 12): the recorder's history of
  * concurrent clients against a real redis-server is linearizable to Porcupine,
- * and a history with a stale read is not, with the visualisation written.
+ * and a history with a stale read is not, with the visualisation written; a
+ * write lost in a failover is told apart from other anomalies.
  */
 import assert from "node:assert/strict";
 import { writerPaths } from "../chaos/app_writers.ts";
+import { type HistoryOp, writeHistory } from "../chaos/history_recorder.ts";
+import { allowAsyncLoss } from "../faults/async_allowance.ts";
 import { startRedisServer } from "./redis_server.ts";
 
 async function historyTool(): Promise<string> {
@@ -57,6 +60,42 @@ Deno.test("history: a stale read is not linearizable, a write with no answer may
     // h:0 read nothing after a write had completed; h:1's unknown write was read later: legal.
     assert.deepEqual(verdict.illegalKeys, ["h:0"]);
     assert.match(await Deno.readTextFile(`${dir}/stale.html`), /<html/i);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("history: a write lost in a failover is illegal, legal once the failover's window is allowed; a stale read outside it stays illegal", async () => {
+  const tool = await historyTool();
+  const dir = await Deno.makeTempDir({ prefix: "history-" });
+  const ms = 1e6;
+  const op = (o: Partial<HistoryOp> & Pick<HistoryOp, "kind" | "key" | "invoke" | "done">) => ({
+    client: 0,
+    result: "ok" as const,
+    ...o,
+  });
+  try {
+    const history: HistoryOp[] = [
+      // h:0: "lost" acknowledged just before the failover at 1000 ms, read on the old
+      // master, then gone: what asynchronous replication allows.
+      op({ kind: "write", key: "h:0", value: "a", invoke: 0, done: 100 * ms }),
+      op({ client: 1, kind: "write", key: "h:0", value: "lost", invoke: 800 * ms, done: 900 * ms }),
+      op({ client: 2, kind: "read", key: "h:0", read: "lost", invoke: 950 * ms, done: 960 * ms }),
+      op({ client: 1, kind: "read", key: "h:0", read: "a", invoke: 2000 * ms, done: 2010 * ms }),
+      // h:1: a stale read long after the failover: not what it allows.
+      op({ kind: "write", key: "h:1", value: "b", invoke: 2500 * ms, done: 2600 * ms }),
+      op({ client: 2, kind: "read", key: "h:1", read: "", invoke: 3000 * ms, done: 3010 * ms }),
+    ];
+    await writeHistory(`${dir}/raw.jsonl`, history);
+    const raw = await check(tool, `${dir}/raw.jsonl`, `${dir}/raw.html`);
+    assert.equal(raw.result, "Illegal");
+    assert.deepEqual(raw.illegalKeys, ["h:0", "h:1"]);
+    const allowed = allowAsyncLoss(history, [{ from: 500, to: 1500 }]);
+    assert.equal(allowed.unobservedWrites, 1);
+    await writeHistory(`${dir}/allowed.jsonl`, allowed.ops);
+    const verdict = await check(tool, `${dir}/allowed.jsonl`, `${dir}/allowed.html`);
+    assert.equal(verdict.result, "Illegal");
+    assert.deepEqual(verdict.illegalKeys, ["h:1"]);
   } finally {
     await Deno.remove(dir, { recursive: true });
   }

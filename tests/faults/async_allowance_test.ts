@@ -1,0 +1,62 @@
+import assert from "node:assert/strict";
+import type { HistoryOp } from "../chaos/history_recorder.ts";
+import { allowAsyncLoss } from "./async_allowance.ts";
+
+const ms = 1e6;
+const op = (o: Partial<HistoryOp> & Pick<HistoryOp, "kind" | "invoke" | "done">): HistoryOp => ({
+  client: 0,
+  key: "k",
+  result: "ok",
+  ...o,
+});
+
+// A failover at 1000 ms with a window of [500, 1500].
+const window = [{ from: 500, to: 1500 }];
+
+Deno.test("a write in the window that nothing read afterwards is taken out, with the reads that saw it", () => {
+  const history = [
+    op({ kind: "write", value: "a", invoke: 0, done: 100 * ms }),
+    op({ kind: "write", value: "lost", invoke: 800 * ms, done: 900 * ms }),
+    op({ kind: "read", read: "lost", invoke: 950 * ms, done: 960 * ms }),
+    op({ kind: "read", read: "a", invoke: 2000 * ms, done: 2010 * ms }),
+  ];
+  const allowed = allowAsyncLoss(history, window);
+  assert.equal(allowed.unobservedWrites, 1);
+  assert.equal(allowed.windowReads, 1);
+  assert.deepEqual(allowed.ops.map((o) => o.value ?? o.read), ["a", "a"]);
+});
+
+Deno.test("a write in the window read after it stays, and so does everything outside the windows", () => {
+  const history = [
+    op({ kind: "write", value: "kept", invoke: 800 * ms, done: 900 * ms }),
+    op({
+      kind: "cas",
+      expect: "kept",
+      value: "next",
+      swapped: true,
+      invoke: 1600 * ms,
+      done: 1700 * ms,
+    }),
+    op({ kind: "read", read: "next", invoke: 1800 * ms, done: 1810 * ms }),
+    op({ kind: "write", value: "early", invoke: 100 * ms, done: 200 * ms }),
+  ];
+  const allowed = allowAsyncLoss(history, window);
+  assert.equal(allowed.unobservedWrites, 0);
+  assert.equal(allowed.ops.length, 4);
+});
+
+Deno.test("failed and unknown operations are never taken out; a cas that did not swap in the window is a read", () => {
+  const history = [
+    op({ kind: "write", value: "x", invoke: 800 * ms, done: 900 * ms, result: "unknown" }),
+    op({ kind: "write", value: "y", invoke: 800 * ms, done: 900 * ms, result: "fail" }),
+    op({ kind: "cas", expect: "a", value: "z", swapped: false, invoke: 900 * ms, done: 950 * ms }),
+  ];
+  const allowed = allowAsyncLoss(history, window);
+  assert.equal(allowed.ops.length, 2);
+  assert.equal(allowed.windowReads, 1);
+});
+
+Deno.test("without windows the history is untouched", () => {
+  const history = [op({ kind: "read", read: "", invoke: 0, done: 1 })];
+  assert.deepEqual(allowAsyncLoss(history, []).ops, history);
+});
