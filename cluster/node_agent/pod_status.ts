@@ -63,6 +63,8 @@ export function buildPodStatus(
         ? before.lastTransitionTime
         : now,
     };
+    // A true condition has no reason: null removes one a false one left (the patch merges).
+    if (ok) Object.assign(condition, { reason: null, message: null });
     if (!ok && (type === "ContainersReady" || type === "Ready")) {
       const notReady = snapshot.containers.filter((c) => !c.ready).map((c) => c.name);
       condition.reason = "ContainersNotReady";
@@ -95,6 +97,20 @@ export function buildPodStatus(
     status.podIPs = [{ ip: snapshot.podIP }];
   }
   return status;
+}
+
+/**
+ * Does the API server hold conditions other than those the agent wrote last?
+ * Another writer changed them: the node lifecycle controller marks a NotReady
+ * node's pods not Ready, and a kubelet's status manager writes its own status
+ * back once it reaches the API server again. Only types and statuses count.
+ */
+export function conditionsDrifted(
+  held: readonly PodCondition[] | undefined,
+  written: readonly PodCondition[] | undefined,
+): boolean {
+  if (!written) return false;
+  return written.some((w) => held?.find((h) => h.type === w.type)?.status !== w.status);
 }
 
 /** The pod phase, with the kubelet's rules for restart policies. */

@@ -1,6 +1,7 @@
 import assert from "node:assert/strict";
 import {
   buildPodStatus,
+  conditionsDrifted,
   type ContainerSnapshot,
   podPhase,
   type PodSnapshot,
@@ -99,4 +100,23 @@ Deno.test("statusPatch() replaces the address lists, so a new sandbox's address 
   assert.deepEqual(patch.status.podIPs, [{ $patch: "replace" }, { ip: "198.18.32.4" }]);
   assert.deepEqual(patch.status.hostIPs, [{ $patch: "replace" }, { ip: "198.18.0.12" }]);
   assert.equal(patch.status.phase, "Running");
+});
+
+Deno.test("buildPodStatus() clears the reason a false condition left once it is true again (the patch merges)", () => {
+  const ready = buildPodStatus(base, undefined, "2026-01-01T00:00:05Z").conditions!
+    .find((c) => c.type === "Ready")!;
+  assert.equal(ready.reason, null);
+  assert.equal(ready.message, null);
+});
+
+Deno.test("conditionsDrifted() sees a condition another writer changed, not a changed time", () => {
+  const written = buildPodStatus(base, undefined, "2026-01-01T00:00:05Z").conditions!;
+  assert.equal(conditionsDrifted(written, written), false);
+  const retimed = written.map((c) => ({ ...c, lastTransitionTime: "2026-01-01T00:09:00Z" }));
+  assert.equal(conditionsDrifted(retimed, written), false);
+  // What the node lifecycle controller does to the pods of a node it thinks is down.
+  const markedNotReady = written.map((c) => c.type === "Ready" ? { ...c, status: "False" } : c);
+  assert.equal(conditionsDrifted(markedNotReady, written), true);
+  assert.equal(conditionsDrifted(undefined, written), true);
+  assert.equal(conditionsDrifted(markedNotReady, undefined), false);
 });

@@ -30,7 +30,12 @@ import {
 import { terminationMessage } from "./log_slice.ts";
 import { podHostsFile, podResolvConf } from "./pod_dns.ts";
 import { podDirName, writePodRecord } from "./pod_record.ts";
-import { buildPodStatus, type ContainerSnapshot, statusPatch } from "./pod_status.ts";
+import {
+  buildPodStatus,
+  conditionsDrifted,
+  type ContainerSnapshot,
+  statusPatch,
+} from "./pod_status.ts";
 import { probeContainer } from "./probe_loop.ts";
 import { signalNumber } from "./signals.ts";
 import {
@@ -164,6 +169,7 @@ export class PodWorker {
   /** Takes the newest version of the pod object. */
   update(pod: Pod): void {
     this.#pod = pod;
+    if (conditionsDrifted(pod.status?.conditions, this.#conditions)) this.#markDirty();
     for (const runtime of this.#runtimes) {
       const spec = [...pod.spec?.initContainers ?? [], ...pod.spec?.containers ?? []]
         .find((c) => c.name === runtime.spec.name);

@@ -183,6 +183,31 @@ Deno.test("pods on the local node", async (t) => {
         }, 60_000);
       },
     );
+
+    await t.step(
+      "a Ready condition another writer turned False is written back, as a kubelet's status manager does",
+      async () => {
+        // What the node lifecycle controller does to the pods of a node whose heartbeat
+        // it missed; when the node is back, the kubelet restores the truth. The agent
+        // once left such a pod not Ready forever, and a rollout waiting on it hung.
+        await client.request({
+          method: "PATCH",
+          path: `/api/v1/namespaces/${ns.name}/pods/patient/status`,
+          contentType: "application/strategic-merge-patch+json",
+          body: {
+            status: {
+              conditions: [{ type: "Ready", status: "False", reason: "NodeNotReady" }],
+            },
+          },
+        });
+        const back = await waitFor("Ready written back", async () => {
+          const p = await pod("patient");
+          return isReady(p) ? p : undefined;
+        }, 30_000);
+        const ready = back.status!.conditions!.find((c) => c.type === "Ready")!;
+        assert.equal(ready.reason, undefined, "no reason left on a true condition");
+      },
+    );
   } finally {
     await ns.remove();
     client.close();
