@@ -23,18 +23,33 @@ interface ProcessCount {
   latest: number;
 }
 
+/** One process as sampled. */
+interface ProcessSample {
+  readonly runId: string;
+  readonly fullSyncs: number;
+  readonly keys: number;
+}
+
 /** What the tracker saw between start and stop. */
 export interface FullSyncReport {
   /** Full syncs served by all processes during the case. */
   readonly fullSyncs: number;
   /** Processes that did not exist at the start (restarted or new pods): each needs one full copy. */
   readonly newProcesses: number;
+  /**
+   * Full syncs served by a process holding less than half the most keys any
+   * process was seen with: a copy from an (almost) empty instance, which wipes
+   * its replica. Meaningful under a load that only adds keys.
+   */
+  readonly fromEmpty: number;
 }
 
 /** Samples `sync_full` of every pod of `redis=<name>` until stopped. */
 export class FullSyncTracker {
   readonly #processes = new Map<string, ProcessCount>();
   readonly #initial = new Set<string>();
+  #mostKeys = 0;
+  #fromEmpty = 0;
   readonly #stop = new AbortController();
   #sampling: Promise<void> | undefined;
 
@@ -46,9 +61,10 @@ export class FullSyncTracker {
 
   /** Takes the baseline of every running process, then keeps sampling. */
   async start(): Promise<void> {
-    for (const [runId, count] of await this.#sample()) {
+    for (const { runId, fullSyncs, keys } of await this.#sample()) {
       this.#initial.add(runId);
-      this.#processes.set(runId, { baseline: count, latest: count });
+      this.#processes.set(runId, { baseline: fullSyncs, latest: fullSyncs });
+      this.#mostKeys = Math.max(this.#mostKeys, keys);
     }
     this.#sampling = (async () => {
       while (!this.#stop.signal.aborted) {
@@ -64,7 +80,7 @@ export class FullSyncTracker {
     let fullSyncs = 0;
     for (const count of this.#processes.values()) fullSyncs += count.latest - count.baseline;
     const newProcesses = [...this.#processes.keys()].filter((id) => !this.#initial.has(id)).length;
-    return { fullSyncs, newProcesses };
+    return { fullSyncs, newProcesses, fromEmpty: this.#fromEmpty };
   }
 
   /**
@@ -83,26 +99,29 @@ export class FullSyncTracker {
     return report;
   }
 
-  #record(sample: Map<string, number>): void {
-    for (const [runId, count] of sample) {
+  #record(sample: ProcessSample[]): void {
+    for (const { runId, fullSyncs, keys } of sample) {
       const known = this.#processes.get(runId);
-      if (known) known.latest = Math.max(known.latest, count);
-      else this.#processes.set(runId, { baseline: 0, latest: count });
+      const served = fullSyncs - (known?.latest ?? 0);
+      if (served > 0 && keys < this.#mostKeys / 2) this.#fromEmpty += served;
+      this.#mostKeys = Math.max(this.#mostKeys, keys);
+      if (known) known.latest = Math.max(known.latest, fullSyncs);
+      else this.#processes.set(runId, { baseline: 0, latest: fullSyncs });
     }
   }
 
-  /** run_id → sync_full of every process that answers now. */
-  async #sample(): Promise<Map<string, number>> {
+  /** Every process that answers now. */
+  async #sample(): Promise<ProcessSample[]> {
     const pods = await new PodApi(this.client).list(this.namespace, {
       labelSelector: `redis=${this.name}`,
     });
     const ips = pods.items.map((p) => p.status?.podIP).filter((ip): ip is string => !!ip);
     const counts = await Promise.all(ips.map(readCounter));
-    return new Map(counts.filter((c) => c !== undefined));
+    return counts.filter((c) => c !== undefined);
   }
 }
 
-async function readCounter(ip: string): Promise<[string, number] | undefined> {
+async function readCounter(ip: string): Promise<ProcessSample | undefined> {
   const redis = new Redis({
     host: ip,
     port: 6379,
@@ -115,10 +134,11 @@ async function readCounter(ip: string): Promise<[string, number] | undefined> {
   redis.on("error", () => {});
   try {
     await redis.connect();
-    const text = String(await redis.call("INFO", "server", "stats"));
+    const text = String(await redis.call("INFO"));
     const runId = text.match(/run_id:(\w+)/)?.[1];
-    const count = Number(text.match(/sync_full:(\d+)/)?.[1] ?? NaN);
-    return runId && Number.isFinite(count) ? [runId, count] : undefined;
+    const fullSyncs = Number(text.match(/sync_full:(\d+)/)?.[1] ?? NaN);
+    const keys = Number(text.match(/^db0:keys=(\d+)/m)?.[1] ?? 0);
+    return runId && Number.isFinite(fullSyncs) ? { runId, fullSyncs, keys } : undefined;
   } catch {
     return undefined;
   } finally {

@@ -33,6 +33,8 @@ export interface FaultStep {
   readonly alsoStopReplica: boolean;
   /** The quiet time after the heal, once the Redis is Ready again. */
   readonly pauseMs: number;
+  /** In [0, 1): which replica, when the fault or its companion takes one. */
+  readonly pick: number;
 }
 
 /** mulberry32: a small, well-mixed 32-bit generator; enough to replay a schedule. */
@@ -71,6 +73,7 @@ export function planFaults(seed: number, durationMs: number): FaultStep[] {
     const alsoKillLeader = takesMasterAway(kind) && random() < 0.3;
     const alsoStopReplica = takesMasterAway(kind) && kind !== "kill-master" && random() < 0.15;
     const pauseMs = between(1000, 3000);
+    const pick = random();
     if (planned + holdMs + pauseMs > durationMs && steps.length > 0) return steps;
     steps.push({
       kind,
@@ -78,6 +81,7 @@ export function planFaults(seed: number, durationMs: number): FaultStep[] {
       alsoKillLeader,
       alsoStopReplica,
       pauseMs,
+      pick,
     });
     planned += holdMs + pauseMs;
   }

@@ -1,0 +1,308 @@
+/**
+ * A seeded mix of faults under recorded histories (issue 12): kill -9,
+ * SIGSTOP and isolation of the master and of a replica, the master cut from
+ * the operator or from its replicas, the leading operator killed, some at the
+ * same time, one after another for a bounded time, while concurrent clients
+ * read, write and compare-and-set through the master Service and a sequential
+ * writer records every acknowledged write.
+ *
+ * What it checks, the checker apart from the rest:
+ * - Porcupine on the raw history, and on the history without what
+ *   asynchronous replication allows around each failover (see
+ *   tests/faults/async_allowance.ts): the latter must be linearizable;
+ * - every acknowledged write the final master lacks was acknowledged inside a
+ *   failover's window;
+ * - never two instances taking writes outside a fault's fencing bound;
+ * - no full copy that was not needed, none from an empty master;
+ * - one master everywhere at the end.
+ *
+ * Not yet wired into a test (session 9 ended here): the run hung once after
+ * its last step while stopping the clients, and a step's master must be read
+ * after the failover a heal may still start (a status read right after the
+ * heal can be stale), or a failover goes without its window. See the note.
+ *
+ * @module
+ */
+import { Redis } from "ioredis";
+import type { KubeClient } from "../../src/kube/client.ts";
+import { cutPod, fault, kubectl, testNamespace } from "../cluster/helpers.ts";
+import { getRedis, leaderPod, redisManifest, waitForReady } from "../e2e/operator.ts";
+import { describeSchedule, type FaultStep, planFaults } from "../faults/schedule.ts";
+import { allowAsyncLoss, type LossWindow } from "../faults/async_allowance.ts";
+import { startAppPod, writerPaths } from "./app_writers.ts";
+import { FullSyncTracker } from "./full_syncs.ts";
+import {
+  appendFinalReads,
+  checkHistory,
+  HistoryRecorder,
+  readHistory,
+  type Verdict,
+  writeHistory,
+} from "./history_recorder.ts";
+import { assertOneMasterEverywhere, fencingBoundMs, writableInstances } from "./invariants.ts";
+import { lostWrites, WriteLoad } from "./write_load.ts";
+
+/** The operator's detection window in the mix: holds fall on both sides of it. */
+export const mixDetectionWindowMs = 2000;
+
+/** What happened at one step. */
+export interface StepOutcome {
+  readonly kind: string;
+  readonly target: string;
+  /** When the fault was in place (ms since the epoch). */
+  readonly at: number;
+  readonly masterBefore: string;
+  readonly masterAfter: string;
+  /** From the fault until the Redis was Ready again with a master that takes writes. */
+  readonly recoveredMs: number;
+  /** Acknowledged writes of the sequential writer lost in this step's window. */
+  lost: number;
+}
+
+/** Everything a mixed run saw. */
+export interface MixReport {
+  readonly seed: number;
+  readonly schedule: string;
+  readonly steps: StepOutcome[];
+  readonly operations: number;
+  readonly seconds: number;
+  readonly raw: Verdict;
+  readonly allowed: Verdict;
+  readonly unobservedWrites: number;
+  readonly windowReads: number;
+  readonly acks: number;
+  readonly lost: number;
+  /** Lost writes acknowledged outside every failover's window: a bug. */
+  readonly lostOutsideWindows: number;
+  /** Samples with two writable instances outside every fault's fencing bound: a bug. */
+  readonly twoWritableOutsideBound: Array<{ at: number; ips: string[] }>;
+  readonly fullSyncs: number;
+  readonly newProcesses: number;
+  readonly fullSyncsFromEmpty: number;
+}
+
+/** Pod names and IPs of a Redis. */
+async function redisPods(namespace: string, name: string): Promise<Map<string, string>> {
+  const out = await kubectl([
+    "-n",
+    namespace,
+    "get",
+    "pods",
+    "-l",
+    `redis=${name}`,
+    "-o",
+    `jsonpath={range .items[*]}{.metadata.name}={.status.podIP}{"\\n"}{end}`,
+  ]);
+  return new Map(
+    out.split("\n").filter(Boolean).map((line) => line.split("=") as [string, string]),
+  );
+}
+
+/** Samples which instances take writes, keeping the samples where two do. */
+class WritableSampler {
+  readonly twoWritable: Array<{ at: number; ips: string[] }> = [];
+  readonly #stop = new AbortController();
+  readonly #running: Promise<void>;
+
+  constructor(namespace: string, name: string) {
+    this.#running = (async () => {
+      while (!this.#stop.signal.aborted) {
+        const at = Date.now();
+        const ips = await writableInstances(namespace, `redis=${name}`).catch(() => []);
+        if (ips.length > 1) this.twoWritable.push({ at, ips });
+        await new Promise((r) => setTimeout(r, 300));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+  }
+}
+
+/** Runs the step's fault and returns what heals it, and what it hit. */
+async function startFault(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  step: FaultStep,
+): Promise<{ target: string; at: number; heal: () => Promise<void> }> {
+  const redis = await getRedis(client, namespace, name);
+  const master = redis.status!.master!;
+  const pods = await redisPods(namespace, name);
+  const replicas = [...pods.keys()].filter((p) => p !== master).sort();
+  const replica = replicas[Math.floor(step.pick * replicas.length)]!;
+  const heals: Array<() => Promise<void>> = [];
+  const companions: Promise<void>[] = [];
+  if (step.alsoKillLeader) {
+    const leader = await leaderPod(client);
+    if (leader) companions.push(fault("kill", "redis-operator", leader.metadata!.name!));
+  }
+  if (step.alsoStopReplica) {
+    companions.push(fault("stop", namespace, replica));
+    heals.push(() => fault("cont", namespace, replica));
+  }
+  const [role, action] = step.kind.startsWith("cut-")
+    ? ["master", step.kind]
+    : [step.kind.split("-")[1]!, step.kind.split("-")[0]!];
+  let target = role === "master" ? master : role === "replica" ? replica : "operator";
+  const main = async () => {
+    if (step.kind === "kill-leader") {
+      const leader = await leaderPod(client);
+      target = leader?.metadata?.name ?? "no leader";
+      if (leader) await fault("kill", "redis-operator", leader.metadata!.name!);
+    } else if (action === "cut-master-from-operator" || action === "cut-master-from-replicas") {
+      const peers = action === "cut-master-from-replicas"
+        ? replicas.map((p) => pods.get(p)!).filter(Boolean)
+        : (await kubectl([
+          "-n",
+          "redis-operator",
+          "get",
+          "pods",
+          "-o",
+          "jsonpath={.items[*].status.podIP}",
+        ])).split(" ").filter(Boolean);
+      await cutPod(namespace, master, peers);
+      heals.push(() => fault("heal", namespace, master));
+    } else {
+      await fault(action, namespace, target);
+      if (action === "stop") heals.push(() => fault("cont", namespace, target));
+      if (action === "isolate") heals.push(() => fault("heal", namespace, target));
+    }
+  };
+  const before = Date.now();
+  await Promise.all([main(), ...companions]);
+  return {
+    target,
+    at: before,
+    heal: async () => {
+      await Promise.all(heals.map((h) => h()));
+    },
+  };
+}
+
+/**
+ * Runs the schedule of `seed` for about `durationMs` (plus recovery) against
+ * a new Redis in a new namespace, and reports; the caller asserts.
+ */
+export async function runFaultMix(
+  client: KubeClient,
+  seed: number,
+  durationMs: number,
+): Promise<MixReport> {
+  const steps = planFaults(seed, durationMs);
+  const schedule = describeSchedule(steps);
+  console.log(`fault mix, seed ${seed}:\n${schedule}`);
+  const ns = await testNamespace("mix");
+  const n = ns.name;
+  const name = "mix";
+  const file = await Deno.makeTempFile({ prefix: "history-", suffix: ".jsonl" });
+  try {
+    await kubectl(
+      ["-n", n, "apply", "-f", "-"],
+      redisManifest(name, { failover: { detectionWindowMs: mixDetectionWindowMs } }),
+    );
+    await waitForReady(client, n, name);
+    const app = await startAppPod(client, n, "app");
+    const tool = (await writerPaths()).HISTORY_TOOL!;
+    const recorder = new HistoryRecorder(tool, app, `redis-${name}-master:6379`, file, {
+      clients: 6,
+      keys: 5,
+    });
+    const load = new WriteLoad(client, n, `redis-${name}-master`);
+    await load.start();
+    const fullSyncs = new FullSyncTracker(client, n, name);
+    await fullSyncs.start();
+    const sampler = new WritableSampler(n, name);
+    const started = Date.now();
+    await new Promise((r) => setTimeout(r, 1000));
+    const outcomes: StepOutcome[] = [];
+    const windows: LossWindow[] = [];
+    for (const step of steps) {
+      const masterBefore = (await getRedis(client, n, name)).status!.master!;
+      const { target, at, heal } = await startFault(client, n, name, step);
+      await new Promise((r) => setTimeout(r, Math.max(0, at + step.holdMs - Date.now())));
+      await heal();
+      const healedAt = Date.now();
+      const ready = await waitForReady(client, n, name, 3, 120_000);
+      const masterAfter = ready.status!.master!;
+      outcomes.push({
+        kind: step.kind + (step.alsoKillLeader ? "+leader" : "") +
+          (step.alsoStopReplica ? "+replica" : ""),
+        target,
+        at,
+        masterBefore,
+        masterAfter,
+        recoveredMs: Date.now() - at,
+        lost: 0,
+      });
+      if (masterAfter !== masterBefore) {
+        windows.push({ from: at - fencingBoundMs, to: Math.max(at, healedAt) + fencingBoundMs });
+      }
+      console.log(
+        `  step ${outcomes.length}: ${
+          outcomes.at(-1)!.kind
+        } ${target}: ${masterBefore} -> ${masterAfter}, ready after ${
+          outcomes.at(-1)!.recoveredMs
+        } ms`,
+      );
+      await new Promise((r) => setTimeout(r, step.pauseMs));
+    }
+    console.log("  stopping the clients");
+    await sampler.stop();
+    const ops = await recorder.stop();
+    const report = await load.stop();
+    const syncs = await fullSyncs.assertNoNeedlessFullSync(Infinity);
+    const final = await getRedis(client, n, name);
+    await assertOneMasterEverywhere(client, n, name);
+    const seconds = (Date.now() - started) / 1000;
+
+    const finalValues: Record<string, string> = {};
+    const reader = new Redis({ host: final.status!.masterIP!, port: 6379, lazyConnect: true });
+    await reader.connect();
+    for (let k = 0; k < 5; k++) finalValues[`h:${k}`] = (await reader.get(`h:${k}`)) ?? "";
+    reader.disconnect();
+    await appendFinalReads(file, finalValues, 6);
+    const raw = await checkHistory(tool, file, `mix-${seed}-raw-${n}`);
+    const allowance = allowAsyncLoss(await readHistory(file), windows);
+    await writeHistory(file, allowance.ops);
+    const allowed = await checkHistory(tool, file, `mix-${seed}-allowed-${n}`);
+
+    const lost = await lostWrites(final.status!.masterIP!, report.acks);
+    const bySeq = new Map(report.acks.map((a) => [a.seq, a]));
+    let lostOutsideWindows = 0;
+    for (const seq of lost) {
+      const ack = bySeq.get(seq)!;
+      const w = windows.findIndex((w) => ack.at >= w.from && ack.at <= w.to);
+      if (w < 0) lostOutsideWindows++;
+      else {
+        const step = outcomes.find((o) => o.at - fencingBoundMs === windows[w]!.from);
+        if (step) step.lost++;
+      }
+    }
+    const insideBound = (at: number) =>
+      outcomes.some((o) => at >= o.at && at <= o.at + fencingBoundMs);
+    return {
+      seed,
+      schedule,
+      steps: outcomes,
+      operations: ops.length,
+      seconds,
+      raw,
+      allowed,
+      unobservedWrites: allowance.unobservedWrites,
+      windowReads: allowance.windowReads,
+      acks: report.acks.length,
+      lost: lost.length,
+      lostOutsideWindows,
+      twoWritableOutsideBound: sampler.twoWritable.filter((s) => !insideBound(s.at)),
+      fullSyncs: syncs.fullSyncs,
+      newProcesses: syncs.newProcesses,
+      fullSyncsFromEmpty: syncs.fromEmpty,
+    };
+  } finally {
+    await Deno.remove(file).catch(() => {});
+    await ns.remove();
+  }
+}
