@@ -11,9 +11,9 @@ import type { KubeClient } from "../../src/kube/client.ts";
 import { kubectl } from "../cluster/helpers.ts";
 import { getRedis } from "../e2e/operator.ts";
 
-/** Pod addresses that accept a write right now (replicas say READONLY, a fenced master NOREPLICAS). */
-export async function writableInstances(namespace: string, selector: string): Promise<string[]> {
-  const ips = (await kubectl([
+/** Pod IPs matching `selector` in `namespace`. */
+export async function podIPs(namespace: string, selector: string): Promise<string[]> {
+  return (await kubectl([
     "-n",
     namespace,
     "get",
@@ -22,8 +22,12 @@ export async function writableInstances(namespace: string, selector: string): Pr
     selector,
     "-o",
     "jsonpath={.items[*].status.podIP}",
-  ]))
-    .split(" ").filter(Boolean);
+  ])).split(" ").filter(Boolean);
+}
+
+/** Pod addresses that accept a write right now (replicas say READONLY, a fenced master NOREPLICAS). */
+export async function writableInstances(namespace: string, selector: string): Promise<string[]> {
+  const ips = await podIPs(namespace, selector);
   const writable: string[] = [];
   for (const ip of ips) {
     const redis = new Redis({

@@ -22,25 +22,11 @@ import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/op
 import { startAppPod, writerPaths } from "./app_writers.ts";
 import { FullSyncTracker } from "./full_syncs.ts";
 import { appendFinalReads, checkHistory, HistoryRecorder } from "./history_recorder.ts";
-import { assertOneMasterEverywhere, fencingBoundMs } from "./invariants.ts";
+import { assertOneMasterEverywhere, fencingBoundMs, podIPs } from "./invariants.ts";
 
 const detectionWindowMs = 2000;
 const clients = 6;
 const keys = 5;
-
-/** Pod IPs matching `selector` in `namespace`. */
-async function podIPs(namespace: string, selector: string): Promise<string[]> {
-  return (await kubectl([
-    "-n",
-    namespace,
-    "get",
-    "pods",
-    "-l",
-    selector,
-    "-o",
-    "jsonpath={.items[*].status.podIP}",
-  ])).split(" ").filter(Boolean);
-}
 
 /**
  * Writes to one instance directly every 50 ms and remembers when it last
