@@ -101,7 +101,11 @@ export async function benchHandover(rounds: number): Promise<Sample[]> {
       writer.expect(target);
       const startedAt = performance.now();
       if (round % 2 === 0) await failoverTo(clients.get(master)!, target);
-      else await nodes.get(master)!.handOver("127.0.0.1", target, nodes.get(target)!, 5000, 1);
+      else {
+        await nodes.get(master)!.handOver(nodes.get(target)!, 5000, 1);
+        // Parked by the handover; the operator points it at the target once clients moved.
+        await nodes.get(master)!.replicaOf("127.0.0.1", target);
+      }
       await nodes.get(other)!.replicaOf("127.0.0.1", target);
       await waitUntil(() => Promise.resolve(writer.acks.at(-1)?.port === target));
       const lastOld = writer.acks.findLast((a) => a.port === master && a.at <= startedAt + 5000)!;

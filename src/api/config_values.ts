@@ -96,3 +96,14 @@ export function badValues(config: Readonly<Record<string, string>>): string[] {
     return new RegExp(directive.pattern).test(lowered) ? [] : [valueRefusal(directive)];
   });
 }
+
+/**
+ * Whether replicas answer reads while their master link is down, as
+ * spec.config sets `replica-serve-stale-data` (or its old name) or Redis's
+ * default (yes). A handover turns it off for a moment; this is what it goes
+ * back to.
+ */
+export function servesStaleData(config: Readonly<Record<string, string>> | undefined): boolean {
+  const value = config?.["replica-serve-stale-data"] ?? config?.["slave-serve-stale-data"];
+  return value?.replace(/["']/g, "").toLowerCase() !== "no";
+}

@@ -2,7 +2,13 @@ import assert from "node:assert/strict";
 import { parse } from "yaml";
 import type { Redis } from "./redis.ts";
 import { trickSpellings } from "../../tests/fixtures/directive_spellings.ts";
-import { badValues, celRule, checkedDirectives, valueRefusal } from "./config_values.ts";
+import {
+  badValues,
+  celRule,
+  checkedDirectives,
+  servesStaleData,
+  valueRefusal,
+} from "./config_values.ts";
 import {
   directiveNamePattern,
   managedDirectives,
@@ -179,4 +185,13 @@ Deno.test("the CRD refuses password rules with the operator's pattern", async ()
   // CEL writes a tab as \t inside its string literal.
   const source = passwordRulePattern.source;
   assert.ok(rules.includes(`!self.matches('(?i)${source}')`), rules.join("\n"));
+});
+
+Deno.test("servesStaleData() reads replica-serve-stale-data as Redis does, yes by default", () => {
+  assert.equal(servesStaleData(undefined), true);
+  assert.equal(servesStaleData({}), true);
+  assert.equal(servesStaleData({ "replica-serve-stale-data": "no" }), false);
+  assert.equal(servesStaleData({ "replica-serve-stale-data": '"NO"' }), false);
+  assert.equal(servesStaleData({ "slave-serve-stale-data": "no" }), false);
+  assert.equal(servesStaleData({ "replica-serve-stale-data": "yes" }), true);
 });

@@ -8,12 +8,14 @@
  */
 import { Reason } from "../api/conditions.ts";
 import { type Redis, servingPort } from "../api/redis.ts";
+import { servesStaleData } from "../api/config_values.ts";
 import { wantedFencing } from "../decide/fencing.ts";
-import type { ReplicationPlan } from "../decide/replication.ts";
+import { readHoldMs, type ReplicationPlan } from "../decide/replication.ts";
 import { buildIntentStatus, type Problem } from "../decide/status.ts";
 import { redisLabels } from "../observe/metrics.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import type { ObservedInstance } from "./observe.ts";
+import { holdReads } from "./read_holds.ts";
 import { event, type MasterRecord } from "./record.ts";
 
 /**
@@ -46,6 +48,8 @@ export async function carryOut(
       : at();
   }
   const master = plan.master;
+  const port = servingPort(redis);
+  const serveStale = servesStaleData(redis.spec?.config);
   const nodeOf = (pod: string) => observed.find((o) => o.observation.pod === pod)?.node;
   const failures: string[] = [];
   const attempt = async (pod: string, what: string, run: () => Promise<void>) => {
@@ -87,7 +91,7 @@ export async function carryOut(
     }
     await Promise.all(
       plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, servingPort(redis)))
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port, serveStale))
       ),
     );
     if (changed) {
@@ -121,8 +125,6 @@ export async function carryOut(
       "handover",
       () =>
         from.handOver(
-          master.ip,
-          servingPort(redis),
           nodeOf(master.pod)!,
           handoverTimeoutMs,
           minReplicasToWrite,
@@ -135,9 +137,16 @@ export async function carryOut(
         ...at(),
       };
     }
+    // Parked by the handover: it refuses reads until kube-proxy has moved (readHoldMs).
+    holdReads(
+      `${redis.metadata?.namespace}/${redis.metadata?.name}`,
+      plan.from.pod,
+      Date.now(),
+      readHoldMs,
+    );
     await Promise.all(
       plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, servingPort(redis)))
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port, serveStale))
       ),
     );
     deps.metrics.failovers.inc({ ...redisLabels(redis), reason: plan.reason });
@@ -161,7 +170,7 @@ export async function carryOut(
   } else if (plan.kind === "Reattach") {
     await Promise.all(
       plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, servingPort(redis)))
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port, serveStale))
       ),
     );
     const pods = plan.reattach.map((i) => i.pod).join(", ");

@@ -7,6 +7,7 @@
  *
  * @module
  */
+import { servesStaleData } from "../api/config_values.ts";
 import type { Pod, Secret } from "kubernetes-types/core/v1.d.ts";
 import type { ObjectMeta } from "kubernetes-types/meta/v1.d.ts";
 import { Reason } from "../api/conditions.ts";
@@ -49,6 +50,7 @@ import { rotatePassword } from "./password_rotation.ts";
 import { enterStage, watchedPass } from "./pass_stage.ts";
 import { forgetAcl, syncAcl } from "./acl_users.ts";
 import { type AclPass, prepareAcl } from "./acl_secret_state.ts";
+import { readHoldsLeft } from "./read_holds.ts";
 import { settleClientsLater } from "./settle_clients.ts";
 import { forgetReach, readReach, tlsReloadDue } from "./reach.ts";
 import { recordRedisGauges } from "../observe/redis_gauges.ts";
@@ -248,6 +250,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       ...(keepsDataOnVolumes(redis) ? { persistent: true } : {}),
       desiredReplicas: desired,
       ...(switchover ? { switchover } : {}),
+      readHolds: readHoldsLeft(key, Date.now()),
     });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
     enterStage(key, "carry out the plan");
@@ -467,7 +470,8 @@ async function parkReplicas(
     observed,
     pods,
     "REPLICAOF",
-    (node) => node.replicaOf(parkingAddress.host, parkingAddress.port),
+    (node) =>
+      node.replicaOf(parkingAddress.host, parkingAddress.port, servesStaleData(redis.spec?.config)),
   );
   if (done.length) {
     await event(

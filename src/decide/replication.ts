@@ -62,7 +62,24 @@ export interface DetectionOptions {
    * and writes it there (AOF or RDB snapshots): a pod that is gone comes back with it.
    */
   readonly persistent?: boolean;
+  /**
+   * Former masters that a handover left parked with reads refused, by pod,
+   * and how many milliseconds each stays so (see {@linkcode readHoldMs}).
+   * They are pointed at the new master only once their time is up.
+   */
+  readonly readHolds?: ReadonlyMap<string, number>;
 }
+
+/**
+ * How long a handed-over master refuses reads before it follows the new
+ * master. kube-proxy applies a new endpoint up to its `minSyncPeriod` (1 s
+ * by default) after the operator writes it; until then applications that
+ * reconnect through the master Service still reach the old master. Serving
+ * them as a replica, it would answer reads a few milliseconds behind writes
+ * the new master has acknowledged: a stale read, seen by the linearizability
+ * checker in a full run. Refused (`MASTERDOWN`), they retry instead.
+ */
+export const readHoldMs = 2000;
 
 /**
  * With data volumes, how long after the last candidate restarted the operator
@@ -160,9 +177,21 @@ export function decideReplication(
       // A requested handover with no replica in sync is not worth holding anything up for.
       if (plan.kind !== "Wait" || handover !== "Requested") return plan;
     }
-    const reattach = instances.filter((i) =>
+    const misplaced = instances.filter((i) =>
       i !== master && !i.terminating && !replicatesFrom(i, master)
     );
+    const held = misplaced.filter((i) => heldMs(i, detection) > 0);
+    const reattach = misplaced.filter((i) => !held.includes(i));
+    if (reattach.length === 0 && held.length) {
+      const longest = Math.max(...held.map((i) => heldMs(i, detection)));
+      return {
+        kind: "Wait",
+        message: `${
+          held.map((i) => i.pod).join(", ")
+        } refuses reads for ${longest} ms more, until kube-proxy sends clients to ${master.pod}`,
+        recheckMs: longest,
+      };
+    }
     if (reattach.length === 0) {
       return { kind: "Healthy", master, replicas: instances.filter((i) => i !== master) };
     }
@@ -303,6 +332,13 @@ function handoverReason(
   if (master.outdated && !instances.some((i) => i !== master && i.outdated)) return "RollingUpdate";
   if (detection.switchover) return "Requested";
   return undefined;
+}
+
+/** How long `instance` still refuses reads after handing over; 0 when it does not. */
+function heldMs(instance: Instance, detection: DetectionOptions): number {
+  const parked = instance.info.role === "replica" &&
+    instance.info.masterHost === parkingAddress.host;
+  return parked ? Math.max(0, detection.readHolds?.get(instance.pod) ?? 0) : 0;
 }
 
 /**

@@ -601,3 +601,38 @@ Deno.test("decideReplication() hands over to the pod asked for, and to no other"
   const behind = [master(0), replica(1, 0), replica(2, 0, { syncing: true })];
   assert.equal(decideReplication(behind, recorded, to("redis-x-2")).kind, "Healthy");
 });
+
+Deno.test("decideReplication() leaves a handed-over master parked while its read hold runs, then points it at the new master", () => {
+  // redis-x-0 handed over to redis-x-1 and was parked; redis-x-2 still follows it.
+  const observations = [replica(0, "127.0.0.1", { up: false }), master(1), replica(2, 0)];
+  const recorded = { pod: "redis-x-1", ip: ip(1) };
+  const holding = decideReplication(observations, recorded, {
+    detectionWindowMs: 2000,
+    readHolds: new Map([["redis-x-0", 1500]]),
+  });
+  assert.equal(holding.kind, "Reattach", "the other replica is not held up");
+  assert.deepEqual(pods(holding), ["redis-x-2"]);
+
+  const onlyHeld = [replica(0, "127.0.0.1", { up: false }), master(1), replica(2, 1)];
+  const waiting = decideReplication(onlyHeld, recorded, {
+    detectionWindowMs: 2000,
+    readHolds: new Map([["redis-x-0", 1500]]),
+  });
+  assert.equal(waiting.kind, "Wait");
+  assert.equal(waiting.kind === "Wait" && waiting.recheckMs, 1500, "looked at again when it ends");
+  assert.match(waiting.kind === "Wait" ? waiting.message : "", /redis-x-0 refuses reads/);
+
+  const ended = decideReplication(onlyHeld, recorded, {
+    detectionWindowMs: 2000,
+    readHolds: new Map(),
+  });
+  assert.equal(ended.kind, "Reattach");
+  assert.deepEqual(pods(ended), ["redis-x-0"]);
+
+  // A hold names a pod, not a state: the same pod following the master is simply healthy.
+  const healthy = decideReplication([replica(0, 1), master(1), replica(2, 1)], recorded, {
+    detectionWindowMs: 2000,
+    readHolds: new Map([["redis-x-0", 1500]]),
+  });
+  assert.equal(healthy.kind, "Healthy");
+});

@@ -7,6 +7,7 @@
 import { type ChainableCommander, Redis } from "ioredis";
 import type { Fencing } from "../decide/fencing.ts";
 import { hostPort } from "../kube/config.ts";
+import { parkingAddress } from "../decide/parking.ts";
 
 /** How to reach one instance. */
 export interface RedisAddress {
@@ -44,8 +45,12 @@ export function tlsOptions(settings: TlsSettings) {
 export interface RedisNode {
   /** The text of `INFO replication`. */
   infoReplication(): Promise<string>;
-  /** `REPLICAOF host port`: follow that master. */
-  replicaOf(host: string, port: number): Promise<void>;
+  /**
+   * `REPLICAOF host port`: follow that master, disconnecting normal clients.
+   * `serveStaleData` is the spec's `replica-serve-stale-data` (Redis's
+   * default: yes), set again because a handover leaves it off.
+   */
+  replicaOf(host: string, port: number, serveStaleData?: boolean): Promise<void>;
   /**
    * Makes this replica a master the way Sentinel does, in one transaction:
    * `REPLICAOF NO ONE`, fencing set to `minReplicasToWrite` (whatever an
@@ -54,17 +59,16 @@ export interface RedisNode {
    */
   promote(minReplicasToWrite: number): Promise<void>;
   /**
-   * A planned handover to the replica at `host:port` with no acknowledged
-   * write lost: fence this master, wait until the target has its whole
-   * offset, promote the target, follow it (see {@linkcode fenceAndSwap}).
-   * Resolves once this instance is a replica of the target; rejects, leaving
+   * A planned handover to the replica `target` with no acknowledged write
+   * lost: fence this master, wait until the target has its whole offset,
+   * promote the target, park this one (see {@linkcode fenceAndSwap}).
+   * Resolves once this instance is a replica that refuses reads and writes,
+   * for the caller to point at the target later; rejects, leaving
    * this one the master and unfenced, if the target did not catch up within
    * `timeoutMs` or stopped answering. `minReplicasToWrite` is the fencing the
    * spec asks for, restored afterwards on both.
    */
   handOver(
-    host: string,
-    port: number,
     target: RedisNode,
     timeoutMs: number,
     minReplicasToWrite: number,
@@ -194,10 +198,12 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
   };
   return {
     infoReplication: () => wrap("INFO replication", () => client.info("replication")),
-    replicaOf: (host, port) =>
+    replicaOf: (host, port, serveStaleData = true) =>
       wrap(`REPLICAOF ${host} ${port}`, async () => {
         const results = await disconnectingClients(
-          client.multi().call("REPLICAOF", host, String(port)),
+          client.multi()
+            .call("REPLICAOF", host, String(port))
+            .call("CONFIG", "SET", "replica-serve-stale-data", serveStaleData ? "yes" : "no"),
         )
           .exec();
         const failed = results?.find(([error]: [Error | null, unknown]) => error);
@@ -213,10 +219,10 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
         const failed = results?.find(([error]: [Error | null, unknown]) => error);
         if (!results || failed) throw failed?.[0] ?? new Error("transaction aborted");
       }),
-    handOver: (host, port, target, timeoutMs, minReplicasToWrite) =>
+    handOver: (target, timeoutMs, minReplicasToWrite) =>
       wrap(
-        `handover to ${hostPort(host, port)}`,
-        () => fenceAndSwap(client, target, host, port, timeoutMs, minReplicasToWrite),
+        "handover",
+        () => fenceAndSwap(client, target, timeoutMs, minReplicasToWrite),
       ),
     acceptPassword: (password) =>
       wrap("ACL SETUSER default", async () => {
@@ -300,26 +306,6 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
 }
 
 /**
- * The planned handover, on every Redis version: fence and read the offset in
- * one transaction (`min-replicas-to-write` set out of reach makes this master
- * refuse every write from then on), wait until the target has that offset (≥:
- * the master's own pings move it on), promote the target, then make this one
- * its replica and lift the fence in one transaction.
- *
- * Why not `FAILOVER TO` (6.2+): it pauses writes and then waits for the
- * target's REPLCONF ACK, which a replica sends once a second, and the master
- * does not ask for one (GETACK) while writes are paused; under load the pause
- * lasts 0 to 1 s, about half a second on average. Polling the target's own
- * offset ends it within milliseconds. Not `CLIENT PAUSE` before 6.2 either:
- * it pauses our own connection too, so `REPLICAOF` would run only after the
- * pause, behind writes the old master would accept and then lose.
- *
- * Interrupted after the promotion, the old master stays fenced: it refuses
- * writes until the next pass makes it a replica, and the next promotion of it
- * resets the fence ({@linkcode RedisNode.promote}). If the target does not
- * catch up in time, the fence is lifted and nothing else changes.
- */
-/**
  * Ends a reconfiguring transaction as Sentinel does: every normal and pub/sub
  * client of the instance is disconnected (our own connection is skipped), so
  * applications go back through discovery and find the new master at once
@@ -334,11 +320,36 @@ function disconnectingClients(transaction: ChainableCommander): ChainableCommand
   );
 }
 
+/**
+ * The planned handover, on every Redis version: fence and read the offset in
+ * one transaction (`min-replicas-to-write` set out of reach makes this master
+ * refuse every write from then on), wait until the target has that offset (≥:
+ * the master's own pings move it on), promote the target, then park this one
+ * and lift the fence in one transaction.
+ *
+ * Why not `FAILOVER TO` (6.2+): it pauses writes and then waits for the
+ * target's REPLCONF ACK, which a replica sends once a second, and the master
+ * does not ask for one (GETACK) while writes are paused; under load the pause
+ * lasts 0 to 1 s, about half a second on average. Polling the target's own
+ * offset ends it within milliseconds. Not `CLIENT PAUSE` before 6.2 either:
+ * it pauses our own connection too, so `REPLICAOF` would run only after the
+ * pause, behind writes the old master would accept and then lose.
+ *
+ * The old master is parked, not pointed at the target: applications that
+ * kube-proxy still sends to it must not read from it while the target takes
+ * writes (it would answer a few milliseconds behind them). Parked with
+ * `replica-serve-stale-data no`, it answers reads `MASTERDOWN` and writes
+ * `READONLY`; the operator points it at the target once kube-proxy has moved
+ * (`readHoldMs`), and it resumes from its offset (a partial resync).
+ *
+ * Interrupted after the promotion, the old master stays fenced: it refuses
+ * writes until the next pass parks it or makes it a replica, and the next promotion of it
+ * resets the fence ({@linkcode RedisNode.promote}). If the target does not
+ * catch up in time, the fence is lifted and nothing else changes.
+ */
 async function fenceAndSwap(
   client: Redis,
   target: RedisNode,
-  host: string,
-  port: number,
   timeoutMs: number,
   minReplicasToWrite: number,
 ): Promise<void> {
@@ -368,7 +379,8 @@ async function fenceAndSwap(
   }
   const swapped = await disconnectingClients(
     client.multi()
-      .call("REPLICAOF", host, String(port))
+      .call("CONFIG", "SET", "replica-serve-stale-data", "no")
+      .call("REPLICAOF", parkingAddress.host, String(parkingAddress.port))
       .call("CONFIG", "SET", "min-replicas-to-write", String(minReplicasToWrite)),
   ).exec();
   const failed = swapped?.find(([error]: [Error | null, unknown]) => error);

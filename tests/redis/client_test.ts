@@ -146,7 +146,7 @@ Deno.test("handOver() loses no acknowledged write under load and leaves both unf
   const [a, b, c] = setup.nodes as [RedisNode, RedisNode, RedisNode];
   try {
     const started = performance.now();
-    await a.handOver("127.0.0.1", setup.servers[1]!.port, b, 5000, 1);
+    await a.handOver(b, 5000, 1);
     const tookMs = performance.now() - started;
     assert.equal(parseReplicationInfo(await a.infoReplication()).role, "replica");
     assert.equal(parseReplicationInfo(await b.infoReplication()).role, "master");
@@ -181,7 +181,7 @@ Deno.test("handOver() gives up at once when the target dies while writes are fen
     // killed. The handover must end there and lift the fence, not wait out its timeout.
     setup.servers[1]!.process.kill("SIGSTOP");
     const started = Date.now();
-    const handover = a.handOver("127.0.0.1", setup.servers[1]!.port, b, 10_000, 1).then(
+    const handover = a.handOver(b, 10_000, 1).then(
       () => "handed over",
       (error: Error) => error.message,
     );
@@ -217,7 +217,7 @@ Deno.test("handOver() and replicaOf() disconnect the clients of the instance the
     );
     const onA = application(a.port);
     assert.equal(await onA.set("before", "1"), "OK");
-    await nodeA.handOver("127.0.0.1", b.port, nodeB, 5000, 0);
+    await nodeA.handOver(nodeB, 5000, 0);
     // Left connected, it would get READONLY on every write until it reconnected by itself.
     await assert.rejects(onA.set("after", "1"), (error: Error) => {
       assert.doesNotMatch(error.message, /READONLY/);
@@ -234,6 +234,64 @@ Deno.test("handOver() and replicaOf() disconnect the clients of the instance the
     });
     onB.disconnect();
   } finally {
+    nodeA.close();
+    nodeB.close();
+    await a.stop();
+    await b.stop();
+  }
+});
+
+Deno.test("handOver() leaves the old master refusing reads until replicaOf() points it at the new one, which it follows without a full copy", async () => {
+  const a = await startRedisServer();
+  const b = await startRedisServer();
+  const nodeA = await connectRedis({ host: "127.0.0.1", port: a.port });
+  const nodeB = await connectRedis({ host: "127.0.0.1", port: b.port });
+  const { Redis } = await import("ioredis");
+  const direct = (port: number) =>
+    new Redis({ port, host: "127.0.0.1", retryStrategy: () => null, maxRetriesPerRequest: 0 });
+  let onB = direct(b.port);
+  try {
+    await nodeB.replicaOf("127.0.0.1", a.port);
+    await until(async () =>
+      parseReplicationInfo(await nodeB.infoReplication()).masterLinkUp === true
+    );
+    const writer = direct(a.port);
+    assert.equal(await writer.set("k", "before"), "OK");
+    await nodeA.handOver(nodeB, 5000, 0);
+    writer.disconnect();
+    onB.disconnect(); // the promotion disconnected it
+    onB = direct(b.port);
+    assert.equal(await onB.set("k", "after"), "OK");
+    // An application that kube-proxy still sends to the old master: as a replica it would
+    // answer "before" (or "after" a moment later); either way not a read to trust.
+    const stillOnA = direct(a.port);
+    await assert.rejects(stillOnA.get("k"), /MASTERDOWN/);
+    await assert.rejects(stillOnA.set("k", "x"), /READONLY/);
+    stillOnA.disconnect();
+    const stats = async () =>
+      Object.fromEntries(
+        ((await onB.info("stats")).match(/^sync_(full|partial_ok):\d+/gm) ?? []).map((l) =>
+          l.split(":")
+        ),
+      );
+    const fullBefore = (await stats()).sync_full;
+
+    await nodeA.replicaOf("127.0.0.1", b.port);
+    await until(async () =>
+      parseReplicationInfo(await nodeA.infoReplication()).masterLinkUp === true
+    );
+    const after = direct(a.port);
+    assert.equal(await after.get("k"), "after");
+    assert.deepEqual(await after.config("GET", "replica-serve-stale-data"), [
+      "replica-serve-stale-data",
+      "yes",
+    ]);
+    after.disconnect();
+    const now = await stats();
+    assert.equal(now.sync_full, fullBefore, "the old master resumed from its offset");
+    assert.ok(Number(now.sync_partial_ok) >= 1, "a partial resync");
+  } finally {
+    onB.disconnect();
     nodeA.close();
     nodeB.close();
     await a.stop();
