@@ -1,13 +1,15 @@
 /**
  * `deno task bench`: every benchmark, each method beside its baseline on
- * the same machine in the same run, reported as ratios of medians. Real
- * redis-server processes on loopback only; no cluster needed.
+ * the same machine in the same run, reported as ratios of medians, on real
+ * redis-server processes on loopback; then a 5-minute seeded fault mix on a
+ * local cluster of its own (bench/fault_mix_bench.ts).
  *
- * Usage: deno task bench [rounds]
+ * Usage: deno task bench [rounds] [seed]
  *
  * @module
  */
 import { benchFailover } from "./failover_bench.ts";
+import { benchFaultMix } from "./fault_mix_bench.ts";
 import { benchHandover } from "./handover_bench.ts";
 import { summarize } from "./stats.ts";
 
@@ -19,3 +21,10 @@ console.log(
     await benchFailover(rounds),
   ),
 );
+
+const seed = Number(Deno.args[1] ?? Date.now() % 2 ** 31);
+console.log(`fault mix for 5 minutes, seed ${seed}`);
+if (!await benchFaultMix(seed)) {
+  console.log(`fault mix, seed ${seed}: an invariant failed (see above)`);
+  Deno.exitCode = 1;
+}

@@ -41,6 +41,21 @@ export function tlsOptions(settings: TlsSettings) {
   return { ca: settings.ca, checkServerIdentity: () => undefined };
 }
 
+/**
+ * PING, where `MASTERDOWN` counts as an answer: a replica with
+ * `replica-serve-stale-data no` and no master link (a handover's parked
+ * master, or a user's setting when the master is lost) refuses PING so, after
+ * the password check. Taken for a refusal, it would leave that instance
+ * unobserved: never reattached, and never a failover candidate.
+ */
+async function pingAllowingMasterDown(client: Redis): Promise<void> {
+  try {
+    await client.ping();
+  } catch (error) {
+    if (!(error instanceof Error && /^MASTERDOWN/.test(error.message))) throw error;
+  }
+}
+
 /** A connection to one instance with the few commands the operator needs. */
 export interface RedisNode {
   /** The text of `INFO replication`. */
@@ -163,7 +178,7 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
     try {
       if (address.user) await client.call("AUTH", address.user, address.password);
       else if (address.password) await client.call("AUTH", address.password);
-      else await client.ping();
+      else await pingAllowingMasterDown(client);
     } catch (cause) {
       client.disconnect();
       const message = cause instanceof Error ? cause.message : String(cause);

@@ -16,10 +16,10 @@
  * - no full copy that was not needed, none from an empty master;
  * - one master everywhere at the end.
  *
- * Not yet wired into a test (session 9 ended here): the run hung once after
- * its last step while stopping the clients, and a step's master must be read
- * after the failover a heal may still start (a status read right after the
- * heal can be stale), or a failover goes without its window. See the note.
+ * Changes of master are read by a watcher of the status, not around each
+ * step: a failover may complete after the heal (a hold just past the
+ * detection window), and a status read right after the heal can be stale.
+ * Each change is given to the step in force when it happened.
  *
  * @module
  */
@@ -39,7 +39,13 @@ import {
   type Verdict,
   writeHistory,
 } from "./history_recorder.ts";
-import { assertOneMasterEverywhere, fencingBoundMs, writableInstances } from "./invariants.ts";
+import {
+  assertOneMasterEverywhere,
+  fencingBoundMs,
+  podIPs,
+  podsOf,
+  writableInstances,
+} from "./invariants.ts";
 import { lostWrites, WriteLoad } from "./write_load.ts";
 
 /** The operator's detection window in the mix: holds fall on both sides of it. */
@@ -51,6 +57,8 @@ export interface StepOutcome {
   readonly target: string;
   /** When the fault was in place (ms since the epoch). */
   readonly at: number;
+  /** When the fault was lifted (the kill's moment for kills). */
+  readonly healedAt: number;
   readonly masterBefore: string;
   readonly masterAfter: string;
   /** From the fault until the Redis was Ready again with a master that takes writes. */
@@ -72,6 +80,8 @@ export interface MixReport {
   readonly windowReads: number;
   readonly acks: number;
   readonly lost: number;
+  /** Changes of master the status recorded. */
+  readonly failovers: number;
   /** Lost writes acknowledged outside every failover's window: a bug. */
   readonly lostOutsideWindows: number;
   /** Samples with two writable instances outside every fault's fencing bound: a bug. */
@@ -83,19 +93,54 @@ export interface MixReport {
 
 /** Pod names and IPs of a Redis. */
 async function redisPods(namespace: string, name: string): Promise<Map<string, string>> {
-  const out = await kubectl([
-    "-n",
-    namespace,
-    "get",
-    "pods",
-    "-l",
-    `redis=${name}`,
-    "-o",
-    `jsonpath={range .items[*]}{.metadata.name}={.status.podIP}{"\\n"}{end}`,
-  ]);
-  return new Map(
-    out.split("\n").filter(Boolean).map((line) => line.split("=") as [string, string]),
-  );
+  const pods = await podsOf(namespace, `redis=${name}`);
+  return new Map(pods.map((p) => [p.name, p.ip]));
+}
+
+/** Follows status.master, recording every change with its time. */
+class MasterTimeline {
+  readonly changes: Array<{ at: number; from: string; to: string }> = [];
+  current = "";
+  readonly #stop = new AbortController();
+  readonly #running: Promise<void>;
+
+  constructor(client: KubeClient, namespace: string, name: string, first: string) {
+    this.current = first;
+    this.#running = (async () => {
+      while (!this.#stop.signal.aborted) {
+        const at = Date.now();
+        const master = (await getRedis(client, namespace, name).catch(() => undefined))?.status
+          ?.master;
+        if (master && master !== this.current) {
+          this.changes.push({ at, from: this.current, to: master });
+          this.current = master;
+        }
+        await new Promise((r) => setTimeout(r, 100));
+      }
+    })();
+  }
+
+  async stop(): Promise<void> {
+    this.#stop.abort();
+    await this.#running;
+  }
+}
+
+/** Awaits `promise`, failing with `what` if it takes longer than `ms`: a hang names itself. */
+async function within<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const started = Date.now();
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => reject(new Error(`${what}: no end after ${ms} ms`)), ms);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
+    console.log(`  ${what}: ${Date.now() - started} ms`);
+  }
 }
 
 /** Samples which instances take writes, keeping the samples where two do. */
@@ -155,14 +200,7 @@ async function startFault(
     } else if (action === "cut-master-from-operator" || action === "cut-master-from-replicas") {
       const peers = action === "cut-master-from-replicas"
         ? replicas.map((p) => pods.get(p)!).filter(Boolean)
-        : (await kubectl([
-          "-n",
-          "redis-operator",
-          "get",
-          "pods",
-          "-o",
-          "jsonpath={.items[*].status.podIP}",
-        ])).split(" ").filter(Boolean);
+        : await podIPs("redis-operator", "app.kubernetes.io/name=redis-operator");
       await cutPod(namespace, master, peers);
       heals.push(() => fault("heal", namespace, master));
     } else {
@@ -180,6 +218,27 @@ async function startFault(
       await Promise.all(heals.map((h) => h()));
     },
   };
+}
+
+/**
+ * The windows in which asynchronous replication may lose acknowledged writes:
+ * for each change of master, from the fencing bound before the fault in force
+ * (the last step begun before the change) until the bound after the later of
+ * the change and the heal.
+ */
+export function failoverWindows(
+  changes: ReadonlyArray<{ readonly at: number }>,
+  steps: readonly StepOutcome[],
+): Array<LossWindow & { step: StepOutcome }> {
+  return changes.flatMap((change) => {
+    const step = steps.findLast((s) => s.at <= change.at);
+    if (!step) return [];
+    return [{
+      from: step.at - fencingBoundMs,
+      to: Math.max(change.at, step.healedAt) + fencingBoundMs,
+      step,
+    }];
+  });
 }
 
 /**
@@ -215,48 +274,58 @@ export async function runFaultMix(
     const fullSyncs = new FullSyncTracker(client, n, name);
     await fullSyncs.start();
     const sampler = new WritableSampler(n, name);
+    const timeline = new MasterTimeline(
+      client,
+      n,
+      name,
+      (await getRedis(client, n, name)).status!.master!,
+    );
     const started = Date.now();
     await new Promise((r) => setTimeout(r, 1000));
     const outcomes: StepOutcome[] = [];
-    const windows: LossWindow[] = [];
     for (const step of steps) {
-      const masterBefore = (await getRedis(client, n, name)).status!.master!;
+      const masterBefore = timeline.current;
       const { target, at, heal } = await startFault(client, n, name, step);
       await new Promise((r) => setTimeout(r, Math.max(0, at + step.holdMs - Date.now())));
       await heal();
       const healedAt = Date.now();
-      const ready = await waitForReady(client, n, name, 3, 120_000);
-      const masterAfter = ready.status!.master!;
+      // A failover the fault started may end after the heal: past the window, it has.
+      await new Promise((r) => setTimeout(r, mixDetectionWindowMs + 1000));
+      await waitForReady(client, n, name, 3, 180_000);
       outcomes.push({
         kind: step.kind + (step.alsoKillLeader ? "+leader" : "") +
           (step.alsoStopReplica ? "+replica" : ""),
         target,
         at,
+        healedAt,
         masterBefore,
-        masterAfter,
+        masterAfter: timeline.current,
         recoveredMs: Date.now() - at,
         lost: 0,
       });
-      if (masterAfter !== masterBefore) {
-        windows.push({ from: at - fencingBoundMs, to: Math.max(at, healedAt) + fencingBoundMs });
-      }
       console.log(
         `  step ${outcomes.length}: ${
           outcomes.at(-1)!.kind
-        } ${target}: ${masterBefore} -> ${masterAfter}, ready after ${
+        } ${target}: ${masterBefore} -> ${timeline.current}, ready after ${
           outcomes.at(-1)!.recoveredMs
         } ms`,
       );
       await new Promise((r) => setTimeout(r, step.pauseMs));
     }
     console.log("  stopping the clients");
-    await sampler.stop();
-    const ops = await recorder.stop();
-    const report = await load.stop();
-    const syncs = await fullSyncs.assertNoNeedlessFullSync(Infinity);
+    await within("master timeline", 10_000, timeline.stop());
+    await within("writable sampler", 20_000, sampler.stop());
+    const ops = await within("history recorder", 30_000, recorder.stop());
+    const report = await within("write load", 30_000, load.stop());
+    const syncs = await within(
+      "full sync tracker",
+      30_000,
+      fullSyncs.assertNoNeedlessFullSync(Infinity),
+    );
     const final = await getRedis(client, n, name);
-    await assertOneMasterEverywhere(client, n, name);
+    await within("one master everywhere", 60_000, assertOneMasterEverywhere(client, n, name));
     const seconds = (Date.now() - started) / 1000;
+    const windows = failoverWindows(timeline.changes, outcomes);
 
     const finalValues: Record<string, string> = {};
     const reader = new Redis({ host: final.status!.masterIP!, port: 6379, lazyConnect: true });
@@ -274,12 +343,9 @@ export async function runFaultMix(
     let lostOutsideWindows = 0;
     for (const seq of lost) {
       const ack = bySeq.get(seq)!;
-      const w = windows.findIndex((w) => ack.at >= w.from && ack.at <= w.to);
-      if (w < 0) lostOutsideWindows++;
-      else {
-        const step = outcomes.find((o) => o.at - fencingBoundMs === windows[w]!.from);
-        if (step) step.lost++;
-      }
+      const w = windows.find((w) => ack.at >= w.from && ack.at <= w.to);
+      if (w) w.step.lost++;
+      else lostOutsideWindows++;
     }
     const insideBound = (at: number) =>
       outcomes.some((o) => at >= o.at && at <= o.at + fencingBoundMs);
@@ -295,6 +361,7 @@ export async function runFaultMix(
       windowReads: allowance.windowReads,
       acks: report.acks.length,
       lost: lost.length,
+      failovers: timeline.changes.length,
       lostOutsideWindows,
       twoWritableOutsideBound: sampler.twoWritable.filter((s) => !insideBound(s.at)),
       fullSyncs: syncs.fullSyncs,

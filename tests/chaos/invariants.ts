@@ -13,7 +13,15 @@ import { getRedis } from "../e2e/operator.ts";
 
 /** Pod IPs matching `selector` in `namespace`. */
 export async function podIPs(namespace: string, selector: string): Promise<string[]> {
-  return (await kubectl([
+  return (await podsOf(namespace, selector)).map((p) => p.ip).filter(Boolean);
+}
+
+/** Names and addresses of the pods that `selector` picks (an address is "" until assigned). */
+export async function podsOf(
+  namespace: string,
+  selector: string,
+): Promise<Array<{ name: string; ip: string }>> {
+  const out = await kubectl([
     "-n",
     namespace,
     "get",
@@ -21,8 +29,12 @@ export async function podIPs(namespace: string, selector: string): Promise<strin
     "-l",
     selector,
     "-o",
-    "jsonpath={.items[*].status.podIP}",
-  ])).split(" ").filter(Boolean);
+    `jsonpath={range .items[*]}{.metadata.name}={.status.podIP}{"\\n"}{end}`,
+  ]);
+  return out.split("\n").filter(Boolean).map((line) => {
+    const [name = "", ip = ""] = line.split("=");
+    return { name, ip };
+  });
 }
 
 /** Pod addresses that accept a write right now (replicas say READONLY, a fenced master NOREPLICAS). */

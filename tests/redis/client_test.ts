@@ -298,3 +298,20 @@ Deno.test("handOver() leaves the old master refusing reads until replicaOf() poi
     await b.stop();
   }
 });
+
+Deno.test("connectRedis() reaches a replica that answers MASTERDOWN (replica-serve-stale-data no, no master link)", async () => {
+  const server = await startRedisServer();
+  const setup = await connectRedis({ host: "127.0.0.1", port: server.port });
+  try {
+    await setup.replicaOf("127.0.0.1", 1, false);
+    // The operator's check of "no password" is a PING, which such a replica refuses.
+    const node = await connectRedis({ host: "127.0.0.1", port: server.port, password: "" });
+    const info = parseReplicationInfo(await node.infoReplication());
+    node.close();
+    assert.equal(info.role, "replica");
+    assert.equal(info.masterLinkUp, false);
+  } finally {
+    setup.close();
+    await server.stop();
+  }
+});
