@@ -7,9 +7,11 @@
  * writer records every acknowledged write.
  *
  * What it checks, the checker apart from the rest:
- * - Porcupine on the raw history, and on the history without what
- *   asynchronous replication allows around each failover (see
- *   tests/faults/async_allowance.ts): the latter must be linearizable;
+ * - Porcupine on the history without what asynchronous replication allows
+ *   around each failover (see tests/faults/async_allowance.ts): it must be
+ *   linearizable. The raw history is not checked: with writes lost it is
+ *   not, and Porcupine's search of it, with the many operations of unknown
+ *   outcome a frozen master leaves, grew to 22 GB in two minutes;
  * - every acknowledged write the final master lacks was acknowledged inside a
  *   failover's window;
  * - never two instances taking writes outside a fault's fencing bound;
@@ -74,7 +76,6 @@ export interface MixReport {
   readonly steps: StepOutcome[];
   readonly operations: number;
   readonly seconds: number;
-  readonly raw: Verdict;
   readonly allowed: Verdict;
   readonly unobservedWrites: number;
   readonly windowReads: number;
@@ -333,7 +334,6 @@ export async function runFaultMix(
     for (let k = 0; k < 5; k++) finalValues[`h:${k}`] = (await reader.get(`h:${k}`)) ?? "";
     reader.disconnect();
     await appendFinalReads(file, finalValues, 6);
-    const raw = await checkHistory(tool, file, `mix-${seed}-raw-${n}`);
     const allowance = allowAsyncLoss(await readHistory(file), windows);
     await writeHistory(file, allowance.ops);
     const allowed = await checkHistory(tool, file, `mix-${seed}-allowed-${n}`);
@@ -355,7 +355,6 @@ export async function runFaultMix(
       steps: outcomes,
       operations: ops.length,
       seconds,
-      raw,
       allowed,
       unobservedWrites: allowance.unobservedWrites,
       windowReads: allowance.windowReads,

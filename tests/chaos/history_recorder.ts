@@ -21,6 +21,8 @@ export interface Verdict {
   readonly counts: Record<string, number>;
   readonly illegalKeys?: string[];
   readonly html?: string;
+  /** Why the result is Unknown when the checker gave up (its memory bound). */
+  readonly note?: string;
 }
 
 /** One recorded operation (a line of the history). */

@@ -6,6 +6,7 @@ import (
 	"fmt"
 	"math"
 	"os"
+	"runtime"
 	"sort"
 	"time"
 
@@ -87,6 +88,40 @@ var registerModel = porcupine.Model{
 	DescribeState: func(state interface{}) string { return fmt.Sprintf("%q", state) },
 }
 
+// checkTimeout bounds each of Porcupine's searches; past it the verdict is Unknown.
+const checkTimeout = 60 * time.Second
+
+// memoryLimit is the heap past which the check gives up with an Unknown verdict,
+// rather than take the machine's memory (the tests run on 2 cores and a few GB).
+const memoryLimit = 4 << 30
+
+// watchMemory ends the process with verdict (Unknown, and why) once the heap
+// passes memoryLimit. The returned function stops the watch.
+func watchMemory(verdict *Verdict) func() {
+	done := make(chan struct{})
+	go func() {
+		ticker := time.NewTicker(500 * time.Millisecond)
+		defer ticker.Stop()
+		for {
+			select {
+			case <-done:
+				return
+			case <-ticker.C:
+				var stats runtime.MemStats
+				runtime.ReadMemStats(&stats)
+				if stats.HeapAlloc > memoryLimit {
+					// Only what is fixed before the search starts: the rest is being written.
+					out := Verdict{Result: "Unknown", Operations: verdict.Operations, Counts: verdict.Counts}
+					out.Note = fmt.Sprintf("the checker stopped at %d MiB of heap", stats.HeapAlloc>>20)
+					json.NewEncoder(os.Stdout).Encode(out)
+					os.Exit(0)
+				}
+			}
+		}
+	}()
+	return func() { close(done) }
+}
+
 // Verdict is what check prints.
 type Verdict struct {
 	Result     string         `json:"result"` // Ok, Illegal, Unknown (the checker timed out)
@@ -95,6 +130,8 @@ type Verdict struct {
 	// For Illegal: the keys whose history no order explains.
 	IllegalKeys []string `json:"illegalKeys,omitempty"`
 	Html        string   `json:"html,omitempty"`
+	// Why the verdict is Unknown, when the checker gave up on its own.
+	Note string `json:"note,omitempty"`
 }
 
 func check(path, html string) (Verdict, error) {
@@ -136,11 +173,16 @@ func check(path, html string) (Verdict, error) {
 	if err := scanner.Err(); err != nil {
 		return Verdict{}, err
 	}
-	result, info := porcupine.CheckOperationsVerbose(registerModel, history, 60*time.Second)
-	verdict := Verdict{Result: string(result), Operations: len(history), Counts: counts}
+	verdict := Verdict{Operations: len(history), Counts: counts}
+	stop := watchMemory(&verdict)
+	defer stop()
+	result, info := porcupine.CheckOperationsVerbose(registerModel, history, checkTimeout)
+	verdict.Result = string(result)
 	if result != porcupine.Ok {
+		// Each key again, on the same bound: the search of an illegal history with many
+		// operations of unknown outcome can grow without end (seen: 22 GB in 2 minutes).
 		for _, part := range registerModel.Partition(history) {
-			if porcupine.CheckOperations(registerModel, part) == false {
+			if r, _ := porcupine.CheckOperationsVerbose(registerModel, part, checkTimeout); r == porcupine.Illegal {
 				verdict.IllegalKeys = append(verdict.IllegalKeys, part[0].Input.(registerInput).key)
 			}
 		}
