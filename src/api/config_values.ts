@@ -104,6 +104,7 @@ export function badValues(config: Readonly<Record<string, string>>): string[] {
  * back to.
  */
 export function servesStaleData(config: Readonly<Record<string, string>> | undefined): boolean {
-  const value = config?.["replica-serve-stale-data"] ?? config?.["slave-serve-stale-data"];
-  return value?.replace(/["']/g, "").toLowerCase() !== "no";
+  // Both names set: redis.conf lists spec.config sorted, and Redis keeps the last, slave-.
+  const value = config?.["slave-serve-stale-data"] ?? config?.["replica-serve-stale-data"];
+  return value?.replace(/["']/g, "").trim().toLowerCase() !== "no";
 }

@@ -194,4 +194,10 @@ Deno.test("servesStaleData() reads replica-serve-stale-data as Redis does, yes b
   assert.equal(servesStaleData({ "replica-serve-stale-data": '"NO"' }), false);
   assert.equal(servesStaleData({ "slave-serve-stale-data": "no" }), false);
   assert.equal(servesStaleData({ "replica-serve-stale-data": "yes" }), true);
+  assert.equal(servesStaleData({ "replica-serve-stale-data": " no " }), false, "Redis trims");
+  assert.equal(
+    servesStaleData({ "replica-serve-stale-data": "no", "slave-serve-stale-data": "yes" }),
+    true,
+    "the later line of redis.conf wins",
+  );
 });

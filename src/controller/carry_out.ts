@@ -10,12 +10,12 @@ import { Reason } from "../api/conditions.ts";
 import { type Redis, servingPort } from "../api/redis.ts";
 import { servesStaleData } from "../api/config_values.ts";
 import { wantedFencing } from "../decide/fencing.ts";
-import { readHoldMs, type ReplicationPlan } from "../decide/replication.ts";
+import type { ReplicationPlan } from "../decide/replication.ts";
+import { HandedOverError } from "../redis/client.ts";
 import { buildIntentStatus, type Problem } from "../decide/status.ts";
 import { redisLabels } from "../observe/metrics.ts";
 import type { ReconcileDeps } from "./deps.ts";
 import type { ObservedInstance } from "./observe.ts";
-import { holdReads } from "./read_holds.ts";
 import { event, type MasterRecord } from "./record.ts";
 
 /**
@@ -31,7 +31,9 @@ export async function carryOut(
   redis: Redis,
   plan: ReplicationPlan,
   observed: readonly ObservedInstance[],
-): Promise<{ master?: MasterRecord; problem?: Problem; resourceVersion?: string }> {
+): Promise<
+  { master?: MasterRecord; problem?: Problem; resourceVersion?: string; readHold?: string }
+> {
   const status = redis.status ?? {};
   // Every status write is conditional on the version this pass read (or last wrote): a
   // pass working from a stale cache gets a conflict instead of moving the epoch back.
@@ -66,6 +68,8 @@ export async function carryOut(
     }
   };
   let record: MasterRecord = { pod: master.pod, ip: master.ip, epoch };
+  /** The old master a handover parked, to hold once the master Service has moved. */
+  let readHold: string | undefined;
   const started = performance.now();
   if (plan.kind === "Promote") {
     const changed = master.pod !== status.master || master.ip !== status.masterIP;
@@ -120,35 +124,44 @@ export async function carryOut(
       `handing over from ${plan.from.pod} to ${record.pod} (${plan.reason})`,
     );
     const from = nodeOf(plan.from.pod)!;
-    await attempt(
-      plan.from.pod,
-      "handover",
-      () =>
-        from.handOver(
-          nodeOf(master.pod)!,
-          handoverTimeoutMs,
-          minReplicasToWrite,
-        ),
-    );
-    if (failures.length) {
+    let outcome: "parked" | "promoted" | "failed" = "failed";
+    await attempt(plan.from.pod, "handover", async () => {
+      try {
+        await from.handOver(nodeOf(master.pod)!, handoverTimeoutMs, minReplicasToWrite);
+        outcome = "parked";
+      } catch (error) {
+        if (error instanceof Error && error.cause instanceof HandedOverError) outcome = "promoted";
+        throw error;
+      }
+    });
+    if (outcome === "failed") {
       return {
         master: { pod: plan.from.pod, ip: plan.from.ip, epoch: record.epoch },
         problem: redisProblem(failures),
         ...at(),
       };
     }
-    // Parked by the handover: it refuses reads until kube-proxy has moved (readHoldMs).
-    holdReads(
-      `${redis.metadata?.namespace}/${redis.metadata?.name}`,
-      plan.from.pod,
-      Date.now(),
-      readHoldMs,
-    );
     await Promise.all(
       plan.reattach.map((i) =>
         attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port, serveStale))
       ),
     );
+    if (outcome === "parked") {
+      // Parked, the old master refuses reads while kube-proxy moves (readHoldMs); but
+      // while it is held the new master has only the others to meet its fence with.
+      const others = observed.filter(({ observation: o }) =>
+        o.pod !== plan.from.pod && o.pod !== master.pod && o.info && !o.terminating &&
+        !failures.some((f) => f.startsWith(`${o.pod}:`))
+      );
+      if (others.length >= minReplicasToWrite) readHold = plan.from.pod;
+      else {
+        await attempt(
+          plan.from.pod,
+          "replicaof",
+          () => from.replicaOf(master.ip, port, serveStale),
+        );
+      }
+    }
     deps.metrics.failovers.inc({ ...redisLabels(redis), reason: plan.reason });
     deps.metrics.failoverSeconds.observe((performance.now() - started) / 1000);
     await event(
@@ -182,9 +195,10 @@ export async function carryOut(
       `Pointed ${pods} at master ${master.pod}`,
     );
   }
+  const held = readHold ? { readHold } : {};
   return failures.length
-    ? { master: record, problem: redisProblem(failures), ...at() }
-    : { master: record, ...at() };
+    ? { master: record, problem: redisProblem(failures), ...held, ...at() }
+    : { master: record, ...held, ...at() };
 }
 
 /**

@@ -37,7 +37,7 @@ import {
 } from "../decide/switchover.ts";
 import { masterNameStanding } from "../sentinel/view.ts";
 import { specProblems } from "../api/validation.ts";
-import { decideReplication, type RecordedMaster } from "../decide/replication.ts";
+import { decideReplication, readHoldMs, type RecordedMaster } from "../decide/replication.ts";
 import type { Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../kube/base64.ts";
 import { isConflict, isNotFound, unlessNotFound } from "../kube/client.ts";
@@ -50,7 +50,7 @@ import { rotatePassword } from "./password_rotation.ts";
 import { enterStage, watchedPass } from "./pass_stage.ts";
 import { forgetAcl, syncAcl } from "./acl_users.ts";
 import { type AclPass, prepareAcl } from "./acl_secret_state.ts";
-import { readHoldsLeft } from "./read_holds.ts";
+import { holdReads, readHoldsLeft } from "./read_holds.ts";
 import { settleClientsLater } from "./settle_clients.ts";
 import { forgetReach, readReach, tlsReloadDue } from "./reach.ts";
 import { recordRedisGauges } from "../observe/redis_gauges.ts";
@@ -254,7 +254,12 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     });
     if (plan.kind === "Wait") log.debug("waiting", { message: plan.message });
     enterStage(key, "carry out the plan");
-    const { master, problem, resourceVersion } = await carryOut(deps, redis, plan, observed);
+    const { master, problem, resourceVersion, readHold } = await carryOut(
+      deps,
+      redis,
+      plan,
+      observed,
+    );
     // No longer the leader: the rest of the pass (the Service, fencing, parking, passwords)
     // is the next leader's to do.
     if (deps.signal?.aborted) return {};
@@ -262,6 +267,8 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     // The Service first: clients wait on it; labels and the ConfigMap only inform.
     enterStage(key, "write the master EndpointSlice");
     problems.push(...await tryApply(() => syncMasterEndpoints(deps, redis, master)));
+    // The hold counts from the Service's move: kube-proxy's delay starts there.
+    if (readHold) holdReads(key, readHold, Date.now(), readHoldMs);
     if (master && redis.status?.masterIP && master.ip !== redis.status.masterIP) {
       // A new master: send the clients that kube-proxy's last second put on a replica
       // back through the Service once it has moved (settle_clients.ts).

@@ -186,9 +186,10 @@ export function decideReplication(
       const longest = Math.max(...held.map((i) => heldMs(i, detection)));
       return {
         kind: "Wait",
+        // No time left in the message: the status would change with every pass.
         message: `${
           held.map((i) => i.pod).join(", ")
-        } refuses reads for ${longest} ms more, until kube-proxy sends clients to ${master.pod}`,
+        } refuses reads until kube-proxy sends clients to the new master ${master.pod}`,
         recheckMs: longest,
       };
     }

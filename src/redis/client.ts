@@ -139,6 +139,15 @@ export class RedisAuthError extends Error {
   override name = "RedisAuthError";
 }
 
+/**
+ * A handover whose target was promoted but whose old master may not be
+ * parked (the last transaction failed or its reply was lost): the target is
+ * the master now, whatever state the old one is in.
+ */
+export class HandedOverError extends Error {
+  override name = "HandedOverError";
+}
+
 /** Deadline of connecting and of each command: an instance slower than this is an observation, not a wait. */
 const timeoutMs = 800;
 
@@ -392,12 +401,22 @@ async function fenceAndSwap(
     await unfence();
     throw error;
   }
-  const swapped = await disconnectingClients(
-    client.multi()
-      .call("CONFIG", "SET", "replica-serve-stale-data", "no")
-      .call("REPLICAOF", parkingAddress.host, String(parkingAddress.port))
-      .call("CONFIG", "SET", "min-replicas-to-write", String(minReplicasToWrite)),
-  ).exec();
-  const failed = swapped?.find(([error]: [Error | null, unknown]) => error);
-  if (!swapped || failed) throw failed?.[0] ?? new Error("transaction aborted");
+  try {
+    const swapped = await disconnectingClients(
+      client.multi()
+        .call("CONFIG", "SET", "replica-serve-stale-data", "no")
+        .call("REPLICAOF", parkingAddress.host, String(parkingAddress.port))
+        .call("CONFIG", "SET", "min-replicas-to-write", String(minReplicasToWrite)),
+    ).exec();
+    const failed = swapped?.find(([error]: [Error | null, unknown]) => error);
+    if (!swapped || failed) throw failed?.[0] ?? new Error("transaction aborted");
+  } catch (error) {
+    // Still fenced or parked either way; the target takes writes, so it must be recorded.
+    throw new HandedOverError(
+      `the target was promoted, but parking this instance failed: ${
+        error instanceof Error ? error.message : error
+      }`,
+      { cause: error },
+    );
+  }
 }

@@ -222,10 +222,12 @@ async function startFault(
 }
 
 /**
- * The windows in which asynchronous replication may lose acknowledged writes:
- * for each change of master, from the fencing bound before the fault in force
- * (the last step begun before the change) until the bound after the later of
- * the change and the heal.
+ * The windows in which asynchronous replication may lose acknowledged writes
+ * and serve stale reads: for each change of master, from a second before the
+ * fault in force (the last step begun before the change: writes the master
+ * acknowledged but had not sent) until two seconds after the later of the
+ * change and the heal (the old master answers its clients until the operator
+ * makes it a replica, which disconnects them).
  */
 export function failoverWindows(
   changes: ReadonlyArray<{ readonly at: number }>,
@@ -235,8 +237,8 @@ export function failoverWindows(
     const step = steps.findLast((s) => s.at <= change.at);
     if (!step) return [];
     return [{
-      from: step.at - fencingBoundMs,
-      to: Math.max(change.at, step.healedAt) + fencingBoundMs,
+      from: step.at - 1000,
+      to: Math.max(change.at, step.healedAt) + 2000,
       step,
     }];
   });

@@ -100,3 +100,35 @@ Deno.test("history: a write lost in a failover is illegal, legal once the failov
     await Deno.remove(dir, { recursive: true });
   }
 });
+
+Deno.test("history: writes of unknown outcome nobody saw are left out, so a stale read among many of them is found at once", async () => {
+  const tool = await historyTool();
+  const dir = await Deno.makeTempDir({ prefix: "history-" });
+  try {
+    // What a frozen master leaves: many writes that timed out, whose values nothing read.
+    const history: HistoryOp[] = [
+      { client: 0, kind: "write", key: "h:0", value: "0-1", invoke: 100, done: 200, result: "ok" },
+      ...Array.from({ length: 24 }, (_, i): HistoryOp => ({
+        client: i + 1,
+        kind: i % 3 === 0 ? "cas" : "write",
+        key: "h:0",
+        value: `${i + 1}-1`,
+        ...(i % 3 === 0 ? { expect: "0-1" } : {}),
+        invoke: 300 + i,
+        done: 2_300 + i,
+        result: "unknown",
+      })),
+      { client: 0, kind: "read", key: "h:0", invoke: 400, done: 500, result: "ok", read: "0-1" },
+      // Stale: "" after "0-1" was written and read.
+      { client: 0, kind: "read", key: "h:0", invoke: 600, done: 700, result: "ok", read: "" },
+    ];
+    await writeHistory(`${dir}/history.jsonl`, history);
+    const started = Date.now();
+    const verdict = await check(tool, `${dir}/history.jsonl`, `${dir}/history.html`);
+    assert.equal(verdict.result, "Illegal", verdict.note);
+    assert.equal(verdict.unobservedUnknown, 24);
+    console.log(`checked in ${Date.now() - started} ms`);
+  } finally {
+    await Deno.remove(dir, { recursive: true });
+  }
+});
