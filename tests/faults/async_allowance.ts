@@ -9,13 +9,15 @@
  * To tell these anomalies from any other, every failover gets a window (from
  * the fencing bound before the fault to the fencing bound after it), and
  * within it:
- * - writes and compare-and-sets acknowledged there whose value nothing read
- *   after the window are removed (they may have been lost);
+ * - writes and compare-and-sets acknowledged there whose value no kept
+ *   operation saw are removed (they may have been lost); a compare-and-set
+ *   that swapped and is kept saw its expected value, so the write of that
+ *   value stays too;
  * - reads completed there are removed (they may have come from the deposed
  *   master), as are compare-and-sets that did not swap (they are reads).
  *
- * Everything outside the windows, and every write whose value was seen after
- * its window, stays. If the rest is not linearizable, the anomaly is not one
+ * Everything outside the windows, and every write whose value a kept
+ * operation saw, stays. If the rest is not linearizable, the anomaly is not one
  * asynchronous replication explains: a bug.
  *
  * @module
@@ -60,24 +62,35 @@ export function allowAsyncLoss(
 ): Allowance {
   const windowOf = (op: HistoryOp) =>
     windows.find((w) => op.done / 1e6 >= w.from && op.done / 1e6 <= w.to);
-  // The last time each key's value was seen, by value (values are unique per write).
-  const lastSeen = new Map<string, number>();
+  const id = (op: HistoryOp, value: string) => `${op.key}\u0000${value}`;
+  // Values seen by operations that stay: those outside every window first; then, until
+  // nothing changes, by the swaps inside a window that stay because their own value
+  // was seen (each of those saw the value it expected).
+  const seen = new Set<string>();
   for (const op of ops) {
     const value = observed(op);
-    if (value === undefined || value === "") continue;
-    const at = op.done / 1e6;
-    const id = `${op.key}\u0000${value}`;
-    if ((lastSeen.get(id) ?? -Infinity) < at) lastSeen.set(id, at);
+    if (value !== undefined && value !== "" && !windowOf(op)) seen.add(id(op, value));
+  }
+  const inWindows = ops.filter((op) => op.result === "ok" && windowOf(op));
+  for (let grew = true; grew;) {
+    grew = false;
+    for (const op of inWindows) {
+      const value = written(op);
+      const expected = observed(op);
+      if (value === undefined || expected === undefined || expected === "") continue;
+      if (seen.has(id(op, value)) && !seen.has(id(op, expected))) {
+        seen.add(id(op, expected));
+        grew = true;
+      }
+    }
   }
   let unobservedWrites = 0;
   let windowReads = 0;
   const kept = ops.filter((op) => {
-    if (op.result !== "ok") return true;
-    const window = windowOf(op);
-    if (!window) return true;
+    if (op.result !== "ok" || !windowOf(op)) return true;
     const value = written(op);
     if (value !== undefined) {
-      if ((lastSeen.get(`${op.key}\u0000${value}`) ?? -Infinity) > window.to) return true;
+      if (seen.has(id(op, value))) return true;
       unobservedWrites++;
       return false;
     }
