@@ -18,7 +18,7 @@ import { freePort, until } from "../tests/redis/redis_server.ts";
 import { type Sample, summarize } from "./stats.ts";
 
 /** A redis-server (or sentinel) on a fixed loopback port, restartable. */
-class Process {
+export class Process {
   #child: Deno.ChildProcess | undefined;
   constructor(readonly port: number, private readonly args: () => string[]) {}
 
@@ -47,10 +47,10 @@ class Process {
 }
 
 /** Sentinel failovers and resyncs take seconds: wait up to a minute. */
-const waitUntil = (condition: () => Promise<boolean>) => until(condition, 60_000);
+export const waitUntil = (condition: () => Promise<boolean>) => until(condition, 60_000);
 
 /** Three data instances with production settings; the first is the master. */
-async function startInstances(dir: string): Promise<Process[]> {
+export async function startInstances(dir: string): Promise<Process[]> {
   const ports = [freePort(), freePort(), freePort()];
   const instances = ports.map((port) =>
     new Process(port, () => [
@@ -78,7 +78,8 @@ async function startInstances(dir: string): Promise<Process[]> {
   return instances;
 }
 
-async function infoOf(port: number): Promise<string> {
+/** `INFO replication` of the instance on `port`, "" when it does not answer. */
+export async function infoOf(port: number): Promise<string> {
   const client = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0 });
   client.on("error", () => {});
   try {

@@ -10,6 +10,7 @@
  */
 import { benchFailover } from "./failover_bench.ts";
 import { benchFaultMix } from "./fault_mix_bench.ts";
+import { benchHeavyLoss } from "./heavy_loss_bench.ts";
 import { benchHandover } from "./handover_bench.ts";
 import { summarize } from "./stats.ts";
 
@@ -21,6 +22,12 @@ console.log(
     await benchFailover(rounds),
   ),
 );
+
+const heavy = await benchHeavyLoss(rounds);
+console.log(
+  summarize("kill -9 of the master under pipelined load: acknowledged writes lost", heavy.lost),
+);
+console.log(summarize("the same: acknowledged writes per second before the kill", heavy.perSecond));
 
 const seed = Number(Deno.args[1] ?? Date.now() % 2 ** 31);
 console.log(`fault mix for 5 minutes, seed ${seed}`);

@@ -1,30 +1,12 @@
 /** carryOut() of a planned handover, with Redis faked: what it records and holds. */
 import assert from "node:assert/strict";
-import { configure, getLogger } from "@logtape/logtape";
-import type { KubeRequest, RestClient } from "../kube/client.ts";
+import { configure } from "@logtape/logtape";
 import type { Redis } from "../api/redis.ts";
 import type { InstanceObservation, ReplicationPlan } from "../decide/replication.ts";
 import { HandedOverError } from "../redis/client.ts";
 import { parseReplicationInfo } from "../redis/info.ts";
 import { carryOut } from "./carry_out.ts";
-import { buildApis, type ReconcileDeps } from "./deps.ts";
-
-function fakeDeps(): ReconcileDeps {
-  const client: RestClient = {
-    request: <T>(_request: KubeRequest) =>
-      Promise.resolve({ metadata: { resourceVersion: "43" } } as T),
-    stream: () => Promise.reject(new Error("no watches here")),
-  };
-  return {
-    client,
-    apis: buildApis(client),
-    log: getLogger(["test"]),
-    now: () => new Date(0),
-    pauseAfterIntentMs: 0,
-    operatorNamespace: "redis-operator",
-    metrics: { failovers: { inc: () => {} }, failoverSeconds: { observe: () => {} } },
-  } as unknown as ReconcileDeps;
-}
+import { recordingDeps } from "./recording_deps.ts";
 
 const redis: Redis = {
   metadata: { name: "cache", namespace: "prod", uid: "u", resourceVersion: "42", generation: 1 },
@@ -69,7 +51,7 @@ async function handover(
   } as ReplicationPlan;
   const observed = [from, to, third].map((o) => ({ observation: o, node: node(o.pod) }));
   const outcome = await carryOut(
-    fakeDeps(),
+    recordingDeps().deps,
     redis,
     plan,
     observed as unknown as Parameters<typeof carryOut>[3],

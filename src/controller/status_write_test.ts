@@ -1,37 +1,11 @@
 import assert from "node:assert/strict";
-import { configure, getLogger } from "@logtape/logtape";
-import type { KubeRequest, RestClient } from "../kube/client.ts";
+import { configure } from "@logtape/logtape";
 import type { Redis } from "../api/redis.ts";
 import type { ReplicationPlan } from "../decide/replication.ts";
 import { parseReplicationInfo } from "../redis/info.ts";
 import { carryOut } from "./carry_out.ts";
-import { buildApis, type ReconcileDeps } from "./deps.ts";
 import { report } from "./record.ts";
-
-/** A transport that records every request and answers each write with version "43". */
-function recordingDeps(): { deps: ReconcileDeps; statusWrites: KubeRequest[] } {
-  const statusWrites: KubeRequest[] = [];
-  const client: RestClient = {
-    request: <T>(request: KubeRequest) => {
-      if (request.path.endsWith("/status")) statusWrites.push(request);
-      return Promise.resolve({ metadata: { resourceVersion: "43" } } as T);
-    },
-    stream: () => Promise.reject(new Error("no watches here")),
-  };
-  const deps = {
-    client,
-    apis: buildApis(client),
-    log: getLogger(["test"]),
-    now: () => new Date(0),
-    pauseAfterIntentMs: 0,
-    operatorNamespace: "redis-operator",
-    metrics: {
-      failovers: { inc: () => {} },
-      failoverSeconds: { observe: () => {} },
-    },
-  } as unknown as ReconcileDeps;
-  return { deps, statusWrites };
-}
+import { recordingDeps } from "./recording_deps.ts";
 
 const redis: Redis = {
   metadata: { name: "cache", namespace: "prod", uid: "u", resourceVersion: "42", generation: 1 },
