@@ -163,7 +163,10 @@ while [ $i -lt 100 ]; do
   info=$(redis-cli \${REDIS_CLI_TLS:-} "$@" -p "\${REDIS_PORT:-${redisPort}}" info replication 2>/dev/null |
     tr -d '\\r')
   case "$info" in
-    *role:master*connected_slaves:0*) exit 0 ;;
+    *role:master*connected_slaves:0*)
+      # Mid-handover too: the promoted target has just left. Then the grace as below.
+      if [ $held = 1 ]; then sleep ${handedOverGraceSeconds}; fi
+      exit 0 ;;
     *role:master*) held=1 ;;
     *)
       # Handed over while held: let kube-proxy move the master Service first.
