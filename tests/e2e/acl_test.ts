@@ -20,7 +20,7 @@ import {
 import { deployOperator, getRedis, redisManifest, waitForReady } from "./operator.ts";
 
 interface PodView {
-  metadata: { name: string; uid: string };
+  metadata: { name: string; uid: string; deletionTimestamp?: string };
   status: { podIP: string; containerStatuses?: Array<{ name: string; restartCount: number }> };
 }
 
@@ -230,7 +230,14 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
     assert.equal(await redisCli(masterIP, ...appUser, "GET", "app:1"), "kept");
     assert.equal(await redisCli(masterIP, ...appUser, "SET", "app:2", "after"), "OK");
 
-    // A user made by hand is not the operator's to remove.
+    // A user made by hand is not the operator's to remove. Made once the deleted pod's
+    // replacement runs: made on the old process, it would go with it.
+    await waitFor("the deleted master's pod replaced", async () => {
+      const now = await pods();
+      return now.length === 3 && now.every((p) => !p.metadata.deletionTimestamp) &&
+          now.some((p) => p.metadata.name === oldMaster) || undefined;
+    }, 120_000);
+    await waitForReady(client, n, "users", 3, 120_000);
     for (const pod of await pods()) {
       await redisCli(pod.status.podIP, ...op, "ACL", "SETUSER", "ops", "on", ">ops-pw", "+info");
     }
@@ -240,7 +247,9 @@ Deno.test("spec.acl: the operator's own user, a replication user, application us
     await waitFor("app removed from every instance", async () => {
       for (const pod of await pods()) {
         const users = await redisCli(pod.status.podIP, ...op, "ACL", "USERS").catch(() => "app");
-        if (/^(app|bad)$/m.test(users) || !/^ops$/m.test(users)) return undefined;
+        if (/^(app|bad)$/m.test(users) || !/^ops$/m.test(users)) {
+          throw new Error(`${pod.metadata.name} has users ${users.split("\n").join(", ")}`);
+        }
       }
       return true;
     }, 30_000);
