@@ -40,10 +40,12 @@ class HeavyLoad {
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
       retryStrategy: () => null,
+      lazyConnect: true,
     });
     client.on("error", () => {});
     let seq = 0;
     try {
+      await client.connect();
       while (!this.#stopped) {
         const keys = Array.from({ length: batch }, () => `l:${round}:${c}:${++seq}`);
         const pipeline = client.pipeline();
@@ -111,7 +113,10 @@ async function round(
     // The killed instance comes back empty, as a replica of the new master.
     await master.start();
     const restarted = await connectRedis({ host: "127.0.0.1", port: master.port });
-    await restarted.replicaOf("127.0.0.1", best.port);
+    // It loads the file a full sync left (LOADING) before it takes commands.
+    await waitUntil(() =>
+      restarted.replicaOf("127.0.0.1", best.port).then(() => true, () => false)
+    );
     restarted.close();
     await waitUntil(async () => (await infoOf(best.port)).match(/state=online/g)?.length === 2);
     return { lost, acked: load.acked.length, perSecond: lastSecond * batch, newMaster: best };
