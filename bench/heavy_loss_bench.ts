@@ -70,6 +70,13 @@ class HeavyLoad {
   }
 }
 
+/** Role, master, link and offset from `INFO replication`. */
+function summary(info: string): string {
+  const field = (name: string) => info.match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
+  return ["role", "master_port", "master_link_status", "slave_repl_offset"]
+    .map((name) => `${name}=${field(name) ?? "-"}`).join(" ");
+}
+
 /** Keys of `keys` that the instance on `port` lacks. */
 async function missing(port: number, keys: readonly string[]): Promise<number> {
   const client = new Redis({ host: "127.0.0.1", port });
@@ -94,6 +101,12 @@ async function round(
 ): Promise<{ lost: number; acked: number; perSecond: number; newMaster: Process }> {
   const load = new HeavyLoad(master.port, n, wait);
   await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
+  // What the replicas say just before the kill, shown with any loss.
+  const before = await Promise.all(
+    instances.filter((i) => i !== master).map(async (r) =>
+      `${r.port}: ${summary(await infoOf(r.port))}`
+    ),
+  );
   const killedAt = performance.now();
   await master.kill();
   await load.stop();
@@ -110,6 +123,13 @@ async function round(
     await promoted.promote(0);
     await repointed.replicaOf("127.0.0.1", best.port);
     const lost = await missing(best.port, load.acked);
+    if (lost > 0) {
+      console.log(
+        `  lost ${lost} after killing ${master.port}; before the kill ${
+          before.join("; ")
+        }; promoted ${best.port} (offsets ${offsets.join(", ")})`,
+      );
+    }
     // The killed instance comes back empty, as a replica of the new master.
     await master.start();
     const restarted = await connectRedis({ host: "127.0.0.1", port: master.port });
