@@ -24,6 +24,9 @@ import { passRunning } from "./pass_stage.ts";
 /** kube-proxy's default `minSyncPeriod`, with room for its sync and our slice write. */
 export const serviceSettleMs = 2000;
 
+/** How long the settle waits for a moment when no pass of its Redis runs. */
+export const settleGapWaitMs = 10_000;
+
 /** An instance to settle: its address and the credential it accepted this pass. */
 export interface SettleTarget {
   readonly ip: string;
@@ -46,10 +49,14 @@ export function settleClientsLater(
     // Not while a pass of the same Redis runs: its own connections are normal clients too,
     // and a handover whose promotion connection is killed fails (seen in a full run, when a
     // requested switchover came 2 s after the previous change of master).
-    const waitUntil = Date.now() + serviceSettleMs;
+    // Passes come often while a failover settles (a restarted pod is reattached, the
+    // status catches up), but each is short: wait for a gap between them rather than give
+    // up, or a client that kube-proxy put on a replica stays there (a full run saw redis-py
+    // on READONLY for 134 s after a kill -9).
+    const waitUntil = Date.now() + settleGapWaitMs;
     while (passRunning(key) && Date.now() < waitUntil) await delay(20, deps.signal);
     if (passRunning(key)) {
-      deps.log.debug("clients not settled: a pass is running", { key });
+      deps.log.warn("clients not settled: a pass kept running", { key });
       return;
     }
     await Promise.all(replicas.map(async ({ ip, credential }) => {

@@ -29,7 +29,13 @@ import { Redis } from "ioredis";
 import type { KubeClient } from "../../src/kube/client.ts";
 import { cutPod, fault, kubectl, testNamespace } from "../cluster/helpers.ts";
 import { getRedis, leaderPod, redisManifest, waitForReady } from "../e2e/operator.ts";
-import { describeSchedule, type FaultStep, planFaults } from "../faults/schedule.ts";
+import {
+  describeSchedule,
+  type FaultKind,
+  type FaultStep,
+  planFaults,
+  takesMasterAway,
+} from "../faults/schedule.ts";
 import { allowAsyncLoss, type LossWindow } from "../faults/async_allowance.ts";
 import { startAppPod, writerPaths } from "./app_writers.ts";
 import { FullSyncTracker } from "./full_syncs.ts";
@@ -61,6 +67,12 @@ const mixClients = 6;
  * On 40 keys one key holds about 35 000, and clients still meet on each.
  */
 const mixKeys = 40;
+
+/**
+ * How long a failover may wait on a killed leading operator: its Lease runs
+ * out (8 s by default) and another takes it, with a few seconds to spare.
+ */
+const leaseRecoveryMs = 15_000;
 
 /** The operator's detection window in the mix: holds fall on both sides of it. */
 export const mixDetectionWindowMs = 2000;
@@ -95,6 +107,8 @@ export interface MixReport {
   readonly lost: number;
   /** Changes of master the status recorded. */
   readonly failovers: number;
+  /** When changes of master that no fault explains happened (ms since the epoch): a bug. */
+  readonly unexplainedFailovers: number[];
   /** Lost writes acknowledged outside every failover's window: a bug. */
   readonly lostOutsideWindows: number;
   /** Samples with two writable instances outside every fault's fencing bound: a bug. */
@@ -235,25 +249,41 @@ async function startFault(
 
 /**
  * The windows in which asynchronous replication may lose acknowledged writes
- * and serve stale reads: for each change of master, from a second before the
- * fault in force (the last step begun before the change: writes the master
- * acknowledged but had not sent) until two seconds after the later of the
+ * and serve stale reads: for each change of master that a fault explains,
+ * from a second before that fault until two seconds after the later of the
  * change and the heal (the old master answers its clients until the operator
  * makes it a replica, which disconnects them).
+ *
+ * A change is explained by the last step begun before it if that step took
+ * the master away (killed, stopped or isolated it) and the change came soon
+ * after the heal: within the detection window and a few seconds, or the
+ * Lease's expiry too when the leading operator was killed with it. Any other
+ * change gets no window: its losses and anomalies count, and it is reported
+ * as unexplained.
  */
 export function failoverWindows(
   changes: ReadonlyArray<{ readonly at: number }>,
   steps: readonly StepOutcome[],
-): Array<LossWindow & { step: StepOutcome }> {
-  return changes.flatMap((change) => {
+): { windows: Array<LossWindow & { step: StepOutcome }>; unexplained: number[] } {
+  const windows: Array<LossWindow & { step: StepOutcome }> = [];
+  const unexplained: number[] = [];
+  for (const change of changes) {
     const step = steps.findLast((s) => s.at <= change.at);
-    if (!step) return [];
-    return [{
+    const kind = step?.kind.split("+")[0] as FaultKind | undefined;
+    const leaderToo = step?.kind.includes("+leader") ?? false;
+    const latest = (step?.healedAt ?? 0) + mixDetectionWindowMs +
+      (leaderToo ? leaseRecoveryMs : 5000);
+    if (!step || !kind || !takesMasterAway(kind) || change.at > latest) {
+      unexplained.push(change.at);
+      continue;
+    }
+    windows.push({
       from: step.at - 1000,
       to: Math.max(change.at, step.healedAt) + 2000,
       step,
-    }];
-  });
+    });
+  }
+  return { windows, unexplained };
 }
 
 /**
@@ -340,7 +370,7 @@ export async function runFaultMix(
     const final = await getRedis(client, n, name);
     await within("one master everywhere", 60_000, assertOneMasterEverywhere(client, n, name));
     const seconds = (Date.now() - started) / 1000;
-    const windows = failoverWindows(timeline.changes, outcomes);
+    const { windows, unexplained } = failoverWindows(timeline.changes, outcomes);
 
     const finalValues: Record<string, string> = {};
     const reader = new Redis({ host: final.status!.masterIP!, port: 6379, lazyConnect: true });
@@ -375,6 +405,7 @@ export async function runFaultMix(
       acks: report.acks.length,
       lost: lost.length,
       failovers: timeline.changes.length,
+      unexplainedFailovers: unexplained,
       lostOutsideWindows,
       twoWritableOutsideBound: sampler.twoWritable.filter((s) => !insideBound(s.at)),
       fullSyncs: syncs.fullSyncs,

@@ -56,6 +56,7 @@ Deno.test("fault mix: a seeded schedule of faults, alone and combined, under con
       report.allowed.illegalKeys?.join(", ")
     }: see ${report.allowed.html}`,
   );
+  assert.deepEqual(report.unexplainedFailovers, [], "changes of master no fault explains");
   assert.equal(report.lostOutsideWindows, 0, "acknowledged writes lost outside a failover");
   assert.deepEqual(report.twoWritableOutsideBound, [], "two instances took writes");
   assert.equal(report.fullSyncsFromEmpty, 0, "a full copy from an empty instance");

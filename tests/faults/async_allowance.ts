@@ -71,15 +71,18 @@ export function allowAsyncLoss(
     const value = observed(op);
     if (value !== undefined && value !== "" && !windowOf(op)) seen.add(id(op, value));
   }
-  const inWindows = ops.filter((op) => op.result === "ok" && windowOf(op));
+  // A swap whose value was seen saw its expected value: an acknowledged one that stays (in a
+  // window, because its own value was seen), and one of unknown outcome, which the checker
+  // keeps. Latest first, so a chain of swaps is followed back in one pass, mostly.
+  const swaps = ops.filter((op) =>
+    op.kind === "cas" && op.expect && op.value &&
+    (op.result === "unknown" || (op.result === "ok" && op.swapped && windowOf(op)))
+  ).sort((a, b) => b.done - a.done);
   for (let grew = true; grew;) {
     grew = false;
-    for (const op of inWindows) {
-      const value = written(op);
-      const expected = observed(op);
-      if (value === undefined || expected === undefined || expected === "") continue;
-      if (seen.has(id(op, value)) && !seen.has(id(op, expected))) {
-        seen.add(id(op, expected));
+    for (const op of swaps) {
+      if (seen.has(id(op, op.value!)) && !seen.has(id(op, op.expect!))) {
+        seen.add(id(op, op.expect!));
         grew = true;
       }
     }

@@ -73,3 +73,21 @@ Deno.test("a write in the window that a kept swap saw stays, though the swap is 
   assert.equal(allowed.unobservedWrites, 0);
   assert.deepEqual(allowed.ops, history);
 });
+
+Deno.test("a swap of unknown outcome whose value was read saw its expected value: that write stays", () => {
+  const history = [
+    op({ kind: "write", value: "w", invoke: 800 * ms, done: 900 * ms }),
+    op({
+      kind: "cas",
+      expect: "w",
+      value: "c",
+      invoke: 920 * ms,
+      done: 3000 * ms,
+      result: "unknown",
+    }),
+    op({ kind: "read", read: "c", invoke: 2000 * ms, done: 2010 * ms }),
+  ];
+  const allowed = allowAsyncLoss(history, window);
+  assert.equal(allowed.unobservedWrites, 0);
+  assert.deepEqual(allowed.ops, history);
+});
