@@ -17,8 +17,9 @@ Deno.test("a master left fenced (min-replicas-to-write out of reach) is unfenced
     const ready = await waitForReady(client, ns.name, "fenced");
     const master = ready.status!.masterIP!;
     // What an interrupted handover leaves: the master refuses every write.
+    // Not checked with a write right after: a pass may lift it in between (seen in a full
+    // run); the Event below says the operator did.
     await redisCli(master, "CONFIG", "SET", "min-replicas-to-write", "1000000");
-    assert.match(await redisCli(master, "SET", "k", "v"), /NOREPLICAS/);
     await waitFor(
       "the fence lifted",
       async () => (await redisCli(master, "SET", "k", "v")) === "OK" ? true : undefined,

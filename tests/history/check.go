@@ -8,6 +8,7 @@ import (
 	"os"
 	"runtime"
 	"sort"
+	"sync"
 	"time"
 
 	"github.com/anishathalye/porcupine"
@@ -95,8 +96,15 @@ const checkTimeout = 60 * time.Second
 // rather than take the machine's memory (the tests run on 2 cores and a few GB).
 const memoryLimit = 4 << 30
 
-// watchMemory ends the process with verdict (Unknown, and why) once the heap
-// passes memoryLimit. The returned function stops the watch.
+// checkDeadline bounds the whole check; keys not reached by then count as Unknown.
+const checkDeadline = 5 * time.Minute
+
+// verdictLock guards the verdict between the check and the memory watch.
+var verdictLock sync.Mutex
+
+// watchMemory ends the process once the heap passes memoryLimit, with what
+// verdict holds so far: Illegal if a key was found so, else Unknown, and why.
+// The returned function stops the watch; once it returns nothing is printed.
 func watchMemory(verdict *Verdict) func() {
 	done := make(chan struct{})
 	go func() {
@@ -109,20 +117,35 @@ func watchMemory(verdict *Verdict) func() {
 			case <-ticker.C:
 				var stats runtime.MemStats
 				runtime.ReadMemStats(&stats)
-				if stats.HeapAlloc > memoryLimit {
-					// Only what is fixed before the search starts: the rest is being written.
-					out := Verdict{
-						Result: "Unknown", Operations: verdict.Operations, Counts: verdict.Counts,
-						UnobservedUnknown: verdict.UnobservedUnknown,
-					}
-					out.Note = fmt.Sprintf("the checker stopped at %d MiB of heap", stats.HeapAlloc>>20)
-					json.NewEncoder(os.Stdout).Encode(out)
-					os.Exit(0)
+				if stats.HeapAlloc <= memoryLimit {
+					continue
 				}
+				verdictLock.Lock()
+				select {
+				case <-done:
+					verdictLock.Unlock()
+					return
+				default:
+				}
+				out := Verdict{
+					Result: "Unknown", Operations: verdict.Operations, Counts: verdict.Counts,
+					UnobservedUnknown: verdict.UnobservedUnknown,
+					IllegalKeys:       verdict.IllegalKeys, Html: verdict.Html,
+				}
+				if len(out.IllegalKeys) > 0 {
+					out.Result = "Illegal"
+				}
+				out.Note = fmt.Sprintf("the checker stopped at %d MiB of heap", stats.HeapAlloc>>20)
+				json.NewEncoder(os.Stdout).Encode(out)
+				os.Exit(0)
 			}
 		}
 	}()
-	return func() { close(done) }
+	return func() {
+		verdictLock.Lock()
+		close(done)
+		verdictLock.Unlock()
+	}
 }
 
 // Verdict is what check prints.
@@ -168,6 +191,18 @@ func check(path, html string) (Verdict, error) {
 			observed[[2]string{op.Key, op.Expect}] = true
 		}
 	}
+	// A compare-and-set of unknown outcome whose value was seen did swap, so it saw the
+	// value it expected: the write of that value must stay.
+	for grew := true; grew; {
+		grew = false
+		for _, op := range ops {
+			if op.Result == "unknown" && op.Kind == "cas" && observed[[2]string{op.Key, op.Value}] &&
+				!observed[[2]string{op.Key, op.Expect}] {
+				observed[[2]string{op.Key, op.Expect}] = true
+				grew = true
+			}
+		}
+	}
 	var history []porcupine.Operation
 	counts := map[string]int{}
 	unobserved := 0
@@ -210,13 +245,23 @@ func check(path, html string) (Verdict, error) {
 	// a key's operations); 40 keys of 44 000 operations at once took over 4 GiB, one at a
 	// time about 300 MB.
 	verdict.Result = string(porcupine.Ok)
+	deadline := time.Now().Add(checkDeadline)
 	for _, part := range registerModel.Partition(history) {
-		result, info := porcupine.CheckOperationsVerbose(registerModel, part, checkTimeout)
+		timeout := time.Until(deadline)
+		if timeout > checkTimeout {
+			timeout = checkTimeout
+		}
+		result, info := porcupine.Unknown, porcupine.LinearizationInfo{}
+		if timeout > 0 {
+			result, info = porcupine.CheckOperationsVerbose(registerModel, part, timeout)
+		}
+		verdictLock.Lock()
 		switch {
 		case result == porcupine.Illegal:
 			if verdict.Result != string(porcupine.Illegal) {
 				// The first key that no order explains is the one drawn.
 				if err := porcupine.VisualizePath(registerModel, info, html); err != nil {
+					verdictLock.Unlock()
 					return verdict, err
 				}
 				verdict.Html = html
@@ -226,6 +271,7 @@ func check(path, html string) (Verdict, error) {
 		case result == porcupine.Unknown && verdict.Result == string(porcupine.Ok):
 			verdict.Result = string(porcupine.Unknown)
 		}
+		verdictLock.Unlock()
 	}
 	return verdict, nil
 }
