@@ -370,6 +370,14 @@ export async function runFaultMix(
     await within("one master everywhere", 60_000, assertOneMasterEverywhere(client, n, name));
     const seconds = (Date.now() - started) / 1000;
     const { windows, unexplained } = failoverWindows(timeline.changes, outcomes);
+    // Times from the start, to line a checker's verdict up with the steps.
+    const since = (at: number) => `${((at - started) / 1000).toFixed(2)} s`;
+    for (const [i, o] of outcomes.entries()) {
+      console.log(`  step ${i + 1} at ${since(o.at)}, healed at ${since(o.healedAt)}`);
+    }
+    for (const c of timeline.changes) {
+      console.log(`  master ${c.from} -> ${c.to} at ${since(c.at)}`);
+    }
 
     const finalValues: Record<string, string> = {};
     const reader = new Redis({ host: final.status!.masterIP!, port: 6379, lazyConnect: true });
