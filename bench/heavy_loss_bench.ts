@@ -72,9 +72,10 @@ class HeavyLoad {
 
 /** Role, master, link and offset from `INFO replication`. */
 function summary(info: string): string {
-  const field = (name: string) => info.match(new RegExp(`^${name}:(.*)$`, "m"))?.[1]?.trim();
-  return ["role", "master_port", "master_link_status", "slave_repl_offset"]
-    .map((name) => `${name}=${field(name) ?? "-"}`).join(" ");
+  const { role, masterPort, masterLinkUp, replicaOffset } = parseReplicationInfo(info);
+  return `role=${role} master_port=${masterPort ?? "-"} link_up=${masterLinkUp ?? "-"} offset=${
+    replicaOffset ?? "-"
+  }`;
 }
 
 /** Keys of `keys` that the instance on `port` lacks. */

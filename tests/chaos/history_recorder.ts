@@ -6,6 +6,7 @@
  *
  * @module
  */
+import { Redis } from "ioredis";
 import { inNetnsWithResolvConf } from "../../cluster/lib/netns.ts";
 import type { AppPod } from "./app_writers.ts";
 
@@ -112,12 +113,25 @@ export async function checkHistory(tool: string, file: string, name: string): Pr
   return verdict;
 }
 
-/** Appends reads of every key's final value, as a last client, so a lost write shows as illegal. */
+/**
+ * Reads every key's final value (`h:0` to `h:<keys - 1>`) from the master at
+ * `masterIP` and appends the reads as client `client`, after every other, so a
+ * lost write shows as illegal.
+ */
 export async function appendFinalReads(
   file: string,
-  finalValues: Record<string, string>,
+  masterIP: string,
+  keys: number,
   client: number,
 ): Promise<void> {
+  const finalValues: Record<string, string> = {};
+  const reader = new Redis({ host: masterIP, port: 6379, lazyConnect: true });
+  try {
+    await reader.connect();
+    for (let k = 0; k < keys; k++) finalValues[`h:${k}`] = (await reader.get(`h:${k}`)) ?? "";
+  } finally {
+    reader.disconnect();
+  }
   const now = Date.now() * 1e6;
   const lines = Object.entries(finalValues).map(([key, read], i) =>
     JSON.stringify({
