@@ -204,6 +204,8 @@ export function decideReplication(
   // belong to another history). Only when it is gone is another chosen.
   const recordedMaster = masters.find(isRecorded);
   if (recordedMaster) return around(recordedMaster);
+  const handedOver = followRedisHandover(instances, instances.find(isRecorded));
+  if (handedOver) return handedOver;
 
   const doubt = doubtAboutLoss(observations, instances, recorded, detection);
   if (doubt) return { kind: "Wait", message: doubt, recheckMs: 200 };
@@ -340,6 +342,32 @@ function heldMs(instance: Instance, detection: DetectionOptions): number {
   const parked = instance.info.role === "replica" &&
     instance.info.masterHost === parkingAddress.host;
   return parked ? Math.max(0, detection.readHolds?.get(instance.pod) ?? 0) : 0;
+}
+
+/**
+ * The recorded master answers as a replica of another of our instances: it
+ * was handed over by Redis itself (a user's `FAILOVER TO`, or a `REPLICAOF`
+ * sent to it). Once the target is a master, it is followed. In between, while
+ * `FAILOVER` has demoted the old master but not yet told the target
+ * (`master_failover_state:failover-in-progress`, which Redis ends itself,
+ * rolling back when the target refuses), it is waited for: the target still
+ * replicates from the old master's address then, and taking that for a lost
+ * master would promote some other replica over the user's choice.
+ */
+function followRedisHandover(
+  instances: readonly Instance[],
+  former: Instance | undefined,
+): ReplicationPlan | undefined {
+  if (!former || former.info.role !== "replica") return undefined;
+  const target = instances.find((i) => i !== former && i.ip === former.info.masterHost);
+  if (!target) return undefined;
+  if (target.info.role === "master") return promotion("Adopt", target, instances);
+  if (former.info.failoverState !== "failover-in-progress") return undefined;
+  return {
+    kind: "Wait",
+    message: `master ${former.pod} is handing over to ${target.pod} (FAILOVER in progress)`,
+    recheckMs: 100,
+  };
 }
 
 /**

@@ -636,3 +636,66 @@ Deno.test("decideReplication() leaves a handed-over master parked while its read
   });
   assert.equal(healthy.kind, "Healthy");
 });
+
+/** INFO of a master that `FAILOVER TO` demoted to a replica of `target`, link not yet up. */
+function demotedByFailover(ordinal: number, target: number, state: string): InstanceObservation {
+  return observe(
+    ordinal,
+    [
+      "role:slave",
+      `master_host:${ip(target)}`,
+      "master_port:6379",
+      "master_link_status:down",
+      "master_sync_in_progress:0",
+      "slave_repl_offset:100",
+      "slave_priority:100",
+      `master_failover_state:${state}`,
+      `master_replid:${"a".repeat(40)}`,
+      "master_repl_offset:100",
+    ].join("\n"),
+  );
+}
+
+Deno.test("decideReplication() waits out a user's FAILOVER TO while the old master is demoted and the target not yet promoted", () => {
+  // Every replica still follows the old master's address, as a lost master's would: the
+  // plan must not promote the lowest ordinal over the user's target.
+  const plan = decideReplication(
+    [
+      demotedByFailover(0, 3, "failover-in-progress"),
+      replica(1, 0),
+      replica(2, 0),
+      replica(3, 0),
+    ],
+    { pod: "redis-x-0", ip: ip(0) },
+  );
+  assert.equal(plan.kind, "Wait");
+  assert.equal(plan.kind === "Wait" && plan.recheckMs, 100);
+  assert.match(plan.kind === "Wait" ? plan.message : "", /handing over to redis-x-3/);
+});
+
+Deno.test("decideReplication() follows the target of a user's FAILOVER TO once it is a master, before the old master's link is up", () => {
+  const plan = decideReplication(
+    [demotedByFailover(0, 3, "no-failover"), replica(1, 0), replica(2, 0), master(3)],
+    { pod: "redis-x-0", ip: ip(0) },
+  );
+  assert.equal(plan.kind, "Promote");
+  if (plan.kind !== "Promote") return;
+  assert.equal(plan.reason, "Adopt");
+  assert.equal(plan.master.pod, "redis-x-3");
+  assert.equal(plan.promote, false);
+  assert.deepEqual(pods(plan), ["redis-x-1", "redis-x-2"]);
+});
+
+Deno.test("decideReplication() treats a demoted master whose target is not one of ours as lost, as before", () => {
+  // Redis ends a FAILOVER whose target never answers; the target must be an instance here.
+  const plan = decideReplication(
+    [
+      demotedByFailover(0, 9, "failover-in-progress"),
+      replica(1, 0),
+      replica(2, 0, { offset: 90 }),
+    ],
+    { pod: "redis-x-0", ip: ip(0) },
+  );
+  assert.equal(plan.kind, "Promote");
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-1");
+});
