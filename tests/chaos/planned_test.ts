@@ -14,7 +14,13 @@ import {
   testNamespace,
   waitFor,
 } from "../cluster/helpers.ts";
-import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
+import {
+  deployOperator,
+  explainTimeout,
+  getRedis,
+  redisManifest,
+  waitForReady,
+} from "../e2e/operator.ts";
 import { FullSyncTracker } from "./full_syncs.ts";
 import { assertOneMasterEverywhere } from "./invariants.ts";
 import { describeGap, longestGap, lostWrites, WriteLoad } from "./write_load.ts";
@@ -118,10 +124,15 @@ Deno.test("planned: a rolling update of the image replaces replicas first, then 
         '{"spec":{"redis":{"image":"redis:7.0.15"}}}',
       ]);
     }, async () => {
-      await waitFor("every pod replaced", async () => {
-        const now: string[] = await uids();
-        return now.length === 3 && now.every((u) => !oldUids.includes(u)) ? true : undefined;
-      }, 180_000);
+      await explainTimeout(
+        client,
+        ns.name,
+        "rolling",
+        waitFor("every pod replaced", async () => {
+          const now: string[] = await uids();
+          return now.length === 3 && now.every((u) => !oldUids.includes(u)) ? true : undefined;
+        }, 180_000),
+      );
       await waitForReady(client, ns.name, "rolling");
     });
     const images = await kubectl([
@@ -167,10 +178,15 @@ Deno.test("planned: a scale-down that removes the master's pod moves the master 
         "jsonpath={.status.podIP}",
       ]);
       await redisCli(now.status!.masterIP!, "FAILOVER", "TO", target, "6379");
-      await waitFor("the operator to follow the manual failover", async () => {
-        const redis = await getRedis(client, ns.name, "shrink");
-        return redis.status?.master === "redis-shrink-3" ? true : undefined;
-      });
+      await explainTimeout(
+        client,
+        ns.name,
+        "shrink",
+        waitFor("the operator to follow the manual failover", async () => {
+          const redis = await getRedis(client, ns.name, "shrink");
+          return redis.status?.master === "redis-shrink-3" ? true : undefined;
+        }),
+      );
       await waitForReady(client, ns.name, "shrink", 4);
     }
     const result = await underLoad(client, ns.name, "shrink", async () => {

@@ -9,7 +9,14 @@ import assert from "node:assert/strict";
 import { delay } from "../../src/async/delay.ts";
 import { clusterClient, kubectl, testNamespace } from "../cluster/helpers.ts";
 import { successfulPasses, waitForOnlyRedis, writesBetween } from "./api_writes.ts";
-import { deployOperator, getRedis, leaderPod, scrapeMetrics, waitForReady } from "./operator.ts";
+import {
+  deployOperator,
+  getRedis,
+  leaderPod,
+  leaderSaid,
+  scrapeMetrics,
+  waitForReady,
+} from "./operator.ts";
 
 const example = await Deno.readTextFile(new URL("../../example/redis.yaml", import.meta.url));
 
@@ -60,6 +67,23 @@ async function ownedVersions(namespace: string): Promise<Record<string, string>>
   );
 }
 
+/** `name` → resourceVersion of every pod in `namespace`, as one string to compare. */
+async function podVersions(namespace: string): Promise<string> {
+  return await kubectl([
+    "-n",
+    namespace,
+    "get",
+    "pods",
+    "-o",
+    "go-template={{range .items}}{{.metadata.name}}={{.metadata.resourceVersion}} {{end}}",
+  ]);
+}
+
+/** The keys whose values differ between two records. */
+function changedKeys(a: Record<string, string>, b: Record<string, string>): string[] {
+  return [...new Set([...Object.keys(a), ...Object.keys(b)])].filter((k) => a[k] !== b[k]);
+}
+
 Deno.test("a steady Redis costs no writes: the default spec, the example, optional fields", async () => {
   const client = await clusterClient();
   await deployOperator(client);
@@ -91,17 +115,23 @@ Deno.test("a steady Redis costs no writes: the default spec, the example, option
           names.map(async (name) => (await getRedis(client, ns.name, name)).status),
         ),
       );
-    const before = {
+    const snapshot = async () => ({
       metrics: await scrapeMetrics(leader),
       versions: await ownedVersions(ns.name),
+      pods: await podVersions(ns.name),
       statuses: await statuses(),
-    };
-    await delay(15_000);
-    const after = {
-      metrics: await scrapeMetrics(leader),
-      versions: await ownedVersions(ns.name),
-      statuses: await statuses(),
-    };
+    });
+    // A window in which a pod changed (a readiness probe that timed out on a busy machine,
+    // a restart) is not steady: the operator rightly answers it. Up to three windows.
+    let before = await snapshot();
+    let after = before;
+    for (let window = 1; window <= 3; window++) {
+      await delay(15_000);
+      after = await snapshot();
+      if (after.pods === before.pods) break;
+      console.log(`window ${window}: a pod changed, so it is not steady; another window`);
+      before = after;
+    }
 
     assert.equal(
       (await leaderPod(client))?.metadata?.name,
@@ -110,11 +140,18 @@ Deno.test("a steady Redis costs no writes: the default spec, the example, option
     );
     const passes = successfulPasses(after.metrics) - successfulPasses(before.metrics);
     assert.ok(passes >= 2 * names.length, `passes ran: ${passes}`);
-    assert.deepEqual(
-      writesBetween(before.metrics, after.metrics),
-      {},
-      `no create, patch, update or delete; statuses before ${before.statuses}, after ${after.statuses}`,
-    );
+    const writes = writesBetween(before.metrics, after.metrics);
+    if (Object.keys(writes).length > 0) {
+      // CI shows only the start of a failure's message: what was written and why first.
+      assert.fail(
+        `writes in a steady window: ${JSON.stringify(writes)}; changed objects: ${
+          JSON.stringify(changedKeys(before.versions, after.versions))
+        }; pods changed: ${after.pods !== before.pods}; the leader logged: ${await leaderSaid(
+          client,
+          ns.name,
+        )}; statuses before ${before.statuses}, after ${after.statuses}`,
+      );
+    }
     // A StatefulSet, four Services, a ConfigMap, a PDB and the master slice each (no password, no Secret).
     assert.equal(
       Object.keys(before.versions).length,

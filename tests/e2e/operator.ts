@@ -66,22 +66,111 @@ export function getRedis(client: KubeClient, namespace: string, name: string): P
   });
 }
 
-/** Waits until the Redis is Ready with `replicas` connected instances; returns it. */
-export function waitForReady(
+/**
+ * Waits until the Redis is Ready with `replicas` connected instances; returns
+ * it. A timeout says what the Redis, its pods and the leader looked like.
+ */
+export async function waitForReady(
   client: KubeClient,
   namespace: string,
   name: string,
   replicas = 3,
   timeoutMs = 90_000,
 ): Promise<Redis> {
-  return waitFor(`redis ${namespace}/${name} Ready with ${replicas} instances`, async () => {
-    const redis = await getRedis(client, namespace, name);
-    const ready = redis.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
-    return ready && redis.status?.replicas === replicas &&
-        redis.status.observedGeneration === redis.metadata?.generation
-      ? redis
-      : undefined;
-  }, timeoutMs);
+  return await explainTimeout(
+    client,
+    namespace,
+    name,
+    waitFor(`redis ${namespace}/${name} Ready with ${replicas} instances`, async () => {
+      const redis = await getRedis(client, namespace, name);
+      const ready = redis.status?.conditions?.find((c) => c.type === "Ready")?.status === "True";
+      return ready && redis.status?.replicas === replicas &&
+          redis.status.observedGeneration === redis.metadata?.generation
+        ? redis
+        : undefined;
+    }, timeoutMs),
+  );
+}
+
+/**
+ * Awaits `waiting`; when it fails, fails with its message followed by
+ * {@linkcode describeRedis}: CI keeps only the start of a failure's message,
+ * and a stuck Redis is understood from its state at that moment.
+ */
+export async function explainTimeout<T>(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+  waiting: Promise<T>,
+): Promise<T> {
+  try {
+    return await waiting;
+  } catch (error) {
+    const state = await describeRedis(client, namespace, name).catch((e) => `(no state: ${e})`);
+    throw new Error(`${error instanceof Error ? error.message : error}; ${state}`, {
+      cause: error,
+    });
+  }
+}
+
+/**
+ * One line about a Redis: its status conditions, each pod (phase, readiness,
+ * role label, restarts, template revision, uid), and the leader's last
+ * log lines about it above debug.
+ */
+export async function describeRedis(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<string> {
+  const redis = await getRedis(client, namespace, name).catch(() => undefined);
+  const conditions = (redis?.status?.conditions ?? [])
+    .map((c) => `${c.type}=${c.status}: ${c.message}`).join("; ");
+  const pods = await kubectl([
+    "-n",
+    namespace,
+    "get",
+    "pods",
+    "-l",
+    `redis=${name}`,
+    "-o",
+    "go-template={{range .items}}{{.metadata.name}}({{.status.phase}}" +
+    '{{range .status.conditions}}{{if eq .type "Ready"}} ready={{.status}}{{end}}{{end}}' +
+    ' role={{index .metadata.labels "role"}}' +
+    "{{range .status.containerStatuses}} restarts={{.restartCount}}{{end}}" +
+    ' rev={{index .metadata.labels "controller-revision-hash"}}' +
+    "{{if .metadata.deletionTimestamp}} terminating{{end}} uid={{slice .metadata.uid 0 8}}) {{end}}",
+  ]).catch((e) => `(no pods: ${e})`);
+  const said = await leaderSaid(client, namespace);
+  return `status: master ${redis?.status?.master}, ${conditions}; pods: ${pods.trim()}; ` +
+    `the leader logged: ${said}`;
+}
+
+/**
+ * The leader's last log lines (of the last two minutes, above debug) about
+ * `namespace`, shortened and joined by " | ".
+ */
+export async function leaderSaid(client: KubeClient, namespace: string): Promise<string> {
+  const leader = await leaderPod(client);
+  if (!leader) return "(no leader)";
+  const logs = await kubectl([
+    "-n",
+    "redis-operator",
+    "logs",
+    leader.metadata!.name!,
+    "--since=120s",
+  ]).catch((e) => `(no logs: ${e})`);
+  return logs.split("\n")
+    // Evidence lines (a connection reset) are many and say little here.
+    .filter((l) =>
+      l.includes(`"${namespace}"`) && !l.includes('"DEBUG"') && !l.includes("instance evidence")
+    )
+    .slice(-6)
+    .map((l) =>
+      l.replace(/"logger":"[^"]*",|"namespace":"[^"]*",|"name":"[^"]*",|"level":"INFO",/g, "")
+        .slice(0, 300)
+    )
+    .join(" | ") || "nothing";
 }
 
 /** A Redis manifest with the example's shape, for tests. */
