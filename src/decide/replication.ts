@@ -204,7 +204,7 @@ export function decideReplication(
   // belong to another history). Only when it is gone is another chosen.
   const recordedMaster = masters.find(isRecorded);
   if (recordedMaster) return around(recordedMaster);
-  const handedOver = followRedisHandover(instances, instances.find(isRecorded));
+  const handedOver = followRedisHandover(instances, instances.find(isRecorded), detection);
   if (handedOver) return handedOver;
 
   const doubt = doubtAboutLoss(observations, instances, recorded, detection);
@@ -347,27 +347,55 @@ function heldMs(instance: Instance, detection: DetectionOptions): number {
 /**
  * The recorded master answers as a replica of another of our instances: it
  * was handed over by Redis itself (a user's `FAILOVER TO`, or a `REPLICAOF`
- * sent to it). Once the target is a master, it is followed. In between, while
- * `FAILOVER` has demoted the old master but not yet told the target
- * (`master_failover_state:failover-in-progress`, which Redis ends itself,
- * rolling back when the target refuses), it is waited for: the target still
- * replicates from the old master's address then, and taking that for a lost
- * master would promote some other replica over the user's choice.
+ * sent to it). Once the target is a master whose history holds every other
+ * instance's data, it is followed; a target of another history (a stale
+ * former master, or one promoted behind the others with `FORCE`) is not, as
+ * that would drop what the others acknowledged. In between, while `FAILOVER`
+ * has demoted the old master but not yet told the target
+ * (`master_failover_state:failover-in-progress`), it is waited for: the target
+ * still replicates from the old master's address then, and taking that for a
+ * lost master would promote some other replica over the user's choice. Only
+ * for a detection window: Redis retries a handshake that fails (a target
+ * loading, a refused AUTH) forever, and the old master, a replica now, no
+ * longer pings the target, so the target's silence since then is the clock.
  */
 function followRedisHandover(
   instances: readonly Instance[],
   former: Instance | undefined,
+  detection: DetectionOptions,
 ): ReplicationPlan | undefined {
   if (!former || former.info.role !== "replica") return undefined;
   const target = instances.find((i) => i !== former && i.ip === former.info.masterHost);
   if (!target) return undefined;
-  if (target.info.role === "master") return promotion("Adopt", target, instances);
-  if (former.info.failoverState !== "failover-in-progress") return undefined;
+  if (target.info.role === "master") {
+    return instances.every((i) => inHistoryOf(i, target))
+      ? promotion("Adopt", target, instances)
+      : undefined;
+  }
+  const midFailover = former.info.failoverState === "failover-in-progress" &&
+    target.info.masterHost === former.ip && target.info.masterLinkUp &&
+    (target.info.masterLastIoSeconds ?? 0) * 1000 < detection.detectionWindowMs;
+  if (!midFailover) return undefined;
   return {
     kind: "Wait",
     message: `master ${former.pod} is handing over to ${target.pod} (FAILOVER in progress)`,
     recheckMs: 100,
   };
+}
+
+/**
+ * Does following `target` keep all of `instance`'s data? True when it holds
+ * none, or its history is `target`'s up to an offset `target` has: the same
+ * replication ID, or the ID `target` had before its promotion up to where
+ * that one ended (`second_repl_offset`).
+ */
+function inHistoryOf(instance: Instance, target: Instance): boolean {
+  if (instance === target || !holdsData(instance)) return true;
+  if (instance.info.replId === target.info.replId) {
+    return instance.info.offset <= target.info.offset;
+  }
+  return instance.info.replId === target.info.replId2 &&
+    instance.info.offset <= target.info.secondReplOffset - 1;
 }
 
 /**

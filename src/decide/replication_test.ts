@@ -647,11 +647,11 @@ function demotedByFailover(ordinal: number, target: number, state: string): Inst
       "master_port:6379",
       "master_link_status:down",
       "master_sync_in_progress:0",
-      "slave_repl_offset:100",
+      "slave_repl_offset:1000",
       "slave_priority:100",
       `master_failover_state:${state}`,
       `master_replid:${"a".repeat(40)}`,
-      "master_repl_offset:100",
+      "master_repl_offset:1000",
     ].join("\n"),
   );
 }
@@ -675,7 +675,7 @@ Deno.test("decideReplication() waits out a user's FAILOVER TO while the old mast
 
 Deno.test("decideReplication() follows the target of a user's FAILOVER TO once it is a master, before the old master's link is up", () => {
   const plan = decideReplication(
-    [demotedByFailover(0, 3, "no-failover"), replica(1, 0), replica(2, 0), master(3)],
+    [demotedByFailover(0, 3, "no-failover"), replica(1, 0), replica(2, 0), master(3, 1000)],
     { pod: "redis-x-0", ip: ip(0) },
   );
   assert.equal(plan.kind, "Promote");
@@ -698,4 +698,86 @@ Deno.test("decideReplication() treats a demoted master whose target is not one o
   );
   assert.equal(plan.kind, "Promote");
   assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-1");
+});
+
+Deno.test("decideReplication() does not follow a demoted master to a target of another history", () => {
+  // A REPLICAOF sent to the master by a stale tool, pointing at a former master of history
+  // "b" that came back: following it would drop what x-1 and x-2 hold of history "a".
+  const plan = decideReplication(
+    [
+      demotedByFailover(0, 3, "no-failover"),
+      replica(1, 0, { offset: 1000 }),
+      replica(2, 0, { offset: 1000 }),
+      master(3, 500, "b".repeat(40)),
+    ],
+    { pod: "redis-x-0", ip: ip(0) },
+  );
+  assert.equal(plan.kind, "Promote");
+  if (plan.kind !== "Promote") return;
+  assert.equal(plan.reason, "Failover");
+  assert.equal(plan.master.pod, "redis-x-1");
+});
+
+Deno.test("decideReplication() follows a target promoted with the others' history up to their offsets", () => {
+  // After FAILOVER the target has a new ID; the one before is replid2 up to second_repl_offset.
+  const promoted = observe(
+    3,
+    [
+      "role:master",
+      "connected_slaves:0",
+      `master_replid:${"c".repeat(40)}`,
+      `master_replid2:${"a".repeat(40)}`,
+      "master_repl_offset:1000",
+      "second_repl_offset:1001",
+    ].join("\n"),
+  );
+  const behind = observe(
+    3,
+    [
+      "role:master",
+      "connected_slaves:0",
+      `master_replid:${"c".repeat(40)}`,
+      `master_replid2:${"a".repeat(40)}`,
+      "master_repl_offset:900",
+      "second_repl_offset:801",
+    ].join("\n"),
+  );
+  const others = [replica(1, 0, { offset: 1000 }), replica(2, 0, { offset: 1000 })];
+  const recorded = { pod: "redis-x-0", ip: ip(0) };
+  const adopted = decideReplication(
+    [demotedByFailover(0, 3, "no-failover"), ...others, promoted],
+    recorded,
+  );
+  assert.equal(adopted.kind === "Promote" && adopted.reason, "Adopt");
+  // Promoted with FORCE at 800 while the others had 1000: not followed.
+  const refused = decideReplication(
+    [demotedByFailover(0, 3, "no-failover"), ...others, behind],
+    recorded,
+  );
+  assert.equal(refused.kind === "Promote" && refused.reason, "Failover");
+  assert.equal(refused.kind === "Promote" && refused.master.pod, "redis-x-1");
+});
+
+Deno.test("decideReplication() waits for a FAILOVER in progress only while its target heard the old master within the window", () => {
+  // Redis retries a handshake the target cannot answer forever (it is loading, AUTH fails).
+  const silent = observe(
+    3,
+    [
+      "role:slave",
+      `master_host:${ip(0)}`,
+      "master_port:6379",
+      "master_link_status:up",
+      "master_last_io_seconds_ago:5",
+      "master_sync_in_progress:0",
+      "slave_repl_offset:100",
+      "slave_priority:100",
+      `master_replid:${"a".repeat(40)}`,
+      "master_repl_offset:100",
+    ].join("\n"),
+  );
+  const plan = decideReplication(
+    [demotedByFailover(0, 3, "failover-in-progress"), replica(1, 0), replica(2, 0), silent],
+    { pod: "redis-x-0", ip: ip(0) },
+  );
+  assert.notEqual(plan.kind, "Wait");
 });
