@@ -179,6 +179,8 @@ export async function carryOut(
         master: master.pod,
         reason: plan.reason,
         epoch: record.epoch,
+        // Whether the old master refuses reads while kube-proxy moves (see readHoldMs).
+        readsHeld: readHold !== undefined,
       });
   } else if (plan.kind === "Reattach") {
     await Promise.all(

@@ -171,7 +171,7 @@ export function decideReplication(
   const isRecorded = (i: Instance) => i.pod === recorded.pod && i.ip === recorded.ip;
 
   const around = (master: Instance): ReplicationPlan => {
-    const handover = handoverReason(master, instances, detection);
+    const handover = handoverReason(master, observations, detection);
     if (handover) {
       const plan = switchover(handover, master, instances, detection);
       // A requested handover with no replica in sync is not worth holding anything up for.
@@ -322,17 +322,27 @@ function contactAgeSeconds(i: Instance): number {
   return hasHistory(i) ? i.info.linkDownSinceSeconds! : Infinity;
 }
 
-/** Must the operator take `master` away? (Its pod is going, or it is the last one outdated.) */
+/**
+ * Must the operator take `master` away? Its pod is going, or it is the last
+ * one outdated: every other pod is on the new template and answers. A pod
+ * still being replaced (gone, or not answering yet) must come back first:
+ * handing over without it leaves the new master one replica short, too few to
+ * hold the old master's reads (carry_out.ts) and to survive another loss.
+ */
 function handoverReason(
   master: Instance,
-  instances: readonly Instance[],
+  observations: readonly InstanceObservation[],
   detection: DetectionOptions,
 ): HandoverReason | undefined {
   if (master.terminating) return "MasterTerminating";
   if (detection.desiredReplicas !== undefined && master.ordinal >= detection.desiredReplicas) {
     return "ScaleDown";
   }
-  if (master.outdated && !instances.some((i) => i !== master && i.outdated)) return "RollingUpdate";
+  const othersUpdated =
+    observations.every((o) =>
+      o.pod === master.pod || (o.info !== undefined && !o.outdated && !o.terminating)
+    ) && observations.length >= (detection.desiredReplicas ?? 0);
+  if (master.outdated && othersUpdated) return "RollingUpdate";
   if (detection.switchover) return "Requested";
   return undefined;
 }

@@ -347,6 +347,26 @@ Deno.test("decideReplication() hands the outdated master over to an updated repl
   assert.equal(last.kind === "Switchover" && last.master.pod, "redis-x-1");
 });
 
+Deno.test("decideReplication() keeps the outdated master while the last replica is still being replaced", () => {
+  // x-2 was deleted for the update: its new pod runs but does not answer yet, or is not
+  // there at all. Handing over now would leave the new master one replica short.
+  const outdated = (o: InstanceObservation) => ({ ...o, outdated: true });
+  const starting: InstanceObservation = { pod: "redis-x-2", ordinal: 2, ip: ip(2), ready: false };
+  const recorded = { pod: "redis-x-0", ip: ip(0) };
+  const whileStarting = decideReplication(
+    [outdated(master(0)), replica(1, 0), starting],
+    recorded,
+    { detectionWindowMs: 2000, desiredReplicas: 3 },
+  );
+  assert.equal(whileStarting.kind, "Healthy");
+  const whileGone = decideReplication(
+    [outdated(master(0)), replica(1, 0)],
+    recorded,
+    { detectionWindowMs: 2000, desiredReplicas: 3 },
+  );
+  assert.equal(whileGone.kind, "Healthy");
+});
+
 Deno.test("decideReplication() keeps a master whose pod is not ready while it answers (item 4)", () => {
   const notReady = { ...master(0), ready: false };
   const plan = decideReplication([notReady, replica(1, 0), replica(2, 0)], {
