@@ -50,6 +50,7 @@ export class FullSyncTracker {
   readonly #initial = new Set<string>();
   #mostKeys = 0;
   #fromEmpty = 0;
+  #ips: string[] = [];
   readonly #stop = new AbortController();
   #sampling: Promise<void> | undefined;
 
@@ -110,13 +111,21 @@ export class FullSyncTracker {
     }
   }
 
-  /** Every process that answers now. */
+  /**
+   * Every process that answers now, at the pods' addresses; while the API
+   * server does not answer (a control-plane fault), at the last ones known.
+   */
   async #sample(): Promise<ProcessSample[]> {
-    const pods = await new PodApi(this.client).list(this.namespace, {
+    this.#ips = await new PodApi(this.client).list(this.namespace, {
       labelSelector: `redis=${this.name}`,
-    });
-    const ips = pods.items.map((p) => p.status?.podIP).filter((ip): ip is string => !!ip);
-    const counts = await Promise.all(ips.map(readCounter));
+    }).then(
+      (pods) => pods.items.map((p) => p.status?.podIP).filter((ip): ip is string => !!ip),
+      (error) => {
+        if (this.#ips.length === 0) throw error;
+        return this.#ips;
+      },
+    );
+    const counts = await Promise.all(this.#ips.map(readCounter));
     return counts.filter((c) => c !== undefined);
   }
 }

@@ -16,12 +16,17 @@ export async function podIPs(namespace: string, selector: string): Promise<strin
   return (await podsOf(namespace, selector)).map((p) => p.ip).filter(Boolean);
 }
 
-/** Names and addresses of the pods that `selector` picks (an address is "" until assigned). */
+/**
+ * Names and addresses of the pods that `selector` picks (an address is "" until
+ * assigned); `requestTimeout` is kubectl's ("0": none).
+ */
 export async function podsOf(
   namespace: string,
   selector: string,
+  requestTimeout = "0",
 ): Promise<Array<{ name: string; ip: string }>> {
   const out = await kubectl([
+    `--request-timeout=${requestTimeout}`,
     "-n",
     namespace,
     "get",
@@ -39,7 +44,11 @@ export async function podsOf(
 
 /** Pod addresses that accept a write right now (replicas say READONLY, a fenced master NOREPLICAS). */
 export async function writableInstances(namespace: string, selector: string): Promise<string[]> {
-  const ips = await podIPs(namespace, selector);
+  return await writableAmong(await podIPs(namespace, selector));
+}
+
+/** Those of `ips` that accept a write right now. */
+export async function writableAmong(ips: readonly string[]): Promise<string[]> {
   const writable: string[] = [];
   for (const ip of ips) {
     const redis = new Redis({

@@ -31,10 +31,23 @@ export interface FaultStep {
   readonly alsoKillLeader: boolean;
   /** A replica stopped (SIGSTOP) for the same hold: two faults at once. */
   readonly alsoStopReplica: boolean;
+  /**
+   * A part of the control plane frozen (SIGSTOP) `afterMs` after the fault
+   * begins, until the step's heal: a failover that must wait for it. Never
+   * drawn by {@linkcode planFaults}; tests/chaos/control_plane_test.ts names
+   * its steps.
+   */
+  readonly alsoStopControlPlane?: ControlPlaneStop;
   /** The quiet time after the heal, once the Redis is Ready again. */
   readonly pauseMs: number;
   /** In [0, 1): which replica, when the fault or its companion takes one. */
   readonly pick: number;
+}
+
+/** Which control-plane process a step freezes, and when after its fault. */
+export interface ControlPlaneStop {
+  readonly daemon: "kube-apiserver" | "etcd";
+  readonly afterMs: number;
 }
 
 /** mulberry32: a small, well-mixed 32-bit generator; enough to replay a schedule. */
@@ -92,6 +105,10 @@ export function describeSchedule(steps: readonly FaultStep[]): string {
   return steps.map((s, i) =>
     `${i + 1}. ${s.kind}${s.holdMs ? ` for ${s.holdMs} ms` : ""}${
       s.alsoKillLeader ? " + leader killed" : ""
-    }${s.alsoStopReplica ? " + a replica stopped" : ""}, pause ${s.pauseMs} ms`
+    }${s.alsoStopReplica ? " + a replica stopped" : ""}${
+      s.alsoStopControlPlane
+        ? ` + ${s.alsoStopControlPlane.daemon} stopped ${s.alsoStopControlPlane.afterMs} ms in`
+        : ""
+    }, pause ${s.pauseMs} ms`
   ).join("\n");
 }
