@@ -1,8 +1,10 @@
 /**
  * Linearizability under planned handovers (issue 12): eight concurrent
  * clients (go-redis, default options) read, write and compare-and-set twenty
- * keys through the master Service's DNS name while the master's pod is
- * deleted, a switchover is requested and the image is rolled. Every
+ * keys through the master Service's DNS name while, on four pods, the
+ * master's pod is deleted, a switchover to the highest ordinal is requested,
+ * a scale-down to three removes that pod (the master moves first) and the
+ * image is rolled. Every
  * operation's invocation, completion and result is recorded, reads of every
  * key's final value are appended, and Porcupine checks the history against a
  * key-value register. Planned handovers must be linearizable: no acknowledged
@@ -15,18 +17,19 @@ import { startAppPod, writerPaths } from "./app_writers.ts";
 import { appendFinalReads, checkHistory, HistoryRecorder } from "./history_recorder.ts";
 
 const clients = 8;
+const annotation = "redis-operator.dev/switchover";
 /** Enough that no key's share of 400 000 operations strains Porcupine (see fault_mix.ts). */
 const keys = 20;
 
-Deno.test("linearizable: a history of concurrent clients through pod deletion, switchover and rolling update", async () => {
+Deno.test("linearizable: a history of concurrent clients through pod deletion, switchover, scale-down and rolling update", async () => {
   const client = await clusterClient();
   await deployOperator(client);
   const ns = await testNamespace("linear");
   const n = ns.name;
   const file = await Deno.makeTempFile({ prefix: "history-", suffix: ".jsonl" });
   try {
-    await kubectl(["-n", n, "apply", "-f", "-"], redisManifest("lin"));
-    let ready = await waitForReady(client, n, "lin");
+    await kubectl(["-n", n, "apply", "-f", "-"], redisManifest("lin", { replicas: 4 }));
+    let ready = await waitForReady(client, n, "lin", 4);
     const app = await startAppPod(client, n, "app");
     const tool = (await writerPaths()).HISTORY_TOOL!;
     const recorder = new HistoryRecorder(tool, app, "redis-lin-master:6379", file, {
@@ -35,24 +38,36 @@ Deno.test("linearizable: a history of concurrent clients through pod deletion, s
     });
     const started = Date.now();
     const settle = () => new Promise((r) => setTimeout(r, 1500));
-    const newMaster = async (previous: string, what: string) => {
+    const newMaster = async (previous: string, what: string, instances: number) => {
       await waitFor(what, async () => {
         const now = await getRedis(client, n, "lin");
         return now.status?.master && now.status.master !== previous ? now : undefined;
       }, 90_000);
-      return await waitForReady(client, n, "lin", 3, 180_000);
+      return await waitForReady(client, n, "lin", instances, 180_000);
     };
     await settle();
 
     // The master's pod deleted: its preStop hook holds it for a planned handover.
     await kubectl(["-n", n, "delete", "pod", ready.status!.master!, "--wait=false"]);
-    ready = await newMaster(ready.status!.master!, "a new master after the pod's deletion");
+    ready = await newMaster(ready.status!.master!, "a new master after the pod's deletion", 4);
     await settle();
 
-    // A switchover to a named replica.
-    const target = ["redis-lin-0", "redis-lin-1", "redis-lin-2"].find((p) =>
-      p !== ready.status!.master
-    )!;
+    // A switchover to a named replica: the highest ordinal, which the scale-down removes.
+    const target = "redis-lin-3";
+    if (ready.status!.master === target) {
+      // Already there (the pod's deletion chose it): to another one first.
+      await kubectl([
+        "-n",
+        n,
+        "annotate",
+        "--overwrite",
+        "redis",
+        "lin",
+        `${annotation}=redis-lin-0`,
+      ]);
+      ready = await newMaster(target, "the master to move to redis-lin-0", 4);
+      await settle();
+    }
     await kubectl([
       "-n",
       n,
@@ -60,9 +75,14 @@ Deno.test("linearizable: a history of concurrent clients through pod deletion, s
       "--overwrite",
       "redis",
       "lin",
-      `redis-operator.dev/switchover=${target}`,
+      `${annotation}=${target}`,
     ]);
-    ready = await newMaster(ready.status!.master!, `the master to move to ${target}`);
+    ready = await newMaster(ready.status!.master!, `the master to move to ${target}`, 4);
+    await settle();
+
+    // A scale-down that removes the master's pod: the master moves first.
+    await kubectl(["-n", n, "scale", "redis", "lin", "--replicas", "3"]);
+    ready = await newMaster(target, "the master to move off the removed pod", 3);
     await settle();
 
     // A rolling update: replicas first, then the master after a handover.
@@ -76,7 +96,11 @@ Deno.test("linearizable: a history of concurrent clients through pod deletion, s
       "-p",
       '{"spec":{"redis":{"image":"redis:7.0.15"}}}',
     ]);
-    ready = await newMaster(ready.status!.master!, "the master handed over by the rolling update");
+    ready = await newMaster(
+      ready.status!.master!,
+      "the master handed over by the rolling update",
+      3,
+    );
     await waitFor("every pod on the new image", async () => {
       const images = await kubectl([
         "-n",
