@@ -20,22 +20,27 @@ import { infoOf, type Process, startInstances, waitUntil } from "./failover_benc
 import type { Sample } from "./stats.ts";
 
 const clients = 4;
-const batch = 50;
+/** SETs per pipeline. */
+export const batch = 50;
 
 /** Writers of one round: every key a client was told is safe, and when. */
-class HeavyLoad {
+export class HeavyLoad {
   readonly acked: string[] = [];
   readonly ackTimes: number[] = [];
   #stopped = false;
   readonly #done: Promise<void>[];
 
-  constructor(port: number, round: number, wait: boolean) {
-    this.#done = Array.from({ length: clients }, (_, c) => this.#write(port, round, c, wait));
+  /** Starts the writers against `host`:`port`, with `WAIT 1` after each pipeline if `wait`. */
+  constructor(host: string, port: number, round: number, wait: boolean) {
+    this.#done = Array.from(
+      { length: clients },
+      (_, c) => this.#write(host, port, round, c, wait),
+    );
   }
 
-  async #write(port: number, round: number, c: number, wait: boolean): Promise<void> {
+  async #write(host: string, port: number, round: number, c: number, wait: boolean) {
     const client = new Redis({
-      host: "127.0.0.1",
+      host,
       port,
       maxRetriesPerRequest: 0,
       enableOfflineQueue: false,
@@ -64,6 +69,7 @@ class HeavyLoad {
     }
   }
 
+  /** Stops the writers (they stop by themselves when the master goes). */
   async stop(): Promise<void> {
     this.#stopped = true;
     await Promise.all(this.#done);
@@ -78,9 +84,13 @@ function summary(info: string): string {
   }`;
 }
 
-/** Keys of `keys` that the instance on `port` lacks. */
-async function missing(port: number, keys: readonly string[]): Promise<number> {
-  const client = new Redis({ host: "127.0.0.1", port });
+/** How many of `keys` the instance at `host`:`port` lacks. */
+export async function missing(
+  host: string,
+  port: number,
+  keys: readonly string[],
+): Promise<number> {
+  const client = new Redis({ host, port });
   try {
     let count = 0;
     for (let i = 0; i < keys.length; i += 1000) {
@@ -100,7 +110,7 @@ async function round(
   n: number,
   wait: boolean,
 ): Promise<{ lost: number; acked: number; perSecond: number; newMaster: Process }> {
-  const load = new HeavyLoad(master.port, n, wait);
+  const load = new HeavyLoad("127.0.0.1", master.port, n, wait);
   await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
   // What the replicas say just before the kill, shown with any loss.
   const before = await Promise.all(
@@ -123,7 +133,7 @@ async function round(
   try {
     await promoted.promote(0);
     await repointed.replicaOf("127.0.0.1", best.port);
-    const lost = await missing(best.port, load.acked);
+    const lost = await missing("127.0.0.1", best.port, load.acked);
     if (lost > 0) {
       console.log(
         `  lost ${lost} after killing ${master.port}; before the kill ${

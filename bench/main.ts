@@ -1,13 +1,16 @@
 /**
  * `deno task bench`: every benchmark, each method beside its baseline on
  * the same machine in the same run, reported as ratios of medians, on real
- * redis-server processes on loopback; then a 5-minute seeded fault mix on a
- * local cluster of its own (bench/fault_mix_bench.ts).
+ * redis-server processes on loopback; then, each on a local cluster of its
+ * own, the loss per kill -9 under pipelined load through the operator
+ * (bench/cluster_loss_bench.ts) and a 5-minute seeded fault mix
+ * (bench/fault_mix_bench.ts).
  *
  * Usage: deno task bench [rounds] [seed]
  *
  * @module
  */
+import { benchClusterLoss } from "./cluster_loss_bench.ts";
 import { benchFailover } from "./failover_bench.ts";
 import { benchFaultMix } from "./fault_mix_bench.ts";
 import { benchHeavyLoss } from "./heavy_loss_bench.ts";
@@ -28,6 +31,12 @@ console.log(
   summarize("kill -9 of the master under pipelined load: acknowledged writes lost", heavy.lost),
 );
 console.log(summarize("the same: acknowledged writes per second before the kill", heavy.perSecond));
+
+console.log("kill -9 of the master under pipelined load, on a local cluster through the operator");
+if (!await benchClusterLoss(rounds)) {
+  console.log("the cluster loss bench did not complete (see above)");
+  Deno.exitCode = 1;
+}
 
 const seed = Number(Deno.args[1] ?? Date.now() % 2 ** 31);
 console.log(`fault mix for 5 minutes, seed ${seed}`);

@@ -1,0 +1,71 @@
+/**
+ * Acknowledged writes lost per kill -9 of the master on the local cluster,
+ * under heavy pipelined load (issue 12): the loopback bench's writers
+ * (bench/heavy_loss_bench.ts) aim at the master pod, the master's process is
+ * killed through the cluster's fault CLI, the operator fails over as it does
+ * for users, and every key acknowledged before the kill is looked up on the
+ * master the status then names. Rounds alternate the baseline (a pipeline is
+ * safe when the master answers) and `WAIT 1 100` after each pipeline.
+ *
+ * Runs inside a cluster's network namespace, started by
+ * bench/cluster_loss_bench.ts; prints one JSON line per round and a summary.
+ *
+ * Usage: deno run -A bench/cluster_loss_run.ts ROUNDS
+ *
+ * @module
+ */
+import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../tests/cluster/helpers.ts";
+import { deployOperator, getRedis, redisManifest, waitForReady } from "../tests/e2e/operator.ts";
+import { batch, HeavyLoad, missing } from "./heavy_loss_bench.ts";
+import { type Sample, summarize } from "./stats.ts";
+
+const rounds = Number(Deno.args[0] ?? "10");
+const client = await clusterClient();
+await deployOperator(client);
+const ns = await testNamespace("loss");
+const name = "loss";
+const lost: Sample[] = [];
+const perSecond: Sample[] = [];
+try {
+  await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest(name));
+  let ready = await waitForReady(client, ns.name, name);
+  for (let n = 0; n < rounds * 2; n++) {
+    const wait = n % 2 === 1;
+    const method = wait ? "WAIT 1 per pipeline" : "baseline: pipelined SET";
+    const master = ready.status!.master!;
+    const load = new HeavyLoad(ready.status!.masterIP!, 6379, n, wait);
+    await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
+    const killedAt = performance.now();
+    await fault("kill", ns.name, master);
+    await load.stop();
+    await waitFor("a new master", async () => {
+      const now = await getRedis(client, ns.name, name);
+      return now.status?.master !== master ? now : undefined;
+    }, 60_000);
+    ready = await waitForReady(client, ns.name, name, 3, 180_000);
+    const missed = await missing(ready.status!.masterIP!, 6379, load.acked);
+    const lastSecond = load.ackTimes.filter((t) => t > killedAt - 1000 && t <= killedAt).length *
+      batch;
+    lost.push({ method, value: missed });
+    perSecond.push({ method, value: lastSecond });
+    console.log(JSON.stringify({
+      round: n,
+      method,
+      killed: master,
+      promoted: ready.status!.master,
+      acknowledged: load.acked.length,
+      lost: missed,
+      writesPerSecondBeforeKill: lastSecond,
+    }));
+  }
+  console.log(
+    summarize(
+      "cluster: kill -9 of the master under pipelined load: acknowledged writes lost",
+      lost,
+    ),
+  );
+  console.log(summarize("cluster: acknowledged writes per second before the kill", perSecond));
+} finally {
+  await ns.remove();
+  client.close();
+}
