@@ -21,6 +21,10 @@ import { batch, HeavyLoad, missing } from "./heavy_loss_bench.ts";
 import { type Sample, summarize } from "./stats.ts";
 
 const rounds = Number(Deno.args[0] ?? "10");
+/** A planned handover under the same load: the master's pod deleted. */
+const plannedMethod = "planned: master pod deleted";
+/** What each round does to the master, in turn. */
+const methods = ["baseline: pipelined SET", "WAIT 1 per pipeline", plannedMethod] as const;
 
 /** FLUSHALL on the master (replicated to its replicas). */
 async function flushMaster(ip: string): Promise<void> {
@@ -40,14 +44,20 @@ const perSecond: Sample[] = [];
 try {
   await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest(name));
   let ready = await waitForReady(client, ns.name, name);
-  for (let n = 0; n < rounds * 2; n++) {
-    const wait = n % 2 === 1;
-    const method = wait ? "WAIT 1 per pipeline" : "baseline: pipelined SET";
+  for (let n = 0; n < rounds * 3; n++) {
+    const kind = methods[n % 3]!;
+    const wait = kind === "WAIT 1 per pipeline";
+    const method = kind;
     const master = ready.status!.master!;
     const load = new HeavyLoad(ready.status!.masterIP!, 6379, n, wait);
     await new Promise((r) => setTimeout(r, 1000 + Math.random() * 1000));
     const killedAt = performance.now();
-    await fault("kill", ns.name, master);
+    if (kind === plannedMethod) {
+      // The preStop hook holds the process; the operator fences, hands over and parks it.
+      await kubectl(["-n", ns.name, "delete", "pod", master, "--wait=false"]);
+    } else {
+      await fault("kill", ns.name, master);
+    }
     await load.stop();
     await waitFor("a new master", async () => {
       const now = await getRedis(client, ns.name, name);
@@ -55,7 +65,9 @@ try {
     }, 60_000);
     // A new pod for the killed one: its container would restart under a back-off that
     // doubles with each kill, and the next round needs all three.
-    await kubectl(["-n", ns.name, "delete", "pod", master, "--wait=false"]);
+    if (kind !== plannedMethod) {
+      await kubectl(["-n", ns.name, "delete", "pod", master, "--wait=false"]);
+    }
     ready = await waitForReady(client, ns.name, name, 3, 180_000);
     const missed = await missing(ready.status!.masterIP!, 6379, load.acked);
     const lastSecond = load.ackTimes.filter((t) => t > killedAt - 1000 && t <= killedAt).length *
@@ -77,7 +89,7 @@ try {
   }
   console.log(
     summarize(
-      "cluster: kill -9 of the master under pipelined load: acknowledged writes lost",
+      "cluster: kill -9 (or deletion) of the master's pod under pipelined load: acknowledged writes lost",
       lost,
     ),
   );
