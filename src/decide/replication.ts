@@ -324,7 +324,7 @@ function contactAgeSeconds(i: Instance): number {
 
 /**
  * Must the operator take `master` away? Its pod is going, or it is the last
- * one outdated: every other pod is on the new template and answers. A pod
+ * one outdated: every other pod is on the new template and in sync with it. A pod
  * still being replaced (gone, or not answering yet) must come back first:
  * handing over without it leaves the new master one replica short, too few to
  * hold the old master's reads (carry_out.ts) and to survive another loss.
@@ -338,10 +338,13 @@ function handoverReason(
   if (detection.desiredReplicas !== undefined && master.ordinal >= detection.desiredReplicas) {
     return "ScaleDown";
   }
-  const othersUpdated =
-    observations.every((o) =>
-      o.pod === master.pod || (o.info !== undefined && !o.outdated && !o.terminating)
-    ) && observations.length >= (detection.desiredReplicas ?? 0);
+  // In sync too: one still in its first full copy would have to start it again from the
+  // new master, and could not help it meet its fence meanwhile.
+  const inSync = (o: InstanceObservation) =>
+    o.info !== undefined && !o.outdated && !o.terminating && o.info.role === "replica" &&
+    o.info.masterHost === master.ip && o.info.masterLinkUp === true && !o.info.syncInProgress;
+  const othersUpdated = observations.every((o) => o.pod === master.pod || inSync(o)) &&
+    observations.length >= (detection.desiredReplicas ?? 0);
   if (master.outdated && othersUpdated) return "RollingUpdate";
   if (detection.switchover) return "Requested";
   return undefined;

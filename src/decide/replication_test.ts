@@ -365,6 +365,13 @@ Deno.test("decideReplication() keeps the outdated master while the last replica 
     { detectionWindowMs: 2000, desiredReplicas: 3 },
   );
   assert.equal(whileGone.kind, "Healthy");
+  // Back and answering, but still in its first full copy.
+  const whileSyncing = decideReplication(
+    [outdated(master(0)), replica(1, 0), replica(2, 0, { up: false, syncing: true, offset: 0 })],
+    recorded,
+    { detectionWindowMs: 2000, desiredReplicas: 3 },
+  );
+  assert.equal(whileSyncing.kind, "Healthy");
 });
 
 Deno.test("decideReplication() keeps a master whose pod is not ready while it answers (item 4)", () => {
