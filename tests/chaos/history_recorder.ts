@@ -8,6 +8,7 @@
  */
 import { Redis } from "ioredis";
 import { inNetnsWithResolvConf } from "../../cluster/lib/netns.ts";
+import { jsonLines } from "../../src/kube/watch.ts";
 import type { AppPod } from "./app_writers.ts";
 
 /** Where refused histories and their visualisations are kept. */
@@ -87,13 +88,24 @@ export class HistoryRecorder {
 
 /** The operations of a history file. */
 export async function readHistory(file: string): Promise<HistoryOp[]> {
-  const text = await Deno.readTextFile(file);
-  return text.split("\n").filter((line) => line !== "").map((line) => JSON.parse(line));
+  // Line by line: a long outage's history can be larger than one string may be.
+  const ops: HistoryOp[] = [];
+  using handle = await Deno.open(file);
+  for await (const line of jsonLines(handle.readable)) ops.push(JSON.parse(line));
+  return ops;
 }
 
-/** Writes `ops` as a history file, one JSON line each. */
+/** Writes `ops` as a history file, one JSON line each, in chunks of bounded size. */
 export async function writeHistory(file: string, ops: readonly HistoryOp[]): Promise<void> {
-  await Deno.writeTextFile(file, ops.map((op) => JSON.stringify(op) + "\n").join(""));
+  using handle = await Deno.open(file, { write: true, create: true, truncate: true });
+  const encoder = new TextEncoder();
+  for (let i = 0; i < ops.length; i += 10_000) {
+    const chunk = ops.slice(i, i + 10_000).map((op) => JSON.stringify(op) + "\n").join("");
+    const bytes = encoder.encode(chunk);
+    for (let written = 0; written < bytes.length;) {
+      written += await handle.write(bytes.subarray(written));
+    }
+  }
 }
 
 /**

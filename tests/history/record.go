@@ -18,6 +18,9 @@ import (
 )
 
 // casScript swaps KEYS[1] from ARGV[1] ("" for no key) to ARGV[2], atomically.
+// How long a client waits after a refused or unanswered operation.
+const failureBackoff = 5 * time.Millisecond
+
 var casScript = redis.NewScript(`
 local current = redis.call('GET', KEYS[1])
 if (current == false and ARGV[1] == '') or current == ARGV[1] then
@@ -119,5 +122,11 @@ func runClient(ctx context.Context, id int, client *redis.Client, keys int, emit
 			}
 		}
 		emit(op)
+		if err != nil {
+			// As an application retrying with a back-off would: without one, a client
+			// refused for 30 s (no master while the API server is down) records millions
+			// of refusals, more than a history file can be read back as one string.
+			time.Sleep(failureBackoff)
+		}
 	}
 }

@@ -6,7 +6,7 @@
  */
 import assert from "node:assert/strict";
 import { writerPaths } from "../chaos/app_writers.ts";
-import { type HistoryOp, writeHistory } from "../chaos/history_recorder.ts";
+import { type HistoryOp, readHistory, writeHistory } from "../chaos/history_recorder.ts";
 import { allowAsyncLoss } from "../faults/async_allowance.ts";
 import { startRedisServer } from "./redis_server.ts";
 
@@ -130,5 +130,24 @@ Deno.test("history: writes of unknown outcome nobody saw are left out, so a stal
     console.log(`checked in ${Date.now() - started} ms`);
   } finally {
     await Deno.remove(dir, { recursive: true });
+  }
+});
+
+Deno.test("writeHistory() and readHistory() keep every operation, across write chunks and read buffers", async () => {
+  const file = await Deno.makeTempFile({ suffix: ".jsonl" });
+  try {
+    const ops: HistoryOp[] = Array.from({ length: 25_003 }, (_, i) => ({
+      client: i % 7,
+      kind: "write",
+      key: `h:${i % 40}`,
+      value: `${i % 7}-${i}`,
+      invoke: i * 10,
+      done: i * 10 + 5,
+      result: "ok",
+    }));
+    await writeHistory(file, ops);
+    assert.deepEqual(await readHistory(file), ops);
+  } finally {
+    await Deno.remove(file);
   }
 });
