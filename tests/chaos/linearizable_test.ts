@@ -54,30 +54,16 @@ Deno.test("linearizable: a history of concurrent clients through pod deletion, s
 
     // A switchover to a named replica: the highest ordinal, which the scale-down removes.
     const target = "redis-lin-3";
+    const switchTo = async (pod: string) => {
+      await kubectl(["-n", n, "annotate", "--overwrite", "redis", "lin", `${annotation}=${pod}`]);
+      return await newMaster(ready.status!.master!, `the master to move to ${pod}`, 4);
+    };
     if (ready.status!.master === target) {
       // Already there (the pod's deletion chose it): to another one first.
-      await kubectl([
-        "-n",
-        n,
-        "annotate",
-        "--overwrite",
-        "redis",
-        "lin",
-        `${annotation}=redis-lin-0`,
-      ]);
-      ready = await newMaster(target, "the master to move to redis-lin-0", 4);
+      ready = await switchTo("redis-lin-0");
       await settle();
     }
-    await kubectl([
-      "-n",
-      n,
-      "annotate",
-      "--overwrite",
-      "redis",
-      "lin",
-      `${annotation}=${target}`,
-    ]);
-    ready = await newMaster(ready.status!.master!, `the master to move to ${target}`, 4);
+    ready = await switchTo(target);
     await settle();
 
     // A scale-down that removes the master's pod: the master moves first.
