@@ -80,11 +80,9 @@ export async function* listWatch<T extends KubeObject>(
   while (!signal.aborted) {
     try {
       if (resourceVersion === undefined) {
-        const list = await client.request<{ items: T[]; metadata: { resourceVersion: string } }>(
-          { path, query: selectors, signal },
-        );
+        const list = await client.request<ListResponse<T>>({ path, query: selectors, signal });
         resourceVersion = list.metadata.resourceVersion;
-        yield { type: "LIST", items: list.items };
+        yield { type: "LIST", items: withTypeOfList(list) };
       }
       // Ends this one watch (not the generator) when the watchdog bites.
       const idle = new AbortController();
@@ -143,6 +141,29 @@ export async function* listWatch<T extends KubeObject>(
       backoffMs = Math.min(backoffMs * 2, 30_000);
     }
   }
+}
+
+/** A list as the API server sends it. */
+interface ListResponse<T> {
+  readonly apiVersion?: string;
+  /** `ServiceList`, `PodList`… */
+  readonly kind?: string;
+  readonly items: T[];
+  readonly metadata: { readonly resourceVersion: string };
+}
+
+/**
+ * The items of a list with the `apiVersion` and `kind` the API server leaves
+ * out of them (a watch event's object carries both). Without them an object
+ * listed and never changed since would differ from the same object seen in an
+ * event: compared with what the operator applies (decide/drift.ts), it looked
+ * drifted on every pass of a new leader, and the applies, changing nothing on
+ * the server, brought no event to correct the cache.
+ */
+export function withTypeOfList<T extends KubeObject>(list: ListResponse<T>): T[] {
+  const kind = list.kind?.endsWith("List") ? list.kind.slice(0, -"List".length) : undefined;
+  if (!kind || !list.apiVersion) return list.items;
+  return list.items.map((item) => ({ apiVersion: list.apiVersion, kind, ...item }));
 }
 
 /**

@@ -282,3 +282,23 @@ Deno.test("listWatch() retries a list that never answers, bounded by the client'
   assert.equal(server.lists.length, 2);
   assert.match(String(errors[0]), /Kubernetes API GET \/api\/v1\/pods timed out after 300 ms/);
 });
+
+Deno.test("listWatch() gives listed objects the apiVersion and kind the API server leaves out of list items", async () => {
+  const server = new ScriptedServer(
+    [{
+      apiVersion: "v1",
+      kind: "ServiceList",
+      metadata: { resourceVersion: "10" },
+      items: [object("a", "9")],
+    }],
+    [],
+  );
+  const stop = new AbortController();
+  for await (const event of listWatch(server, "/api/v1/services", { signal: stop.signal })) {
+    assert.equal(event.type, "LIST");
+    assert.deepEqual(event.type === "LIST" && event.items, [
+      { apiVersion: "v1", kind: "Service", ...object("a", "9") },
+    ]);
+    stop.abort();
+  }
+});
