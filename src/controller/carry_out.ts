@@ -8,7 +8,6 @@
  */
 import { Reason } from "../api/conditions.ts";
 import { type Redis, servingPort } from "../api/redis.ts";
-import { servesStaleData } from "../api/config_values.ts";
 import { wantedFencing } from "../decide/fencing.ts";
 import type { ReplicationPlan } from "../decide/replication.ts";
 import { HandedOverError } from "../redis/client.ts";
@@ -51,7 +50,6 @@ export async function carryOut(
   }
   const master = plan.master;
   const port = servingPort(redis);
-  const serveStale = servesStaleData(redis.spec?.config);
   const nodeOf = (pod: string) => observed.find((o) => o.observation.pod === pod)?.node;
   const failures: string[] = [];
   const attempt = async (pod: string, what: string, run: () => Promise<void>) => {
@@ -95,7 +93,7 @@ export async function carryOut(
     }
     await Promise.all(
       plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port, serveStale))
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port))
       ),
     );
     if (changed) {
@@ -143,7 +141,7 @@ export async function carryOut(
     }
     await Promise.all(
       plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port, serveStale))
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port))
       ),
     );
     if (outcome === "parked") {
@@ -158,7 +156,7 @@ export async function carryOut(
         await attempt(
           plan.from.pod,
           "replicaof",
-          () => from.replicaOf(master.ip, port, serveStale),
+          () => from.replicaOf(master.ip, port),
         );
       }
     }
@@ -185,7 +183,7 @@ export async function carryOut(
   } else if (plan.kind === "Reattach") {
     await Promise.all(
       plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port, serveStale))
+        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port))
       ),
     );
     const pods = plan.reattach.map((i) => i.pod).join(", ");

@@ -131,13 +131,14 @@ export async function observeInstances(
   );
 }
 
-/** An instance's INFO replication and fencing, or why it could not be read. */
+/** An instance's INFO replication and live settings, or why it could not be read. */
 export type InstanceRead =
   | {
     node: RedisNode;
     credential: Credential;
     info: ReplicationInfo;
     fencing?: Fencing;
+    serveStaleData?: boolean;
     keys?: number;
     runningSeconds?: number;
   }
@@ -162,9 +163,10 @@ export async function readInstance(
     let credential: Credential = { password: "" };
     try {
       [node, credential] = await connectWithAny(deps, ip, port, credentials, tls);
-      const [text, fencing, keys, uptime] = await Promise.all([
+      const [text, fencing, serveStaleData, keys, uptime] = await Promise.all([
         node.infoReplication(),
         node.fencing().catch(() => undefined),
+        node.servesStaleData().catch(() => undefined),
         node.keyCount().catch(() => undefined),
         node.uptimeSeconds().catch(() => undefined),
       ]);
@@ -173,6 +175,7 @@ export async function readInstance(
         credential,
         info: parseReplicationInfo(text),
         ...(fencing ? { fencing } : {}),
+        ...(serveStaleData === undefined ? {} : { serveStaleData }),
         ...(keys === undefined ? {} : { keys }),
         // The process's own clock: the pod's container status may still describe the
         // container before a restart in place.

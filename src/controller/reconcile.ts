@@ -27,6 +27,7 @@ import {
 } from "../decide/password.ts";
 import { decideFencingRepairs, wantedFencing } from "../decide/fencing.ts";
 import { decideParking, parkingAddress } from "../decide/parking.ts";
+import { decideServeStaleRestores } from "../decide/stale_reads.ts";
 import { nodeLossProblem } from "../decide/node_loss.ts";
 import {
   pendingSwitchover,
@@ -290,6 +291,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     }
     enterStage(key, "repair fencing");
     problems.push(...await repairFencing(deps, redis, observed, master?.pod));
+    problems.push(...await restoreServeStale(redis, observed, master?.ip));
     if (tlsReloadDue(redis, Date.now())) {
       // A renewed certificate reaches the pods' files some time after the Secret changes.
       const pods = observed.filter((o) => o.node).map((o) => o.observation.pod);
@@ -477,8 +479,7 @@ async function parkReplicas(
     observed,
     pods,
     "REPLICAOF",
-    (node) =>
-      node.replicaOf(parkingAddress.host, parkingAddress.port, servesStaleData(redis.spec?.config)),
+    (node) => node.replicaOf(parkingAddress.host, parkingAddress.port),
   );
   if (done.length) {
     await event(
@@ -491,6 +492,27 @@ async function parkReplicas(
       } away from ${recorded.ip}, the address of lost master ${recorded.pod} whose pod is gone: a replica must never copy whatever takes that address next`,
     );
   }
+  return problems;
+}
+
+/**
+ * Gives replicas in sync with `masterIp` the spec's `replica-serve-stale-data`
+ * again, which every REPLICAOF turns off until the first sync
+ * (decide/stale_reads.ts).
+ */
+async function restoreServeStale(
+  redis: Redis,
+  observed: readonly ObservedInstance[],
+  masterIp: string | undefined,
+): Promise<Problem[]> {
+  const wanted = servesStaleData(redis.spec?.config);
+  const pods = decideServeStaleRestores(observed.map((o) => o.observation), wanted, masterIp);
+  const { problems } = await onEach(
+    observed,
+    pods,
+    `to set replica-serve-stale-data ${wanted ? "yes" : "no"}`,
+    (node) => node.setServeStaleData(wanted),
+  );
   return problems;
 }
 

@@ -37,6 +37,8 @@ export interface InstanceObservation {
   readonly outdated?: boolean;
   /** The live fencing settings, when they could be read. */
   readonly fencing?: Fencing;
+  /** Its live `replica-serve-stale-data`, when it could be read. */
+  readonly serveStaleData?: boolean;
   /**
    * Keys held, over every database (INFO keyspace). An instance that loaded
    * an AOF or RDB file at start holds data at replication offset 0.

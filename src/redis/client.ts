@@ -61,11 +61,14 @@ export interface RedisNode {
   /** The text of `INFO replication`. */
   infoReplication(): Promise<string>;
   /**
-   * `REPLICAOF host port`: follow that master, disconnecting normal clients.
-   * `serveStaleData` is the spec's `replica-serve-stale-data` (Redis's
-   * default: yes), set again because a handover leaves it off.
+   * `REPLICAOF host port`: follow that master, disconnecting normal clients,
+   * with reads refused (`replica-serve-stale-data no`) until it has synced.
+   * Until then it would answer from what it held before: nothing, after a
+   * restart, or another history, when a former master is demoted. The
+   * operator restores the spec's value once it sees the replica in sync
+   * (decide/stale_reads.ts).
    */
-  replicaOf(host: string, port: number, serveStaleData?: boolean): Promise<void>;
+  replicaOf(host: string, port: number): Promise<void>;
   /**
    * Makes this replica a master the way Sentinel does, in one transaction:
    * `REPLICAOF NO ONE`, fencing set to `minReplicasToWrite` (whatever an
@@ -122,6 +125,10 @@ export interface RedisNode {
   fencing(): Promise<Fencing>;
   /** Sets the fencing settings (`CONFIG SET`). */
   setFencing(fencing: Fencing): Promise<void>;
+  /** Whether it answers reads while it has no master link (`replica-serve-stale-data`). */
+  servesStaleData(): Promise<boolean>;
+  /** Sets `replica-serve-stale-data`. */
+  setServeStaleData(serve: boolean): Promise<void>;
   /**
    * Loads the TLS certificate, key and CA again from their files (setting
    * `tls-cert-file` to its own path does it, from Redis 6 on); new
@@ -222,12 +229,12 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
   };
   return {
     infoReplication: () => wrap("INFO replication", () => client.info("replication")),
-    replicaOf: (host, port, serveStaleData = true) =>
+    replicaOf: (host, port) =>
       wrap(`REPLICAOF ${host} ${port}`, async () => {
         const results = await disconnectingClients(
           client.multi()
             .call("REPLICAOF", host, String(port))
-            .call("CONFIG", "SET", "replica-serve-stale-data", serveStaleData ? "yes" : "no"),
+            .call("CONFIG", "SET", "replica-serve-stale-data", "no"),
         )
           .exec();
         const failed = results?.find(([error]: [Error | null, unknown]) => error);
@@ -324,6 +331,22 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
           fencing.minReplicasMaxLagSeconds,
         );
         await client.call("CONFIG", "SET", "min-replicas-to-write", fencing.minReplicasToWrite);
+      }),
+    servesStaleData: () =>
+      wrap("CONFIG GET replica-serve-stale-data", async () => {
+        const [, value] = await client.call(
+          "CONFIG",
+          "GET",
+          "replica-serve-stale-data",
+        ) as string[];
+        if (value !== "yes" && value !== "no") {
+          throw new Error(`replica-serve-stale-data is ${JSON.stringify(value)}`);
+        }
+        return value === "yes";
+      }),
+    setServeStaleData: (serve) =>
+      wrap("CONFIG SET replica-serve-stale-data", async () => {
+        await client.call("CONFIG", "SET", "replica-serve-stale-data", serve ? "yes" : "no");
       }),
     close: () => client.disconnect(),
   };

@@ -29,8 +29,14 @@ import assert from "node:assert/strict";
 import type { KubeClient } from "../../src/kube/client.ts";
 import { runningPid } from "../../cluster/lib/daemon.ts";
 import { delay } from "../../src/async/delay.ts";
-import { cutPod, fault, kubectl, layout, testNamespace } from "../cluster/helpers.ts";
-import { getRedis, leaderPod, redisManifest, waitForReady } from "../e2e/operator.ts";
+import { cutPod, fault, kubectl, layout, testNamespace, waitFor } from "../cluster/helpers.ts";
+import {
+  explainTimeout,
+  getRedis,
+  leaderPod,
+  redisManifest,
+  waitForReady,
+} from "../e2e/operator.ts";
 import {
   describeSchedule,
   type FaultKind,
@@ -145,9 +151,11 @@ class MasterTimeline {
     this.current = first;
     this.#running = (async () => {
       while (!this.#stop.signal.aborted) {
-        const at = Date.now();
         const master = (await getRedis(client, namespace, name).catch(() => undefined))?.status
           ?.master;
+        // When the answer came: a request sent while the API server was stopped is answered
+        // after it resumes, and the status can only have changed then.
+        const at = Date.now();
         if (master && master !== this.current) {
           this.changes.push({ at, from: this.current, to: master });
           this.current = master;
@@ -380,6 +388,20 @@ export async function runFaultMix(
       const healedAt = Date.now();
       // A failover the fault started may end after the heal: past the window, it has.
       await new Promise((r) => setTimeout(r, mixDetectionWindowMs + 1000));
+      if (step.kind === "kill-master") {
+        // A killed master lost its data: it is always replaced. With the API server stopped,
+        // the status still says Ready from before the kill until a leader writes it again.
+        await explainTimeout(
+          client,
+          n,
+          name,
+          waitFor(
+            `the killed master ${masterBefore} replaced`,
+            () => Promise.resolve(timeline.current !== masterBefore ? true : undefined),
+            180_000,
+          ),
+        );
+      }
       await waitForReady(client, n, name, 3, 180_000);
       outcomes.push({
         kind: step.kind + (step.alsoKillLeader ? "+leader" : "") +

@@ -282,6 +282,9 @@ Deno.test("handOver() leaves the old master refusing reads until replicaOf() poi
     );
     const after = direct(a.port);
     assert.equal(await after.get("k"), "after");
+    // Until the operator sees it in sync and restores the spec's value (decide/stale_reads.ts).
+    assert.equal(await nodeA.servesStaleData(), false);
+    await nodeA.setServeStaleData(true);
     assert.deepEqual(await after.config("GET", "replica-serve-stale-data"), [
       "replica-serve-stale-data",
       "yes",
@@ -299,11 +302,38 @@ Deno.test("handOver() leaves the old master refusing reads until replicaOf() poi
   }
 });
 
+Deno.test("replicaOf() refuses reads until the first sync: a former master does not answer from its old data", async () => {
+  const server = await startRedisServer();
+  const node = await connectRedis({ host: "127.0.0.1", port: server.port });
+  const { Redis } = await import("ioredis");
+  const direct = () =>
+    new Redis({
+      port: server.port,
+      host: "127.0.0.1",
+      retryStrategy: () => null,
+      maxRetriesPerRequest: 0,
+    });
+  const writer = direct();
+  try {
+    assert.equal(await writer.set("k", "old history"), "OK");
+    // A master that never answers: the link stays down, as in the first moments of a sync.
+    await node.replicaOf("127.0.0.1", 1);
+    const again = direct();
+    await assert.rejects(again.get("k"), /MASTERDOWN/);
+    again.disconnect();
+    assert.equal(await node.servesStaleData(), false);
+  } finally {
+    writer.disconnect();
+    node.close();
+    await server.stop();
+  }
+});
+
 Deno.test("connectRedis() reaches a replica that answers MASTERDOWN (replica-serve-stale-data no, no master link)", async () => {
   const server = await startRedisServer();
   const setup = await connectRedis({ host: "127.0.0.1", port: server.port });
   try {
-    await setup.replicaOf("127.0.0.1", 1, false);
+    await setup.replicaOf("127.0.0.1", 1);
     // The operator's check of "no password" is a PING, which such a replica refuses.
     const node = await connectRedis({ host: "127.0.0.1", port: server.port, password: "" });
     const info = parseReplicationInfo(await node.infoReplication());

@@ -117,6 +117,23 @@ exit 0
   assert.match(output, /READONLY/, "a write is refused");
 });
 
+Deno.test("start.sh starting a replica refuses reads until its first sync: it holds nothing yet", async () => {
+  // The recorded master does not answer (nothing listens there): the link stays down.
+  const output = await inNamespaces(`
+export POD_IP=127.0.0.1
+printf 127.0.0.2 > /etc/redis/master
+sh /etc/redis/start.sh >/dev/null 2>&1 &
+wait_for "redis-cli -p 6379 info replication 2>/dev/null | grep -q role:slave"
+redis-cli -p 6379 info replication | tr -d '\\r' | grep -E '^master_(host|link_status):'
+redis-cli -p 6379 get key
+redis-cli -p 6379 shutdown nosave 2>/dev/null
+exit 0
+`);
+  assert.match(output, /^master_host:127\.0\.0\.2$/m);
+  assert.match(output, /^master_link_status:down$/m);
+  assert.match(output, /MASTERDOWN/, `a read is refused, not answered from empty data: ${output}`);
+});
+
 Deno.test("start.sh takes a password with quotes, backslashes, spaces and a percent sign", async () => {
   const password = String.raw`a "quoted" \ pass%s word\\`;
   const output = await inNamespaces(`
