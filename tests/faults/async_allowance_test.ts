@@ -91,3 +91,21 @@ Deno.test("a swap of unknown outcome whose value was read saw its expected value
   assert.equal(allowed.unobservedWrites, 0);
   assert.deepEqual(allowed.ops, history);
 });
+
+Deno.test("a read of no value in the window stays when the key was written before the window: no failover explains it", () => {
+  const history = [
+    op({ kind: "write", value: "a", invoke: 0, done: 100 * ms }),
+    // An instance that lost everything answered (a restarted master): illegal, kept.
+    op({ kind: "read", read: "", invoke: 1200 * ms, done: 1210 * ms }),
+    // A key first written inside the window: its write may be lost, so may be a read of it.
+    op({ key: "new", kind: "write", value: "b", invoke: 700 * ms, done: 800 * ms }),
+    op({ key: "new", kind: "read", read: "", invoke: 1300 * ms, done: 1310 * ms }),
+  ];
+  const allowed = allowAsyncLoss(history, window);
+  assert.deepEqual(
+    allowed.ops.map((o) => `${o.key}:${o.kind}:${o.value ?? o.read}`),
+    ["k:write:a", "k:read:"],
+  );
+  assert.equal(allowed.windowReads, 1);
+  assert.equal(allowed.unobservedWrites, 1);
+});
