@@ -9,12 +9,15 @@
  * key's final value are appended, and Porcupine checks the history against a
  * key-value register. Planned handovers must be linearizable: no acknowledged
  * write lost, no stale read, no compare-and-set that saw an older value.
+ * Beside them, pipelined writers through the same name (tests/chaos/pipelined_load.ts)
+ * make the load heavy, and none of their acknowledged writes may be lost.
  */
 import assert from "node:assert/strict";
 import { clusterClient, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
 import { startAppPod, writerPaths } from "./app_writers.ts";
 import { appendFinalReads, checkHistory, HistoryRecorder } from "./history_recorder.ts";
+import { PipelinedLoad } from "./pipelined_load.ts";
 
 const clients = 8;
 const annotation = "redis-operator.dev/switchover";
@@ -36,6 +39,8 @@ Deno.test("linearizable: a history of concurrent clients through pod deletion, s
       clients,
       keys,
     });
+    // Heavy load beside the history: pipelined writers through the same Service name.
+    const heavy = new PipelinedLoad(`redis-lin-master.${n}.svc.cluster.local`);
     const started = Date.now();
     const settle = () => new Promise((r) => setTimeout(r, 1500));
     const newMaster = async (previous: string, what: string, instances: number) => {
@@ -103,8 +108,12 @@ Deno.test("linearizable: a history of concurrent clients through pod deletion, s
     ready = await waitForReady(client, n, "lin", 3, 180_000);
     await settle();
 
+    const pipelined = await heavy.check(ready.status!.masterIP!);
     const ops = await recorder.stop();
     const seconds = (Date.now() - started) / 1000;
+    console.log(
+      `pipelined writers: ${pipelined.acknowledged} acknowledged writes (${pipelined.perSecond}/s), ${pipelined.lostKeys} keys lost one`,
+    );
     await appendFinalReads(file, ready.status!.masterIP!, keys, clients);
     const verdict = await checkHistory(tool, file, `linearizable-planned-${n}`);
     const ok = ops.filter((o) => o.result === "ok").length;
@@ -119,6 +128,8 @@ Deno.test("linearizable: a history of concurrent clients through pod deletion, s
       `not linearizable on ${verdict.illegalKeys?.join(", ")}: see ${verdict.html}`,
     );
     assert.ok(ok > 1000, "the clients made progress");
+    assert.equal(pipelined.lostKeys, 0, "no acknowledged pipelined write lost");
+    assert.ok(pipelined.acknowledged > 10_000, "the pipelined writers made progress");
   } finally {
     await Deno.remove(file).catch(() => {});
     await ns.remove();
