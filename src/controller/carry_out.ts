@@ -8,7 +8,9 @@
  */
 import { Reason } from "../api/conditions.ts";
 import { type Redis, servingPort } from "../api/redis.ts";
+import { servesStaleData } from "../api/config_values.ts";
 import { wantedFencing } from "../decide/fencing.ts";
+import { servesStaleWhileFollowing } from "../decide/stale_reads.ts";
 import type { ReplicationPlan } from "../decide/replication.ts";
 import { HandedOverError } from "../redis/client.ts";
 import { buildIntentStatus, type Problem } from "../decide/status.ts";
@@ -51,6 +53,16 @@ export async function carryOut(
   const master = plan.master;
   const port = servingPort(redis);
   const nodeOf = (pod: string) => observed.find((o) => o.observation.pod === pod)?.node;
+  const observationOf = (pod: string) =>
+    observed.find((o) => o.observation.pod === pod)?.observation;
+  const wantStale = servesStaleData(redis.spec?.config);
+  /** Points `pod` at the master, answering reads meanwhile only from the master's history. */
+  const follow = (pod: string) =>
+    nodeOf(pod)!.replicaOf(
+      master.ip,
+      port,
+      servesStaleWhileFollowing(wantStale, observationOf(pod), observationOf(master.pod)),
+    );
   const failures: string[] = [];
   const attempt = async (pod: string, what: string, run: () => Promise<void>) => {
     // A leader whose Lease ran out meanwhile (its controller is stopping) changes no Redis:
@@ -92,9 +104,7 @@ export async function carryOut(
       return { master: record, problem: redisProblem(failures), ...at() };
     }
     await Promise.all(
-      plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port))
-      ),
+      plan.reattach.map((i) => attempt(i.pod, "replicaof", () => follow(i.pod))),
     );
     if (changed) {
       deps.metrics.failovers.inc({ ...redisLabels(redis), reason: plan.reason });
@@ -140,9 +150,7 @@ export async function carryOut(
       };
     }
     await Promise.all(
-      plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port))
-      ),
+      plan.reattach.map((i) => attempt(i.pod, "replicaof", () => follow(i.pod))),
     );
     if (outcome === "parked") {
       // Parked, the old master refuses reads while kube-proxy moves (readHoldMs); but
@@ -156,7 +164,7 @@ export async function carryOut(
         await attempt(
           plan.from.pod,
           "replicaof",
-          () => from.replicaOf(master.ip, port),
+          () => follow(plan.from.pod),
         );
       }
     }
@@ -182,9 +190,7 @@ export async function carryOut(
       });
   } else if (plan.kind === "Reattach") {
     await Promise.all(
-      plan.reattach.map((i) =>
-        attempt(i.pod, "replicaof", () => nodeOf(i.pod)!.replicaOf(master.ip, port))
-      ),
+      plan.reattach.map((i) => attempt(i.pod, "replicaof", () => follow(i.pod))),
     );
     const pods = plan.reattach.map((i) => i.pod).join(", ");
     await event(

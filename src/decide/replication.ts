@@ -400,12 +400,20 @@ function followRedisHandover(
 
 /**
  * Does following `target` keep all of `instance`'s data? True when it holds
- * none, or its history is `target`'s up to an offset `target` has: the same
- * replication ID, or the ID `target` had before its promotion up to where
- * that one ended (`second_repl_offset`).
+ * none, or it {@linkcode sharesHistory} with `target`.
  */
 function inHistoryOf(instance: Instance, target: Instance): boolean {
   if (instance === target || !holdsData(instance)) return true;
+  return sharesHistory(instance, target);
+}
+
+/**
+ * Is everything `instance` holds a prefix of `target`'s history: the same
+ * replication ID up to an offset `target` has, or the ID `target` had before
+ * its promotion up to where that one ended? Then following `target` adds to
+ * its data and never replaces it. An empty instance shares no history.
+ */
+export function sharesHistory(instance: Instance, target: Instance): boolean {
   if (instance.info.replId === target.info.replId) {
     return instance.info.offset <= target.info.offset;
   }

@@ -1,20 +1,49 @@
 /**
- * Which replicas may answer reads without a master link again? Pure.
+ * When may a replica answer reads without a master link? Pure.
  *
- * Every `REPLICAOF` the operator sends, and every start as a replica, turns
- * `replica-serve-stale-data` off: until its first sync with its master, a
- * replica would answer reads from what it held before. That is nothing for a
- * process that restarted (every key read as missing), or another history for
- * a former master, and the master Service may still send clients to it (kube-proxy's
- * delay, or for as long as the API server is down). Found by the
- * control-plane chaos test: 8 ms of empty reads while a restarted master
- * copied its new master's data. Once it is in sync with the master the
- * operator settled on, the spec's value applies again: it matters only when
- * the link is lost later.
+ * Until its first sync with a new master, a replica answers reads from what it
+ * held before. That is nothing for a process that restarted (every key read
+ * as missing), or another history for a former master, and the master Service
+ * may still send clients to it (kube-proxy's delay, or for as long as the API
+ * server is down). Found by the control-plane chaos test: 8 ms of empty reads
+ * while a restarted master copied its new master's data. So every start as a
+ * replica, and every `REPLICAOF` to a master whose history the instance does
+ * not share, turns `replica-serve-stale-data` off; once the instance is in
+ * sync with the master the operator settled on, the spec's value applies
+ * again (it matters only when the link is lost later). A replica that already
+ * holds a prefix of the new master's data keeps the spec's value throughout,
+ * so read replicas keep answering while they follow a new master.
  *
  * @module
  */
-import type { InstanceObservation } from "./replication.ts";
+import { type InstanceObservation, sharesHistory } from "./replication.ts";
+
+/**
+ * The `replica-serve-stale-data` to send with `REPLICAOF` pointing `instance`
+ * at `master` (both as observed before the pass acted; a master it promoted
+ * kept its history under its former ID): the spec's value only when what
+ * `instance` holds is a prefix of the master's history, else no.
+ *
+ * @example
+ * ```ts
+ * const info = {
+ *   role: "replica" as const, connectedReplicas: [], replId: "a", replId2: "", offset: 10,
+ *   secondReplOffset: -1, failoverState: "no-failover",
+ * };
+ * const replica = { pod: "r", ordinal: 1, ip: "10.0.0.2", ready: true, info };
+ * const master = { pod: "m", ordinal: 0, ip: "10.0.0.1", ready: true, info: { ...info, offset: 12 } };
+ * console.assert(servesStaleWhileFollowing(true, replica, master));
+ * console.assert(!servesStaleWhileFollowing(true, { ...replica, info: { ...info, replId: "b" } }, master));
+ * ```
+ */
+export function servesStaleWhileFollowing(
+  wanted: boolean,
+  instance: InstanceObservation | undefined,
+  master: InstanceObservation | undefined,
+): boolean {
+  if (!wanted || !instance?.info || !master?.info) return false;
+  return sharesHistory({ ...instance, info: instance.info }, { ...master, info: master.info });
+}
 
 /**
  * The pods whose `replica-serve-stale-data` should be set back to `wanted`:

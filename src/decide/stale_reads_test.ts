@@ -1,7 +1,7 @@
 import assert from "node:assert/strict";
 import { parseReplicationInfo } from "../redis/info.ts";
 import type { InstanceObservation } from "./replication.ts";
-import { decideServeStaleRestores } from "./stale_reads.ts";
+import { decideServeStaleRestores, servesStaleWhileFollowing } from "./stale_reads.ts";
 
 const master = "198.18.1.9";
 const at = (pod: string, info: string, serveStaleData?: boolean): InstanceObservation => ({
@@ -44,6 +44,12 @@ Deno.test("decideServeStaleRestores() leaves reads refused while a replica has n
       `role:slave\nmaster_host:${master}\nmaster_link_status:down\nmaster_sync_in_progress:1\n`,
       false,
     ),
+    // Connecting or in the handshake: link down, no sync in progress yet.
+    at(
+      "redis-a-5",
+      `role:slave\nmaster_host:${master}\nmaster_link_status:down\nmaster_sync_in_progress:0\n`,
+      false,
+    ),
     // Link up, but the full copy is not loaded yet.
     at(
       "redis-a-1",
@@ -59,4 +65,40 @@ Deno.test("decideServeStaleRestores() leaves reads refused while a replica has n
   ];
   assert.deepEqual(decideServeStaleRestores(observations, true, master), []);
   assert.deepEqual(decideServeStaleRestores([at("r", linked, false)], true, undefined), []);
+});
+
+Deno.test("servesStaleWhileFollowing() keeps the spec's value only for an instance holding a prefix of the master's history", () => {
+  const master = at(
+    "redis-a-1",
+    "role:master\nmaster_replid:new\nmaster_replid2:old\nmaster_repl_offset:500\nsecond_repl_offset:401\n",
+  );
+  const replica = (replId: string, offset: number) =>
+    at(
+      "redis-a-2",
+      `role:slave\nmaster_host:198.18.1.1\nmaster_replid:${replId}\nmaster_repl_offset:${offset}\n`,
+    );
+  assert.equal(
+    servesStaleWhileFollowing(true, replica("new", 450), master),
+    true,
+    "same ID, behind",
+  );
+  assert.equal(
+    servesStaleWhileFollowing(true, replica("old", 400), master),
+    true,
+    "former ID, within",
+  );
+  assert.equal(
+    servesStaleWhileFollowing(false, replica("new", 450), master),
+    false,
+    "spec says no",
+  );
+  assert.equal(
+    servesStaleWhileFollowing(true, replica("old", 420), master),
+    false,
+    "writes past where the master's former history ended: a deposed master's",
+  );
+  assert.equal(servesStaleWhileFollowing(true, replica("new", 600), master), false, "ahead of it");
+  // The control-plane test's case: a restarted master, empty, under a fresh ID.
+  assert.equal(servesStaleWhileFollowing(true, replica("fresh", 0), master), false, "empty");
+  assert.equal(servesStaleWhileFollowing(true, replica("new", 450), undefined), false, "unknown");
 });

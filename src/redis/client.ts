@@ -62,13 +62,10 @@ export interface RedisNode {
   infoReplication(): Promise<string>;
   /**
    * `REPLICAOF host port`: follow that master, disconnecting normal clients,
-   * with reads refused (`replica-serve-stale-data no`) until it has synced.
-   * Until then it would answer from what it held before: nothing, after a
-   * restart, or another history, when a former master is demoted. The
-   * operator restores the spec's value once it sees the replica in sync
-   * (decide/stale_reads.ts).
+   * with `replica-serve-stale-data` set to `serveStaleData` (default no:
+   * reads refused until it has synced, see decide/stale_reads.ts).
    */
-  replicaOf(host: string, port: number): Promise<void>;
+  replicaOf(host: string, port: number, serveStaleData?: boolean): Promise<void>;
   /**
    * Makes this replica a master the way Sentinel does, in one transaction:
    * `REPLICAOF NO ONE`, fencing set to `minReplicasToWrite` (whatever an
@@ -229,12 +226,12 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
   };
   return {
     infoReplication: () => wrap("INFO replication", () => client.info("replication")),
-    replicaOf: (host, port) =>
+    replicaOf: (host, port, serveStaleData = false) =>
       wrap(`REPLICAOF ${host} ${port}`, async () => {
         const results = await disconnectingClients(
           client.multi()
             .call("REPLICAOF", host, String(port))
-            .call("CONFIG", "SET", "replica-serve-stale-data", "no"),
+            .call("CONFIG", "SET", "replica-serve-stale-data", serveStaleData ? "yes" : "no"),
         )
           .exec();
         const failed = results?.find(([error]: [Error | null, unknown]) => error);

@@ -8,7 +8,7 @@
 import assert from "node:assert/strict";
 import { Redis } from "ioredis";
 import type { KubeClient } from "../../src/kube/client.ts";
-import { kubectl } from "../cluster/helpers.ts";
+import { kubectl, waitFor } from "../cluster/helpers.ts";
 import { getRedis } from "../e2e/operator.ts";
 
 /** Pod IPs matching `selector` in `namespace`. */
@@ -116,6 +116,39 @@ export async function assertOneMasterEverywhere(
     "jsonpath={.items[*].metadata.name}",
   ]);
   assert.equal(labelled, redis.status!.master, "only the master carries role=master");
+  // Every REPLICAOF to a new history, and every start as a replica, refuses reads until the
+  // first sync; the operator then restores the spec's value (Redis's default, yes, here).
+  let refusing: string[] = [];
+  await waitFor("every replica back to replica-serve-stale-data yes", async () => {
+    const ips = (await podIPs(namespace, `redis=${name}`)).filter((ip) => ip !== masterIP);
+    refusing = [];
+    for (const ip of ips) if (await servesStaleData(ip) === false) refusing.push(ip);
+    return refusing.length === 0 ? true : undefined;
+  }, 15_000).catch(() => {
+    assert.fail(`replicas still refusing reads without a master link: ${refusing.join(", ")}`);
+  });
+}
+
+/** An instance's `replica-serve-stale-data`, if it answers. */
+async function servesStaleData(ip: string): Promise<boolean | undefined> {
+  const redis = new Redis({
+    host: ip,
+    port: 6379,
+    lazyConnect: true,
+    connectTimeout: 500,
+    commandTimeout: 500,
+    maxRetriesPerRequest: 0,
+  });
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+    const [, value] = await redis.config("GET", "replica-serve-stale-data") as string[];
+    return value === "yes";
+  } catch {
+    return undefined;
+  } finally {
+    redis.disconnect();
+  }
 }
 
 /**
