@@ -9,7 +9,7 @@ import type {
   PersistentVolumeClaim,
   Secret,
 } from "kubernetes-types/core/v1.d.ts";
-import { decodeBase64 } from "../../src/kube/base64.ts";
+import { decodeBase64 } from "../../src/text/base64.ts";
 import { type RestClient, unlessNotFound } from "../../src/kube/client.ts";
 
 /** Reads a namespaced core/v1 object; undefined when it does not exist. */

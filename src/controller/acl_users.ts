@@ -26,7 +26,7 @@ import {
   type WantedUser,
 } from "../decide/acl.ts";
 import type { Problem } from "../decide/status.ts";
-import { decodeBase64Text } from "../kube/base64.ts";
+import { decodeBase64Text } from "../text/base64.ts";
 import { isNotFound } from "../kube/client.ts";
 import type { RedisNode } from "../redis/client.ts";
 import type { AclSecretData } from "../specs/acl_secret.ts";

@@ -8,7 +8,7 @@
 import { Reason } from "../api/conditions.ts";
 import { type Redis, servingPort } from "../api/redis.ts";
 import type { Problem } from "../decide/status.ts";
-import { decodeBase64Text } from "../kube/base64.ts";
+import { decodeBase64Text } from "../text/base64.ts";
 import { isNotFound } from "../kube/client.ts";
 import type { TlsSettings } from "../redis/client.ts";
 import type { ReconcileDeps } from "./deps.ts";

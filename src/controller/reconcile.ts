@@ -40,7 +40,7 @@ import { masterNameStanding } from "../sentinel/view.ts";
 import { specProblems } from "../api/validation.ts";
 import { decideReplication, readHoldMs, type RecordedMaster } from "../decide/replication.ts";
 import type { Problem } from "../decide/status.ts";
-import { decodeBase64Text } from "../kube/base64.ts";
+import { decodeBase64Text } from "../text/base64.ts";
 import { isConflict, isNotFound, unlessNotFound } from "../kube/client.ts";
 import { storedPasswords } from "../specs/secret.ts";
 import type { Credential, RedisNode } from "../redis/client.ts";

@@ -6,7 +6,8 @@
  * @module
  */
 import { parse as parseYaml } from "yaml";
-import { decodeBase64Text } from "./base64.ts";
+import { decodeBase64Text } from "../text/base64.ts";
+import { hostPort } from "../net/host_port.ts";
 import { pathExists } from "../files/exists.ts";
 
 /** Where the API server is and how to prove who we are. */
@@ -199,11 +200,6 @@ function execTokenSource(exec: ExecConfig, first: ExecCredentialStatus): () => P
     if (Date.now() > expires - 60_000) current = await runExecPlugin(exec);
     return current.token ?? "";
   };
-}
-
-/** Joins host and port, bracketing IPv6 literals. */
-export function hostPort(host: string, port: string | number): string {
-  return host.includes(":") ? `[${host}]:${port}` : `${host}:${port}`;
 }
 
 function defaultKubeconfigPath(): string | undefined {

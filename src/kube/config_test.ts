@@ -1,5 +1,5 @@
 import assert from "node:assert/strict";
-import { hostPort, loadInClusterConfig, loadKubeconfig, resolveKubeconfig } from "./config.ts";
+import { loadInClusterConfig, loadKubeconfig, resolveKubeconfig } from "./config.ts";
 
 const b64 = (text: string) => btoa(text);
 
@@ -119,9 +119,4 @@ Deno.test("loadInClusterConfig() reads the token again for every request, so rot
     }
     await Deno.remove(dir, { recursive: true });
   }
-});
-
-Deno.test("hostPort() brackets IPv6 literals", () => {
-  assert.equal(hostPort("10.0.0.1", 443), "10.0.0.1:443");
-  assert.equal(hostPort("fd00::1", "6443"), "[fd00::1]:6443");
 });

@@ -6,7 +6,7 @@
  */
 import { type ChainableCommander, Redis } from "ioredis";
 import type { Fencing } from "../decide/fencing.ts";
-import { hostPort } from "../kube/config.ts";
+import { hostPort } from "../net/host_port.ts";
 import { parkingAddress } from "../decide/parking.ts";
 
 /** How to reach one instance. */

@@ -9,7 +9,7 @@
 import type { Secret } from "kubernetes-types/core/v1.d.ts";
 import { objectNames, type Redis } from "../api/redis.ts";
 import type { InternalPasswords } from "../decide/acl.ts";
-import { decodeBase64Text, encodeBase64Text } from "../kube/base64.ts";
+import { decodeBase64Text, encodeBase64Text } from "../text/base64.ts";
 import { ownedSecret } from "./secret.ts";
 
 /** The keys of the Secret. */

@@ -8,7 +8,7 @@
 import type { Secret } from "kubernetes-types/core/v1.d.ts";
 import { objectNames, ownedMetadata, type Redis } from "../api/redis.ts";
 import type { StoredPasswords } from "../decide/password.ts";
-import { decodeBase64Text, encodeBase64Text } from "../kube/base64.ts";
+import { decodeBase64Text, encodeBase64Text } from "../text/base64.ts";
 
 /** The key of the password in the operator's Secret: what pods start with. */
 export const passwordKey = "password";
