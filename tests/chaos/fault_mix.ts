@@ -134,6 +134,33 @@ export interface MixReport {
   readonly fullSyncsFromEmpty: number;
 }
 
+/**
+ * The addresses a pod reaches the API server at: the `kubernetes` Service's
+ * ClusterIP (what in-cluster clients dial) and its endpoints.
+ */
+async function apiServerAddresses(): Promise<string[]> {
+  const clusterIP = await kubectl([
+    "-n",
+    "default",
+    "get",
+    "service",
+    "kubernetes",
+    "-o",
+    "jsonpath={.spec.clusterIP}",
+  ]);
+  const endpoints = await kubectl([
+    "-n",
+    "default",
+    "get",
+    "endpointslices",
+    "-l",
+    "kubernetes.io/service-name=kubernetes",
+    "-o",
+    "jsonpath={.items[*].endpoints[*].addresses[*]}",
+  ]);
+  return [clusterIP, ...endpoints.split(" ")].map((a) => a.trim()).filter(Boolean);
+}
+
 /** Pod names and IPs of a Redis. */
 async function redisPods(namespace: string, name: string): Promise<Map<string, string>> {
   const pods = await podsOf(namespace, `redis=${name}`);
@@ -237,6 +264,15 @@ async function startFault(
     const leader = await leaderPod(client);
     if (leader) companions.push(fault("kill", "redis-operator", leader.metadata!.name!));
   }
+  if (step.alsoCutLeaderFromApiServer) {
+    // In place before the fault: the leader then meets the failover already cut off (run
+    // together, the failover was over before the cut).
+    const leader = await leaderPod(client);
+    if (!leader) throw new Error("no leader to cut off");
+    const pod = leader.metadata!.name!;
+    await cutPod("redis-operator", pod, await apiServerAddresses());
+    heals.push(() => fault("heal", "redis-operator", pod));
+  }
   if (step.alsoStopReplica) {
     companions.push(fault("stop", namespace, replica));
     heals.push(() => fault("cont", namespace, replica));
@@ -321,7 +357,7 @@ export function failoverWindows(
     const kind = step?.kind.split("+")[0] as FaultKind | undefined;
     // The Lease must change hands first: the leader was killed, or stepped down while the
     // control plane was stopped.
-    const leaseLost = /\+(leader|kube-apiserver|etcd)/.test(step?.kind ?? "");
+    const leaseLost = /\+(leader|leader-cut|kube-apiserver|etcd)/.test(step?.kind ?? "");
     const latest = (step?.healedAt ?? 0) + mixDetectionWindowMs +
       (leaseLost ? leaseRecoveryMs : 5000);
     if (!step) continue;
@@ -406,7 +442,8 @@ export async function runFaultMix(
       outcomes.push({
         kind: step.kind + (step.alsoKillLeader ? "+leader" : "") +
           (step.alsoStopReplica ? "+replica" : "") +
-          (step.alsoStopControlPlane ? `+${step.alsoStopControlPlane.daemon}` : ""),
+          (step.alsoStopControlPlane ? `+${step.alsoStopControlPlane.daemon}` : "") +
+          (step.alsoCutLeaderFromApiServer ? "+leader-cut" : ""),
         target,
         at,
         healedAt,

@@ -162,8 +162,10 @@ export async function leaderSaid(client: KubeClient, namespace: string): Promise
   ]).catch((e) => `(no logs: ${e})`);
   return logs.split("\n")
     // Evidence lines (a connection reset) are many and say little here.
+    // A pass's own lines name the namespace; "pass still running" names its key.
     .filter((l) =>
-      l.includes(`"${namespace}"`) && !l.includes('"DEBUG"') && !l.includes("instance evidence")
+      (l.includes(`"${namespace}"`) || l.includes(`"${namespace}/`)) && !l.includes('"DEBUG"') &&
+      !l.includes("instance evidence")
     )
     .slice(-6)
     .map((l) =>

@@ -38,6 +38,13 @@ export interface FaultStep {
    * its steps.
    */
   readonly alsoStopControlPlane?: ControlPlaneStop;
+  /**
+   * The leading operator cut off from the API server at the fault, until the
+   * step's heal, while it still reaches every Redis: a leader that must step
+   * down mid-failover. Never drawn by {@linkcode planFaults} (a new draw would
+   * change every seed's schedule); tests/chaos/control_plane_test.ts names it.
+   */
+  readonly alsoCutLeaderFromApiServer?: boolean;
   /** The quiet time after the heal, once the Redis is Ready again. */
   readonly pauseMs: number;
   /** In [0, 1): which replica, when the fault or its companion takes one. */
@@ -105,7 +112,9 @@ export function describeSchedule(steps: readonly FaultStep[]): string {
   return steps.map((s, i) =>
     `${i + 1}. ${s.kind}${s.holdMs ? ` for ${s.holdMs} ms` : ""}${
       s.alsoKillLeader ? " + leader killed" : ""
-    }${s.alsoStopReplica ? " + a replica stopped" : ""}${
+    }${s.alsoCutLeaderFromApiServer ? " + leader cut from the API server" : ""}${
+      s.alsoStopReplica ? " + a replica stopped" : ""
+    }${
       s.alsoStopControlPlane
         ? ` + ${s.alsoStopControlPlane.daemon} stopped ${s.alsoStopControlPlane.afterMs} ms in`
         : ""
