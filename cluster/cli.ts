@@ -179,6 +179,18 @@ async function binDir(build: boolean): Promise<string> {
   return new TextDecoder().decode(output.stdout).trim();
 }
 
+/**
+ * Where cluster/build/redis_versions.sh caches Redis and Valkey builds; the
+ * node agents run images with the builds they find there (none built here:
+ * the demo needs only the host's Redis, and the build takes minutes).
+ */
+async function redisBuildsDir(): Promise<string> {
+  const script = `${clusterLayout().repoDir}/cluster/build/redis_versions.sh`;
+  const output = await new Deno.Command(script, { args: ["--print"], stdout: "piped" }).output();
+  if (!output.success) throw new UserError("cluster/build/redis_versions.sh --print failed");
+  return new TextDecoder().decode(output.stdout).trim();
+}
+
 async function up(layout: ClusterLayout, asked: Partial<Topology> = {}): Promise<void> {
   requireRoot();
   await requireTools();
@@ -212,7 +224,7 @@ async function up(layout: ClusterLayout, asked: Partial<Topology> = {}): Promise
       "__start",
       `--name=${layout.name}`,
     ],
-    env: { BIN_DIR: bin },
+    env: { BIN_DIR: bin, REDIS_BUILDS_DIR: await redisBuildsDir() },
     stdin: "null",
   }).spawn().status;
   if (!code.success) throw new UserError(`Cluster ${layout.name} did not start (see above)`);

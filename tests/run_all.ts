@@ -2,7 +2,8 @@
  * `deno task test`: every test of the project, in the namespaces each needs.
  *
  *  0. `generated/` matches `deno task generate`; the client view's writers and the history
- *     tool are built (tests/clients/prepare.sh);
+ *     tool are built (tests/clients/prepare.sh), and the Redis and Valkey builds
+ *     (cluster/build/redis_versions.sh, cached);
  *  1. unit tests and real-redis tests, in the machine's own namespace (they use loopback only);
  *  2. the cluster lifecycle test, which brings a cluster of its own up and down;
  *  3. `cluster up --name test`, then the cluster, end-to-end and chaos tests
@@ -77,6 +78,10 @@ await run("generated/ is up to date", [deno, "run", "-A", "tools/generate.ts", "
 // Central); cached, so this is quick after the first time. Before the unit tests: the
 // history tool's test runs it against a local redis-server.
 await run("client writers, history tool and monitoring CRDs", ["bash", "tests/clients/prepare.sh"]);
+// The Redis and Valkey versions of Debian's other releases (tests/chaos/versions_test.ts, and
+// start.sh on Redis 6.0 among the real-redis tests): built from their source packages into a
+// cache outside the repository (skipped when present; about 10 minutes the first time).
+await run("Redis and Valkey builds", ["bash", "cluster/build/redis_versions.sh"]);
 await run("unit and real-redis tests", [
   deno,
   "test",

@@ -59,9 +59,14 @@ const programAliases: Record<string, string> = {
  * The command line for a redis/valkey container, following the official
  * image's entrypoint: with no `command`, `args` replace the default
  * `redis-server`, and arguments that start with `-` or end in `.conf` get
- * `redis-server` put in front of them.
+ * `redis-server` put in front of them. Valkey's programs run as the host's
+ * Redis ones unless a Valkey build runs the image (`valkeyBuild`).
  */
-export function buildRedisCommand(container: Container, env: Record<string, string>): string[] {
+export function buildRedisCommand(
+  container: Container,
+  env: Record<string, string>,
+  valkeyBuild = false,
+): string[] {
   const expand = (parts: string[] | undefined) =>
     (parts ?? []).map((part) => expandVariables(part, env));
   let argv = container.command?.length
@@ -73,7 +78,7 @@ export function buildRedisCommand(container: Container, env: Record<string, stri
   if (argv.length === 0) argv = ["redis-server"];
   if (argv[0]!.startsWith("-") || argv[0]!.endsWith(".conf")) argv = ["redis-server", ...argv];
   const program = argv[0]!.split("/").pop()!;
-  const alias = programAliases[program];
+  const alias = valkeyBuild ? undefined : programAliases[program];
   return alias ? [alias, ...argv.slice(1)] : argv;
 }
 

@@ -19,6 +19,7 @@ import { type AgentContext, PodWorker } from "./pod_worker.ts";
 import { ensureStorageClass, provisionClaims, reclaimVolumes } from "./provisioner.ts";
 import { AddressAllocator, hostVethPattern } from "./sandbox.ts";
 import { run } from "../lib/run.ts";
+import { findRedisBuilds } from "./redis_builds.ts";
 
 function log(message: string, fields: Record<string, unknown> = {}): void {
   console.log(JSON.stringify({ time: new Date().toISOString(), message, ...fields }));
@@ -93,6 +94,8 @@ async function main(): Promise<void> {
     denoPath: Deno.execPath(),
     denoDir,
     corednsPath: corednsBinary(),
+    // Looked up at each start: builds made after the agent started count too.
+    redisBuilds: () => findRedisBuilds(Deno.env.get("REDIS_BUILDS_DIR")),
     log,
   };
   const workers = new Map<string, PodWorker>();

@@ -54,6 +54,7 @@ import {
 } from "./sandbox.ts";
 import { materializeVolumes, refreshVolumes, type VolumePaths } from "./volumes.ts";
 import { pathExists } from "../../src/files/exists.ts";
+import { buildForImage, type RedisBuild } from "./redis_builds.ts";
 
 /** The user the official redis and valkey images run the server as. */
 const redisImageUid = 999;
@@ -75,6 +76,8 @@ export interface AgentContext {
   readonly denoDir: string;
   /** The CoreDNS binary (`coredns` images), resolved past the cache's symlink. */
   readonly corednsPath: string | undefined;
+  /** Redis and Valkey builds other than the host's, as found now (redis_builds.ts). */
+  readonly redisBuilds: () => readonly RedisBuild[];
   readonly log: (message: string, fields: Record<string, unknown>) => void;
 }
 
@@ -559,7 +562,15 @@ export class PodWorker {
       }
       command = buildEntrypointCommand(container, env, "redis_exporter", redisExporterPath);
     } else {
-      const argv = buildRedisCommand(container, env);
+      // The image's tag picks the build; the official images keep theirs in /usr/local/bin.
+      const build = buildForImage(container.image ?? "", this.#ctx.redisBuilds());
+      if (build) mounts.push({ source: build.binDir, target: "/usr/local/bin", readOnly: true });
+      this.#ctx.log("redis build", {
+        pod: this.#pod.metadata?.name,
+        image: container.image,
+        build: build ? `${build.flavor} ${build.version}` : "the host's redis-server",
+      });
+      const argv = buildRedisCommand(container, env, build?.flavor === "valkey");
       const configPath = redisConfigPath(argv);
       command = withImageDefaults(argv, configPath ? await readConfig(configPath, mounts) : "");
     }
@@ -570,7 +581,8 @@ export class PodWorker {
     const entrypointRuns = !container.command?.length ||
       container.command[0]!.split("/").pop() === "docker-entrypoint.sh";
     const imageDropsToRedis = kind === "redis" && entrypointRuns &&
-      command[0] === "redis-server" && security.runAsUser === undefined;
+      (command[0] === "redis-server" || command[0] === "valkey-server") &&
+      security.runAsUser === undefined;
     // runAsNonRoot looks at the image's user, which for redis is root until gosu.
     const imageUser = kind === "redis-exporter" ? redisExporterImageUid : 0;
     if (security.runAsNonRoot && (security.runAsUser ?? imageUser) === 0) {

@@ -115,7 +115,10 @@ fi
 # the operator has added, rotated or removed the password this container started with.
 token=$(od -An -N16 -tx1 /dev/urandom | tr -d ' \\n')
 printf '%s' "$token" > ${runDir}/${hookTokenFile}
-printf 'user ${hookUser} on >%s resetchannels -@all +info +ping\\n' "$token" >> ${runDir}/auth.conf
+# Channel permissions came with Redis 6.2: Redis 6.0 refuses the word and would not start.
+channels="resetchannels "
+case "$(redis-server --version)" in *v=6.0.*) channels="" ;; esac
+printf 'user ${hookUser} on >%s %s-@all +info +ping\\n' "$token" "$channels" >> ${runDir}/auth.conf
 # spec.acl: the users (with password hashes) and the replication user, from the
 # operator's Secret redis-NAME-acl; later lines win over the ones above.
 if [ -n "\${REDIS_ACL_CONF:-}" ]; then

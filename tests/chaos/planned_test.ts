@@ -21,39 +21,7 @@ import {
   redisManifest,
   waitForReady,
 } from "../e2e/operator.ts";
-import { FullSyncTracker } from "./full_syncs.ts";
-import { assertOneMasterEverywhere } from "./invariants.ts";
-import { describeGap, longestGap, lostWrites, WriteLoad } from "./write_load.ts";
-import type { KubeClient } from "../../src/kube/client.ts";
-
-async function underLoad(
-  client: KubeClient,
-  namespace: string,
-  name: string,
-  action: () => Promise<void>,
-  settled: () => Promise<unknown>,
-): Promise<{ acks: number; pauseMs: number }> {
-  const load = new WriteLoad(client, namespace, `redis-${name}-master`);
-  await load.start();
-  const fullSyncs = new FullSyncTracker(client, namespace, name);
-  await fullSyncs.start();
-  await new Promise((r) => setTimeout(r, 500));
-  const started = Date.now();
-  await action();
-  await settled();
-  await new Promise((r) => setTimeout(r, 500));
-  const report = await load.stop();
-  // A planned handover keeps every replica's history: only new processes are copied in full.
-  const syncs = await fullSyncs.assertNoNeedlessFullSync();
-  console.log(`full resyncs: ${syncs.fullSyncs} for ${syncs.newProcesses} new processes`);
-  await assertOneMasterEverywhere(client, namespace, name);
-  const final = await getRedis(client, namespace, name);
-  const lost = await lostWrites(final.status!.masterIP!, report.acks);
-  assert.deepEqual(lost, [], `${lost.length} of ${report.acks.length} acknowledged writes lost`);
-  const gap = longestGap(report.acks, started);
-  console.log(`longest pause, ${gap.ms} ms:\n${describeGap(report, gap)}`);
-  return { acks: report.acks.length, pauseMs: gap.ms };
-}
+import { underLoad } from "./under_load.ts";
 
 Deno.test("planned: the master's pod is deleted while its process runs: handover first, no write lost", async () => {
   const client = await clusterClient();

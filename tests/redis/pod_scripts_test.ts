@@ -11,6 +11,7 @@ import assert from "node:assert/strict";
 import { buildConfigMap } from "../../src/specs/config_map.ts";
 import {
   exporterUser,
+  hookUser,
   initialStartupLines,
   managedUsers,
   operatorUser,
@@ -132,6 +133,28 @@ exit 0
   assert.match(output, /^master_host:127\.0\.0\.2$/m);
   assert.match(output, /^master_link_status:down$/m);
   assert.match(output, /MASTERDOWN/, `a read is refused, not answered from empty data: ${output}`);
+});
+
+Deno.test("start.sh starts Redis 6.0, which knows no channel permissions, and the hook's user reads INFO", async () => {
+  // The build of cluster/build/redis_versions.sh, first on the PATH as in its image.
+  const cache = Deno.env.get("REDIS_OPERATOR_CACHE") ??
+    `${Deno.env.get("XDG_CACHE_HOME") ?? `${Deno.env.get("HOME")}/.cache`}/redis-operator`;
+  const bin = `${cache}/redis-builds/redis-6.0.16/bin`;
+  assert.ok(
+    await Deno.stat(`${bin}/redis-server`).then(() => true, () => false),
+    `no Redis 6.0 build at ${bin}: run cluster/build/redis_versions.sh`,
+  );
+  const output = await inNamespaces(`
+export POD_IP=127.0.0.1 PATH=${bin}:$PATH
+sh /etc/redis/start.sh >/dev/null 2>&1 &
+wait_for "redis-cli -p 6379 ping 2>/dev/null | grep -q PONG"
+redis-cli -p 6379 info server | tr -d '\\r' | grep -E '^redis_version:'
+redis-cli -p 6379 --user ${hookUser} --pass "$(cat /run/redis/hook-token)" --no-auth-warning info replication | tr -d '\\r' | grep -E '^role:'
+redis-cli -p 6379 shutdown nosave 2>/dev/null
+exit 0
+`);
+  assert.match(output, /^redis_version:6\.0\.16$/m);
+  assert.match(output, /^role:master$/m, `the hook's user reads INFO: ${output}`);
 });
 
 Deno.test("start.sh takes a password with quotes, backslashes, spaces and a percent sign", async () => {
