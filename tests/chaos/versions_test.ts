@@ -37,9 +37,9 @@ const chain = [
 ] as const;
 
 /**
- * Redis's own upgrade path, apart from Valkey's: Valkey cannot load the RDB
- * format of Redis 7.4 and later (version 12), so no Valkey replica can copy an
- * 8.0 master (tried on loopback: "Can't handle RDB format version 12").
+ * Redis's own upgrade path, apart from Valkey's: Valkey 8.1 and 9.1 cannot
+ * load the RDB format Redis 8.0 writes (version 12), so no Valkey replica can
+ * copy an 8.0 master (tried on loopback: "Can't handle RDB format version 12").
  */
 const redisEight = [
   { image: "redis:8.0.2", flavor: "redis", version: "8.0.2" },
