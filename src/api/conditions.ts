@@ -33,6 +33,7 @@ export const Reason = {
   InvalidSpec: "InvalidSpec",
   SecretConflict: "SecretConflict",
   StorageChangeRefused: "StorageChangeRefused",
+  ImageChangeRefused: "ImageChangeRefused",
   FencingRepaired: "FencingRepaired",
   ReplicaParked: "ReplicaParked",
   SecretUnreadable: "SecretUnreadable",

@@ -10,6 +10,7 @@ import type { Secret } from "kubernetes-types/core/v1.d.ts";
 import { Reason } from "../api/conditions.ts";
 import { fieldManager, objectNames, type Redis } from "../api/redis.ts";
 import { keepClaimTemplates } from "../decide/claim_templates.ts";
+import { keepReplicableImage } from "../decide/image_change.ts";
 import type { Problem } from "../decide/status.ts";
 import type { StoredPasswords } from "../decide/password.ts";
 import { matchesDesired, stampApplied } from "../decide/drift.ts";
@@ -169,11 +170,12 @@ export async function syncOwnedObjects(
   );
   const name = objectNames(redis.metadata?.name ?? "").base;
   const currentSet = deps.caches.statefulSets.get(ns, name);
-  const { statefulSet, refused } = keepClaimTemplates(
-    buildStatefulSet(redis, replicas),
-    currentSet,
-  );
-  if (refused) problems.push({ reason: Reason.StorageChangeRefused, message: refused });
+  const claims = keepClaimTemplates(buildStatefulSet(redis, replicas), currentSet);
+  if (claims.refused) {
+    problems.push({ reason: Reason.StorageChangeRefused, message: claims.refused });
+  }
+  const { statefulSet, refused } = keepReplicableImage(claims.statefulSet, currentSet);
+  if (refused) problems.push({ reason: Reason.ImageChangeRefused, message: refused });
   const policy = buildNetworkPolicy(redis, deps.operatorNamespace);
   const currentPolicy = deps.caches.networkPolicies.get(ns, name);
   if (policy) {

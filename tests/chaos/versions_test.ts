@@ -161,3 +161,61 @@ Deno.test("versions: Redis 6.0 to 7.0 to Valkey 8.1 to Valkey 9, with kill -9 an
 Deno.test("versions: Redis 7.0 to 8.0.2 to 8.0.6 by rolling update, with kill -9 and a planned handover on each", async () => {
   await walk([chain[1], ...redisEight]);
 });
+
+Deno.test("versions: Redis 8.0 to Valkey is refused, with the reason, and the running image kept", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("rdb12");
+  try {
+    await kubectl(
+      ["-n", ns.name, "apply", "-f", "-"],
+      redisManifest(name, { redis: { image: "redis:8.0", initialDelaySeconds: 2 } }),
+    );
+    await waitForReady(client, ns.name, name, 3, 120_000);
+    const image = (to: string) =>
+      kubectl([
+        "-n",
+        ns.name,
+        "patch",
+        "redis",
+        name,
+        "--type=merge",
+        "-p",
+        JSON.stringify({ spec: { redis: { image: to, initialDelaySeconds: 2 } } }),
+      ]);
+    const degraded = async () =>
+      (await getRedis(client, ns.name, name)).status?.conditions?.find((c) =>
+        c.type === "Degraded"
+      );
+    await image("valkey/valkey:9");
+    const refused = await explainTimeout(
+      client,
+      ns.name,
+      name,
+      waitFor("ImageChangeRefused", async () => {
+        const condition = await degraded();
+        return condition?.reason === "ImageChangeRefused" ? condition : undefined;
+      }, 60_000),
+    );
+    assert.match(refused.message ?? "", /RDB format 12/);
+    const setImage = await kubectl([
+      "-n",
+      ns.name,
+      "get",
+      "statefulset",
+      `redis-${name}`,
+      "-o",
+      "jsonpath={.spec.template.spec.containers[0].image}",
+    ]);
+    assert.equal(setImage, "redis:8.0", "the StatefulSet keeps the running image");
+    assert.deepEqual(await runningVersions(ns.name), ["redis 8.0.6", "redis 8.0.6", "redis 8.0.6"]);
+    await image("redis:8.0");
+    await waitFor("the refusal cleared", async () => {
+      const condition = await degraded();
+      return condition?.status === "False" ? true : undefined;
+    }, 60_000);
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
