@@ -47,19 +47,25 @@ export async function writableInstances(namespace: string, selector: string): Pr
   return await writableAmong(await podIPs(namespace, selector));
 }
 
+/** A short-lived connection to one pod that gives up quickly, connected on first use. */
+function probeClient(ip: string): Redis {
+  const redis = new Redis({
+    host: ip,
+    port: 6379,
+    lazyConnect: true,
+    connectTimeout: 500,
+    commandTimeout: 500,
+    maxRetriesPerRequest: 0,
+  });
+  redis.on("error", () => {});
+  return redis;
+}
+
 /** Those of `ips` that accept a write right now. */
 export async function writableAmong(ips: readonly string[]): Promise<string[]> {
   const writable: string[] = [];
   for (const ip of ips) {
-    const redis = new Redis({
-      host: ip,
-      port: 6379,
-      lazyConnect: true,
-      connectTimeout: 500,
-      commandTimeout: 500,
-      maxRetriesPerRequest: 0,
-    });
-    redis.on("error", () => {});
+    const redis = probeClient(ip);
     try {
       await redis.connect();
       await redis.set("probe:writable", "1");
@@ -131,15 +137,7 @@ export async function assertOneMasterEverywhere(
 
 /** An instance's `replica-serve-stale-data`, if it answers. */
 async function servesStaleData(ip: string): Promise<boolean | undefined> {
-  const redis = new Redis({
-    host: ip,
-    port: 6379,
-    lazyConnect: true,
-    connectTimeout: 500,
-    commandTimeout: 500,
-    maxRetriesPerRequest: 0,
-  });
-  redis.on("error", () => {});
+  const redis = probeClient(ip);
   try {
     await redis.connect();
     const [, value] = await redis.config("GET", "replica-serve-stale-data") as string[];

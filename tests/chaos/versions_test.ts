@@ -61,6 +61,20 @@ async function runningVersions(namespace: string): Promise<string[]> {
   return versions.sort();
 }
 
+/** Sets the Redis's image (a rolling update, unless refused). */
+async function setImage(namespace: string, image: string): Promise<void> {
+  await kubectl([
+    "-n",
+    namespace,
+    "patch",
+    "redis",
+    name,
+    "--type=merge",
+    "-p",
+    JSON.stringify({ spec: { redis: { image } } }),
+  ]);
+}
+
 /** Waits until every pod runs `image`, replaced, and the Redis is Ready again. */
 async function rolledTo(client: KubeClient, namespace: string, image: string): Promise<void> {
   await explainTimeout(
@@ -132,16 +146,7 @@ async function walk(
       await faultsOn(client, ns.name, expected);
       if (!next) break;
       const rolled = await underLoad(client, ns.name, name, async () => {
-        await kubectl([
-          "-n",
-          ns.name,
-          "patch",
-          "redis",
-          name,
-          "--type=merge",
-          "-p",
-          JSON.stringify({ spec: { redis: { image: next.image } } }),
-        ]);
+        await setImage(ns.name, next.image);
       }, () => rolledTo(client, ns.name, next.image));
       console.log(
         `${expected} -> ${next.flavor} ${next.version}: ${rolled.acks} writes, 0 lost, longest pause ${rolled.pauseMs} ms`,
@@ -172,17 +177,7 @@ Deno.test("versions: Redis 8.0 to Valkey is refused, with the reason, and the ru
       redisManifest(name, { redis: { image: "redis:8.0", initialDelaySeconds: 2 } }),
     );
     await waitForReady(client, ns.name, name, 3, 120_000);
-    const image = (to: string) =>
-      kubectl([
-        "-n",
-        ns.name,
-        "patch",
-        "redis",
-        name,
-        "--type=merge",
-        "-p",
-        JSON.stringify({ spec: { redis: { image: to, initialDelaySeconds: 2 } } }),
-      ]);
+    const image = (to: string) => setImage(ns.name, to);
     const degraded = async () =>
       (await getRedis(client, ns.name, name)).status?.conditions?.find((c) =>
         c.type === "Degraded"
@@ -198,7 +193,7 @@ Deno.test("versions: Redis 8.0 to Valkey is refused, with the reason, and the ru
       }, 60_000),
     );
     assert.match(refused.message ?? "", /RDB format 12/);
-    const setImage = await kubectl([
+    const statefulSetImage = await kubectl([
       "-n",
       ns.name,
       "get",
@@ -207,7 +202,7 @@ Deno.test("versions: Redis 8.0 to Valkey is refused, with the reason, and the ru
       "-o",
       "jsonpath={.spec.template.spec.containers[0].image}",
     ]);
-    assert.equal(setImage, "redis:8.0", "the StatefulSet keeps the running image");
+    assert.equal(statefulSetImage, "redis:8.0", "the StatefulSet keeps the running image");
     assert.deepEqual(await runningVersions(ns.name), ["redis 8.0.6", "redis 8.0.6", "redis 8.0.6"]);
     await image("redis:8.0");
     await waitFor("the refusal cleared", async () => {
