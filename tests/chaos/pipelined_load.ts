@@ -6,10 +6,14 @@
  * Each client owns its keys and writes them in turn, each SET carrying the
  * client's next sequence number, in pipelines. Replication applies a master's
  * writes in order, so a lost acknowledged write leaves its key below the last
- * sequence number acknowledged for it: at the end every key must hold that
- * number or a later one (a later, unacknowledged write may have been applied).
- * A client whose connection fails reconnects through the Service, as an
- * application does, and goes on.
+ * sequence number acknowledged for it. Keys are reused every `keysPerClient`
+ * writes, which would overwrite such a loss within milliseconds, so every SET
+ * also returns the value it replaced (`SET ... GET`, Redis 6.2 and later):
+ * a replaced value below the last acknowledged one is a loss seen as it
+ * happens, on whichever instance answered. At the end every key must still
+ * hold its last acknowledged number or a later one (a later, unacknowledged
+ * write may have been applied). A client whose connection fails reconnects
+ * through the Service, as an application does, and goes on.
  *
  * @module
  */
@@ -18,8 +22,12 @@ import { Redis } from "ioredis";
 /** What the load did and what the final master lacks. */
 export interface PipelinedLoadReport {
   readonly acknowledged: number;
-  /** Keys whose value is below the last sequence number acknowledged for them. */
+  /** Keys whose final value is below the last sequence number acknowledged for them. */
   readonly lostKeys: number;
+  /** Acknowledged SETs that replaced a value below the last one acknowledged for their key. */
+  readonly regressions: number;
+  /** The first few regressions, for the failure message. */
+  readonly regressionSamples: readonly string[];
   /** Acknowledged writes per second, over the run. */
   readonly perSecond: number;
 }
@@ -28,6 +36,8 @@ export interface PipelinedLoadReport {
 export class PipelinedLoad {
   readonly #lastAcked = new Map<string, number>();
   #acknowledged = 0;
+  #regressions = 0;
+  readonly #regressionSamples: string[] = [];
   #stopped = false;
   readonly #started = performance.now();
   #seconds: number | undefined;
@@ -61,19 +71,30 @@ export class PipelinedLoad {
         while (!this.#stopped) {
           const writes = Array.from({ length: this.batch }, () => {
             seq++;
-            return { key: `p:${c}:${seq % this.keysPerClient}`, seq };
+            const key = `p:${c}:${seq % this.keysPerClient}`;
+            // Final before the pipeline is sent: a client has one pipeline in flight.
+            return { key, seq, expected: this.#lastAcked.get(key) };
           });
           const pipeline = client.pipeline();
-          for (const { key, seq } of writes) pipeline.set(key, String(seq));
+          for (const { key, seq } of writes) pipeline.set(key, String(seq), "GET");
           const results = await pipeline.exec();
           let refused = !results;
-          for (const [i, { key, seq }] of writes.entries()) {
+          for (const [i, { key, seq, expected }] of writes.entries()) {
             if (!results?.[i] || results[i]![0]) {
               refused = true;
               continue;
             }
             this.#lastAcked.set(key, seq);
             this.#acknowledged++;
+            const replaced = results[i]![1] as string | null;
+            if (expected !== undefined && wentBack(replaced, expected)) {
+              this.#regressions++;
+              if (this.#regressionSamples.length < 5) {
+                this.#regressionSamples.push(
+                  `${key}: replaced ${replaced}, acknowledged ${expected}`,
+                );
+              }
+            }
           }
           if (refused) break;
         }
@@ -104,16 +125,24 @@ export class PipelinedLoad {
         const chunk = keys.slice(i, i + 1000);
         const values = await redis.mget(...chunk);
         for (const [j, value] of values.entries()) {
-          if (Number(value ?? -1) < this.#lastAcked.get(chunk[j]!)!) lostKeys++;
+          if (wentBack(value, this.#lastAcked.get(chunk[j]!)!)) lostKeys++;
         }
       }
       return {
         acknowledged: this.#acknowledged,
         lostKeys,
+        regressions: this.#regressions,
+        regressionSamples: this.#regressionSamples,
         perSecond: Math.round(this.#acknowledged / this.#seconds!),
       };
     } finally {
       redis.disconnect();
     }
   }
+}
+
+/** True when a key's value lacks `acknowledged`: missing, not a number, or an earlier number. */
+export function wentBack(value: string | null, acknowledged: number): boolean {
+  const held = Number(value ?? NaN);
+  return !Number.isFinite(held) || held < acknowledged;
 }
