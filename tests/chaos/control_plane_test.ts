@@ -29,8 +29,10 @@
  */
 import assert from "node:assert/strict";
 import { runningPid } from "../../cluster/lib/daemon.ts";
-import { clusterClient, layout } from "../cluster/helpers.ts";
-import { deployOperator } from "../e2e/operator.ts";
+import type { KubeClient } from "../../src/kube/client.ts";
+import { defaultLeaseTimings } from "../../src/kube/lease_timings.ts";
+import { clusterClient, kubectl, layout } from "../cluster/helpers.ts";
+import { deployOperator, leaderPod } from "../e2e/operator.ts";
 import type { FaultStep } from "../faults/schedule.ts";
 import { assertFaultMix, runFaultMix } from "./fault_mix.ts";
 
@@ -101,8 +103,60 @@ async function killWithTest(what: string, companion: Companion): Promise<void> {
     assertFaultMix(report, 200);
     assert.notEqual(step!.masterAfter, step!.masterBefore, "the killed master was replaced");
     assert.deepEqual(report.unexplainedFailovers, [], "every change of master came after the kill");
+    if (step!.cutLeader) await assertTheOtherOperatorFailedOver(client, report.namespace, step!);
   } finally {
     resumeControlPlane();
     client.close();
   }
+}
+
+/**
+ * The failover after the leader's cut was the other operator's, and came only
+ * once the cut leader's Lease could have expired: otherwise the case would pass
+ * whether or not a cut leader refrains from acting on Redis.
+ */
+async function assertTheOtherOperatorFailedOver(
+  client: KubeClient,
+  namespace: string,
+  step: { readonly at: number; readonly cutLeader?: string | undefined },
+): Promise<void> {
+  const promotions = await promotionsByPod(namespace, step.at);
+  const cut = step.cutLeader!;
+  console.log(`promotions after the cut, by operator pod: ${JSON.stringify([...promotions])}`);
+  assert.deepEqual(promotions.get(cut), [], `the cut leader ${cut} promoted nothing`);
+  const others = [...promotions].filter(([pod]) => pod !== cut).flatMap(([, at]) => at);
+  assert.ok(others.length > 0, "another operator promoted the new master");
+  // The other replica may take the Lease only after it stood unrenewed for the lease
+  // duration, and the cut leader renewed at most a retry period before the cut.
+  const { leaseDurationMs, retryPeriodMs } = defaultLeaseTimings;
+  const afterCut = Math.min(...others) - step.at;
+  assert.ok(
+    afterCut >= leaseDurationMs - 2 * retryPeriodMs,
+    `promoted ${afterCut} ms after the cut, before the cut leader's Lease could have expired`,
+  );
+  assert.notEqual((await leaderPod(client))?.metadata?.name, cut, "the Lease changed hands");
+}
+
+/** When each operator pod logged "master changed" for `namespace` at or after `since`. */
+async function promotionsByPod(namespace: string, since: number): Promise<Map<string, number[]>> {
+  const pods = await kubectl([
+    "-n",
+    "redis-operator",
+    "get",
+    "pods",
+    "-o",
+    "jsonpath={.items[*].metadata.name}",
+  ]);
+  const byPod = new Map<string, number[]>();
+  for (const pod of pods.split(" ").filter(Boolean)) {
+    const times: number[] = [];
+    for (const line of (await kubectl(["-n", "redis-operator", "logs", pod])).split("\n")) {
+      if (!line.includes('"master changed"')) continue;
+      const entry = JSON.parse(line);
+      const at = Date.parse(entry["@timestamp"]);
+      if (entry.properties?.namespace === namespace && at >= since) times.push(at);
+    }
+    byPod.set(pod, times);
+  }
+  return byPod;
 }

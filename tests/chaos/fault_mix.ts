@@ -107,11 +107,15 @@ export interface StepOutcome {
   readonly recoveredMs: number;
   /** Acknowledged writes of the sequential writer lost in this step's window. */
   lost: number;
+  /** The operator pod cut off from the API server with the fault, if one was. */
+  readonly cutLeader?: string | undefined;
 }
 
 /** Everything a mixed run saw. */
 export interface MixReport {
   readonly seed: number;
+  /** The namespace of the Redis (gone after the run; the operators' logs name it). */
+  readonly namespace: string;
   readonly schedule: string;
   readonly steps: StepOutcome[];
   readonly operations: number;
@@ -251,7 +255,9 @@ async function startFault(
   namespace: string,
   name: string,
   step: FaultStep,
-): Promise<{ target: string; at: number; heal: () => Promise<void> }> {
+): Promise<
+  { target: string; at: number; heal: () => Promise<void>; cutLeader?: string | undefined }
+> {
   const redis = await getRedis(client, namespace, name);
   const master = redis.status!.master!;
   const pods = await redisPods(namespace, name);
@@ -260,6 +266,7 @@ async function startFault(
   const heals: Array<() => Promise<void>> = [];
   const companions: Promise<void>[] = [];
   const afterMain: Array<() => Promise<void>> = [];
+  let cutLeader: string | undefined;
   if (step.alsoKillLeader) {
     const leader = await leaderPod(client);
     if (leader) companions.push(fault("kill", "redis-operator", leader.metadata!.name!));
@@ -271,6 +278,7 @@ async function startFault(
     if (!leader) throw new Error("no leader to cut off");
     const pod = leader.metadata!.name!;
     await cutPod("redis-operator", pod, await apiServerAddresses());
+    cutLeader = pod;
     heals.push(() => fault("heal", "redis-operator", pod));
   }
   if (step.alsoStopReplica) {
@@ -327,6 +335,7 @@ async function startFault(
   return {
     target,
     at: before,
+    cutLeader,
     heal: async () => {
       await Promise.all(heals.map((h) => h()));
     },
@@ -418,7 +427,7 @@ export async function runFaultMix(
     const outcomes: StepOutcome[] = [];
     for (const step of steps) {
       const masterBefore = timeline.current;
-      const { target, at, heal } = await startFault(client, n, name, step);
+      const { target, at, heal, cutLeader } = await startFault(client, n, name, step);
       await new Promise((r) => setTimeout(r, Math.max(0, at + step.holdMs - Date.now())));
       await heal();
       const healedAt = Date.now();
@@ -451,6 +460,7 @@ export async function runFaultMix(
         masterAfter: timeline.current,
         recoveredMs: Date.now() - at,
         lost: 0,
+        cutLeader,
       });
       console.log(
         `  step ${outcomes.length}: ${
@@ -502,6 +512,7 @@ export async function runFaultMix(
       outcomes.some((o) => at >= o.at && at <= o.at + fencingBoundMs);
     return {
       seed,
+      namespace: n,
       schedule,
       steps: outcomes,
       operations: ops.length,
