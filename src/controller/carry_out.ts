@@ -56,12 +56,20 @@ export async function carryOut(
   const observationOf = (pod: string) =>
     observed.find((o) => o.observation.pod === pod)?.observation;
   const wantStale = servesStaleData(redis.spec?.config);
-  /** Points `pod` at the master, answering reads meanwhile only from the master's history. */
-  const follow = (pod: string) =>
+  /**
+   * Points `pod` at the master, answering reads meanwhile only from the master's history;
+   * `stoppedMaster` is the address of a master already kept from taking writes.
+   */
+  const follow = (pod: string, stoppedMaster?: string) =>
     nodeOf(pod)!.replicaOf(
       master.ip,
       port,
-      servesStaleWhileFollowing(wantStale, observationOf(pod), observationOf(master.pod)),
+      servesStaleWhileFollowing(
+        wantStale,
+        observationOf(pod),
+        observationOf(master.pod),
+        stoppedMaster,
+      ),
     );
   const failures: string[] = [];
   const attempt = async (pod: string, what: string, run: () => Promise<void>) => {
@@ -149,8 +157,9 @@ export async function carryOut(
         ...at(),
       };
     }
+    // Handed over, the old master takes no more writes: its replicas hold the new master's.
     await Promise.all(
-      plan.reattach.map((i) => attempt(i.pod, "replicaof", () => follow(i.pod))),
+      plan.reattach.map((i) => attempt(i.pod, "replicaof", () => follow(i.pod, plan.from.ip))),
     );
     if (outcome === "parked") {
       // Parked, the old master refuses reads while kube-proxy moves (readHoldMs); but

@@ -24,6 +24,14 @@ import { type InstanceObservation, sharesHistory } from "./replication.ts";
  * kept its history under its former ID): the spec's value only when what
  * `instance` holds is a prefix of the master's history, else no.
  *
+ * The observation is older than the command, so it must also be one whose
+ * data cannot have left that history since: a replica whose link is down, or
+ * whose master is `master` itself or `stoppedMaster`, a master this pass has
+ * already stopped from taking writes (a handover's parked master). A master,
+ * or a replica still linked to a master that may take writes (a partition's
+ * other side), may have moved on; following, it would answer reads from data
+ * about to be replaced by a full copy.
+ *
  * @example
  * ```ts
  * const info = {
@@ -40,9 +48,15 @@ export function servesStaleWhileFollowing(
   wanted: boolean,
   instance: InstanceObservation | undefined,
   master: InstanceObservation | undefined,
+  stoppedMaster?: string,
 ): boolean {
   if (!wanted || !instance?.info || !master?.info) return false;
-  return sharesHistory({ ...instance, info: instance.info }, { ...master, info: master.info });
+  const { role, masterLinkUp, masterHost } = instance.info;
+  const holdsStill = role === "replica" &&
+    (masterLinkUp !== true || masterHost === master.ip ||
+      (stoppedMaster !== undefined && masterHost === stoppedMaster));
+  return holdsStill &&
+    sharesHistory({ ...instance, info: instance.info }, { ...master, info: master.info });
 }
 
 /**

@@ -102,3 +102,39 @@ Deno.test("servesStaleWhileFollowing() keeps the spec's value only for an instan
   assert.equal(servesStaleWhileFollowing(true, replica("fresh", 0), master), false, "empty");
   assert.equal(servesStaleWhileFollowing(true, replica("new", 450), undefined), false, "unknown");
 });
+
+Deno.test("servesStaleWhileFollowing() refuses stale reads to an instance whose data may have moved on since it was observed", () => {
+  const master = at(
+    "redis-a-1",
+    "role:master\nmaster_replid:new\nmaster_replid2:old\nmaster_repl_offset:500\nsecond_repl_offset:401\n",
+  );
+  // Linked to another master when observed: a partition's other side, still taking writes.
+  const linkedTo = (host: string, link: "up" | "down") =>
+    at(
+      "redis-a-2",
+      `role:slave\nmaster_host:${host}\nmaster_link_status:${link}\nmaster_replid:old\nmaster_repl_offset:400\n`,
+    );
+  assert.equal(
+    servesStaleWhileFollowing(true, linkedTo("198.18.1.7", "up"), master),
+    false,
+    "linked to a master that may take writes",
+  );
+  assert.equal(
+    servesStaleWhileFollowing(true, linkedTo("198.18.1.7", "up"), master, "198.18.1.7"),
+    true,
+    "linked to the master a handover stopped",
+  );
+  assert.equal(
+    servesStaleWhileFollowing(true, linkedTo("198.18.1.7", "down"), master),
+    true,
+    "its link down: nothing arrives",
+  );
+  assert.equal(
+    servesStaleWhileFollowing(true, linkedTo("198.18.1.1", "up"), master),
+    true,
+    "already linked to the new master",
+  );
+  // A master (a healed old master reattached, or the one a handover demotes) takes writes.
+  const oldMaster = at("redis-a-0", "role:master\nmaster_replid:old\nmaster_repl_offset:400\n");
+  assert.equal(servesStaleWhileFollowing(true, oldMaster, master, "198.18.1.7"), false, "a master");
+});
