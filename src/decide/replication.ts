@@ -212,15 +212,21 @@ export function decideReplication(
   const doubt = doubtAboutLoss(observations, instances, recorded, detection);
   if (doubt) return { kind: "Wait", message: doubt, recheckMs: 200 };
 
-  if (activeMasters.length === 1) {
-    const master = activeMasters[0]!;
+  // The recorded master's own replicas hold the history the status vouches for. A master
+  // not recorded whose history lacks theirs is a stale one (a partition's old side with a
+  // replica back): following it would drop what they hold, so a replica of the recorded
+  // master is promoted instead, whatever copies the stale one has.
+  const recordedFollowers = instances.filter((i) => followsLost(i, recorded) && holdsData(i));
+  const adoptable = activeMasters.filter((m) => recordedFollowers.every((f) => inHistoryOf(f, m)));
+  if (adoptable.length === 1) {
+    const master = adoptable[0]!;
     // Not the recorded master (that one is gone, or nothing was recorded): recorded with
     // a new epoch before it is followed.
     return recorded.pod ? promotion("Adopt", master, instances) : around(master);
   }
-  if (activeMasters.length > 1) {
+  if (adoptable.length > 1) {
     // Offsets of different histories say nothing: the master with the most copies wins.
-    const master = [...activeMasters].sort((a, b) =>
+    const master = [...adoptable].sort((a, b) =>
       linkedReplicas(b).length - linkedReplicas(a).length ||
       (a.info.replId === b.info.replId ? b.info.offset - a.info.offset : 0) ||
       a.ordinal - b.ordinal
@@ -269,12 +275,7 @@ function chooseFailoverTarget(
   if (eligible.length === 0) {
     return "the master is lost and no replica can be promoted (all have priority 0 or are syncing)";
   }
-  const followers = recorded.ip
-    ? eligible.filter((i) =>
-      i.info.role === "replica" &&
-      (i.info.masterHost === recorded.ip || i.info.masterHost === parkingAddress.host)
-    )
-    : [];
+  const followers = eligible.filter((i) => followsLost(i, recorded));
   const pool = followers.some(holdsData) ? followers : eligible;
   // Every candidate restarted from its own disk and has synced with no one since (all pods
   // were deleted or restarted at once): the master's volume holds the writes it acknowledged
@@ -297,6 +298,15 @@ function chooseFailoverTarget(
   // One history: that of the replica that heard from its master last.
   const latest = fresh.find((i) => contactAgeSeconds(i) === freshest)!;
   return bestCandidate(fresh.filter((i) => i.info.replId === latest.info.replId), recorded.pod)!;
+}
+
+/**
+ * Is `i` a replica of the recorded master: pointed at its address, or parked
+ * away from it when it was lost (see parking.ts)?
+ */
+function followsLost(i: Instance, recorded: RecordedMaster): boolean {
+  return recorded.ip !== undefined && i.info.role === "replica" &&
+    (i.info.masterHost === recorded.ip || i.info.masterHost === parkingAddress.host);
 }
 
 /** Does the instance hold data (a replication offset, or keys loaded from disk)? */

@@ -416,6 +416,49 @@ Deno.test("decideReplication() keeps the recorded master over a stale master tha
   assert.deepEqual(pods(plan as { reattach?: readonly Instance[] }), ["redis-x-0", "redis-x-1"]);
 });
 
+Deno.test("decideReplication() promotes a replica of the lost recorded master over a stale master that got a replica back (item 5)", () => {
+  // redis-x-0 is an old master back with redis-x-1 following it; redis-x-2, the recorded
+  // master, is gone; redis-x-3, its replica, holds the newer writes of another history.
+  const stale = master(0, 900, "b".repeat(40));
+  const staleFollower = {
+    ...replica(1, 0, { offset: 900 }),
+    info: { ...replica(1, 0, { offset: 900 }).info!, replId: "b".repeat(40) },
+  };
+  const lost: InstanceObservation = {
+    pod: "redis-x-2",
+    ordinal: 2,
+    ip: ip(2),
+    ready: true,
+    unreachable: "refused",
+  };
+  const base = replica(3, 2, { up: false, offset: 5000 });
+  const ours = {
+    ...base,
+    info: { ...base.info!, replId: "c".repeat(40), linkDownSinceSeconds: 1 },
+  };
+  const recorded = { pod: "redis-x-2", ip: ip(2) };
+  const plan = decideReplication([stale, staleFollower, lost, ours], recorded);
+  assert.equal(plan.kind === "Promote" && plan.reason, "Failover");
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-3");
+  assert.deepEqual(pods(plan as { reattach?: readonly Instance[] }), ["redis-x-0", "redis-x-1"]);
+  // Two stale masters, each with a replica back: neither is followed either.
+  const otherStale = master(4, 700, "d".repeat(40));
+  const otherFollower = {
+    ...replica(5, 4, { offset: 700 }),
+    info: { ...replica(5, 4, { offset: 700 }).info!, replId: "d".repeat(40) },
+  };
+  const both = decideReplication(
+    [stale, staleFollower, lost, ours, otherStale, otherFollower],
+    recorded,
+  );
+  assert.equal(both.kind === "Promote" && both.master.pod, "redis-x-3");
+  // Once the recorded master's replica is in the active master's history, it is adopted.
+  const caughtUp = { ...ours, info: { ...ours.info, replId: "b".repeat(40), offset: 800 } };
+  const adopted = decideReplication([stale, staleFollower, lost, caughtUp], recorded);
+  assert.equal(adopted.kind === "Promote" && adopted.reason, "Adopt");
+  assert.equal(adopted.kind === "Promote" && adopted.master.pod, "redis-x-0");
+});
+
 Deno.test("decideReplication() compares offsets only among replicas of the lost master (item 5)", () => {
   const withReplId = (o: InstanceObservation, replId: string, linkDown: number) => ({
     ...o,
