@@ -135,14 +135,20 @@ export function buildEntrypointCommand(
  * ```
  */
 export function withImageDefaults(argv: string[], configText = ""): string[] {
-  if (argv[0] !== "redis-server") return argv;
+  if (!serverPrograms.has(argv[0] ?? "")) return argv;
   const inArgs = argv.some((arg) => arg.toLowerCase() === "--protected-mode");
   const inConfig = /^\s*protected-mode\s/im.test(configText);
   return inArgs || inConfig ? argv : [...argv, "--protected-mode", "no"];
 }
 
-/** The config file a redis-server command line names, if any (its first argument). */
+/** The config file a redis-server or valkey-server command line names, if any (its first argument). */
 export function redisConfigPath(argv: string[]): string | undefined {
   const first = argv[1];
-  return argv[0] === "redis-server" && first && !first.startsWith("-") ? first : undefined;
+  return serverPrograms.has(argv[0] ?? "") && first && !first.startsWith("-") ? first : undefined;
 }
+
+/**
+ * The server programs the images build with `protected-mode no`; `valkey-server`
+ * stays under its name when a Valkey build runs the image (Debian's defaults to yes too).
+ */
+const serverPrograms = new Set(["redis-server", "valkey-server"]);

@@ -130,3 +130,20 @@ Deno.test("redisConfigPath() is the first argument of redis-server when it is no
   assert.equal(redisConfigPath(["redis-server", "--port", "1"]), undefined);
   assert.equal(redisConfigPath(["redis-cli", "x"]), undefined);
 });
+
+Deno.test("withImageDefaults() and redisConfigPath() treat valkey-server as the images do redis-server", () => {
+  // A Valkey build keeps the program's name; Debian's valkey-server defaults to protected mode.
+  assert.deepEqual(withImageDefaults(["valkey-server", "--save", ""]), [
+    "valkey-server",
+    "--save",
+    "",
+    "--protected-mode",
+    "no",
+  ]);
+  assert.equal(redisConfigPath(["valkey-server", "/etc/valkey.conf"]), "/etc/valkey.conf");
+  assert.deepEqual(
+    withImageDefaults(["valkey-server", "/etc/valkey.conf"], "protected-mode yes\n"),
+    ["valkey-server", "/etc/valkey.conf"],
+  );
+  assert.deepEqual(withImageDefaults(["valkey-cli", "ping"]), ["valkey-cli", "ping"]);
+});

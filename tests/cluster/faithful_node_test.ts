@@ -71,6 +71,21 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
             },
           },
           {
+            // The same for the valkey image, whose program keeps its own name here.
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "plain-valkey" },
+            spec: {
+              containers: [{
+                name: "valkey",
+                image: "valkey/valkey:8.1",
+                // Naming the program, as the image's documentation does.
+                args: ["valkey-server", "--save", ""],
+                readinessProbe: { tcpSocket: { port: 6379 }, periodSeconds: 1 },
+              }],
+            },
+          },
+          {
             apiVersion: "v1",
             kind: "Pod",
             metadata: { name: "client" },
@@ -92,6 +107,7 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
       }),
     );
     const plain = await ready("plain");
+    const plainValkey = await ready("plain-valkey");
     const client = await ready("client");
 
     await t.step("the redis image runs as uid 999 in /data with protected-mode off", async () => {
@@ -101,6 +117,15 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
       assert.equal(
         (await exec("client", "redis-cli", "-h", plain.status!.podIP!, "ping")).trim(),
         "PONG",
+      );
+      // Valkey's image too (Debian's valkey-server defaults to protected mode, as Redis').
+      const valkey = plainValkey.status!.podIP!;
+      assert.equal((await exec("plain-valkey", "id", "-u")).trim(), "999");
+      assert.equal((await exec("client", "redis-cli", "-h", valkey, "ping")).trim(), "PONG");
+      assert.match(
+        await exec("client", "redis-cli", "-h", valkey, "info", "server"),
+        /^server_name:valkey/m,
+        "the Valkey build runs the valkey image",
       );
     });
 
