@@ -34,54 +34,8 @@ import {
   startWriters,
   writerPaths,
 } from "./app_writers.ts";
+import { ClusterIpProbe } from "./cluster_ip_probe.ts";
 import { WriteLoad } from "./write_load.ts";
-
-/**
- * Opens a new connection to the ClusterIP every few ms and records which
- * instance answered and when, until stopped: the first answer from the new
- * master is when kube-proxy sent new connections there.
- */
-function probeClusterIP(
-  clusterIP: string,
-): { answers: ReadonlyArray<[number, string]>; stop: () => Promise<void> } {
-  const answers: Array<[number, string]> = [];
-  let running = true;
-  const probeOnce = async () => {
-    const redis = new Redis({
-      host: clusterIP,
-      lazyConnect: true,
-      connectTimeout: 200,
-      commandTimeout: 300,
-      retryStrategy: () => null,
-      maxRetriesPerRequest: 0,
-    });
-    redis.on("error", () => {});
-    try {
-      await redis.connect();
-      const [, ip] = await redis.call("CONFIG", "GET", "replica-announce-ip") as string[];
-      answers.push([Date.now(), ip ?? ""]);
-    } catch {
-      /* refused or reset while the old master is gone */
-    } finally {
-      redis.disconnect();
-    }
-  };
-  const loop = (async () => {
-    while (running) {
-      // A connect that never settles (seen once towards a cut-off address) must not stop
-      // the probing, nor the test.
-      await Promise.race([probeOnce(), new Promise((r) => setTimeout(r, 1000))]);
-      await new Promise((r) => setTimeout(r, 5));
-    }
-  })();
-  return {
-    answers,
-    stop: async () => {
-      running = false;
-      await Promise.race([loop, new Promise((r) => setTimeout(r, 2000))]);
-    },
-  };
-}
 
 interface CaseResult {
   readonly name: string;
@@ -131,7 +85,8 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
     ) => {
       const before = await waitForReady(client, n, "app", 3, 600_000);
       const from = Date.now();
-      const prober = probeClusterIP(clusterIP);
+      // From the application pod: its node's kube-proxy is the one that matters.
+      const prober = new ClusterIpProbe(app, clusterIP);
       let sliceAt = 0;
       let reached = 0;
       try {
