@@ -32,6 +32,11 @@ Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", asy
     await t.step(
       "inside a pod, the master Service's name reaches the master (cluster DNS, kube-proxy)",
       async () => {
+        // The issue's first command, as a newcomer types it.
+        assert.equal(
+          (await k("exec", "redis-example-0", "--", "redis-cli", "ping")).trim(),
+          "PONG",
+        );
         const exec = (...command: string[]) => k("exec", "redis-example-1", "--", ...command);
         // Every node's kube-proxy applies the Service's endpoints on its own, within its
         // minSyncPeriod: until this pod's node has them, the name is refused.
@@ -76,28 +81,51 @@ Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", asy
       for (const line of lines) assert.equal(typeof JSON.parse(line).message, "string", line);
     });
 
-    await t.step("a key set on the master survives deleting the master pod", async () => {
-      const before = await waitForReady(client, ns.name, "example");
-      assert.equal(await redisCli(before.status!.masterIP!, "SET", "lol", "woot"), "OK");
-      await k("delete", "pod", "-l", "redis=example,role=master", "--wait=false");
-      const after = await waitFor("a new master", async () => {
-        const redis = await getRedis(client, ns.name, "example");
-        return redis.status?.master && redis.status.master !== before.status!.master
-          ? redis
-          : undefined;
-      });
-      assert.equal(await redisCli(after.status!.masterIP!, "GET", "lol"), "woot");
-      const ready = await waitForReady(client, ns.name, "example");
-      const masterPods = await k(
-        "get",
-        "pods",
-        "-l",
-        "redis=example,role=master",
-        "-o",
-        "jsonpath={.items[*].metadata.name}",
-      );
-      assert.equal(masterPods, ready.status!.master, "exactly the master pod carries role=master");
-    });
+    await t.step(
+      "a key set on the master survives deleting the master pod; kubectl logs -f follows the handover",
+      async () => {
+        const before = await waitForReady(client, ns.name, "example");
+        assert.equal(await redisCli(before.status!.masterIP!, "SET", "lol", "woot"), "OK");
+        // Both operator pods (the leader does the work), from now on.
+        const follow = followLogs(
+          [
+            "-n",
+            "redis-operator",
+            "logs",
+            "-f",
+            "--tail=0",
+            "-l",
+            "app.kubernetes.io/name=redis-operator",
+          ],
+          (line) => line.includes('"master handed over"') && line.includes(ns.name),
+        );
+        await new Promise((r) => setTimeout(r, 1000));
+        await k("delete", "pod", "-l", "redis=example,role=master", "--wait=false");
+        const handover = JSON.parse(await follow);
+        assert.equal(handover.properties.from, before.status!.master);
+        const after = await waitFor("a new master", async () => {
+          const redis = await getRedis(client, ns.name, "example");
+          return redis.status?.master && redis.status.master !== before.status!.master
+            ? redis
+            : undefined;
+        });
+        assert.equal(await redisCli(after.status!.masterIP!, "GET", "lol"), "woot");
+        const ready = await waitForReady(client, ns.name, "example");
+        const masterPods = await k(
+          "get",
+          "pods",
+          "-l",
+          "redis=example,role=master",
+          "-o",
+          "jsonpath={.items[*].metadata.name}",
+        );
+        assert.equal(
+          masterPods,
+          ready.status!.master,
+          "exactly the master pod carries role=master",
+        );
+      },
+    );
 
     await t.step(
       "kubectl scale redis --replicas 4 gives 4 connected instances, and back to 3",
@@ -134,3 +162,28 @@ Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", asy
     client.close();
   }
 });
+
+/**
+ * Runs `kubectl logs -f ...` and resolves with the first line `wanted` accepts
+ * (failing after 30 s); the follow is stopped either way.
+ */
+async function followLogs(args: string[], wanted: (line: string) => boolean): Promise<string> {
+  const child = new Deno.Command("kubectl", { args, stdout: "piped", stderr: "null" }).spawn();
+  const timer = setTimeout(() => child.kill("SIGTERM"), 30_000);
+  try {
+    let pending = "";
+    for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
+      const lines = (pending + chunk).split("\n");
+      pending = lines.pop()!;
+      const line = lines.find(wanted);
+      if (line) return line;
+    }
+    throw new Error(`kubectl ${args.join(" ")} ended without the line wanted`);
+  } finally {
+    clearTimeout(timer);
+    try {
+      child.kill("SIGTERM");
+    } catch { /* ended */ }
+    await child.status;
+  }
+}
