@@ -92,6 +92,7 @@ export async function execInContainer(
   command: readonly string[],
   timeoutMs: number,
 ): Promise<{ code: number; output: string }> {
+  await untilInOwnRoot(container.pid, timeoutMs);
   const child = new Deno.Command("nsenter", {
     args: enterContainerArgs(container, command),
     clearEnv: true,
@@ -114,6 +115,27 @@ export async function execInContainer(
     };
   } finally {
     clearTimeout(timer);
+  }
+}
+
+/**
+ * Waits until the container's process has left its setup (container_init.sh)
+ * and runs in its own root: until then, entering its root would enter the
+ * host's, and its volumes are not mounted yet. A kubelet runs postStart hooks
+ * and probes only in a started container; here they may come within
+ * milliseconds of the start. Throws if the process ends or `timeoutMs` passes.
+ */
+export async function untilInOwnRoot(pid: number, timeoutMs: number): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  while (true) {
+    const args = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0");
+    const program = args[0]?.split("/").pop();
+    // The final `exec chroot ... /bin/sh -c 'cd ...'` is inside the root already.
+    const settingUp = program === "nsenter" || program === "unshare" ||
+      program === "chroot" || (program === "sh" && args[1] === initScript);
+    if (!settingUp) return;
+    if (Date.now() > deadline) throw new Error(`container process ${pid} still starting`);
+    await new Promise((r) => setTimeout(r, 10));
   }
 }
 

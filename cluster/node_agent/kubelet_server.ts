@@ -21,7 +21,7 @@
  *
  * @module
  */
-import { enterContainerArgs, type RunningContainer } from "./container_process.ts";
+import { enterContainerArgs, type RunningContainer, untilInOwnRoot } from "./container_process.ts";
 import { logSlice } from "./log_slice.ts";
 import { PortForwardSession } from "./port_forward.ts";
 import { signalNumber } from "./signals.ts";
@@ -254,6 +254,7 @@ async function runExec(
   container: RunningContainer,
   options: ExecOptions,
 ): Promise<void> {
+  await untilInOwnRoot(container.pid, 10_000);
   const inner = enterContainerArgs(container, options.command);
   const env = options.tty ? { TERM: "xterm", ...container.env } : container.env;
   const child = new Deno.Command(options.tty ? "python3" : "nsenter", {

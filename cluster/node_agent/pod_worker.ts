@@ -6,7 +6,13 @@
  *
  * @module
  */
-import type { Container, ContainerState, Pod, PodCondition } from "kubernetes-types/core/v1.d.ts";
+import type {
+  Container,
+  ContainerState,
+  LifecycleHandler,
+  Pod,
+  PodCondition,
+} from "kubernetes-types/core/v1.d.ts";
 import { delay } from "../../src/async/delay.ts";
 import { isNotFound, type KubeClient } from "../../src/kube/client.ts";
 import { recordEvent } from "../../src/kube/events.ts";
@@ -64,6 +70,8 @@ const volumeRefreshMs = 10_000;
 const redisExporterPath = "/usr/bin/prometheus-redis-exporter";
 /** The user oliver006/redis_exporter's image runs as (its Dockerfile's USER). */
 const redisExporterImageUid = 59000;
+/** How long a postStart hook may run (a kubelet waits for it without a limit; a hung one is a bug here). */
+const postStartLimitMs = 120_000;
 
 /** What every pod worker shares. */
 export interface AgentContext {
@@ -215,11 +223,36 @@ export class PodWorker {
     if (deleteObject) await this.#deletePodObject();
   }
 
-  /** Runs the container's preStop hook (exec, HTTP GET or sleep) until it ends or `deadline`. */
+  /** Runs the container's preStop hook until it ends or `deadline`. */
   async #preStop(runtime: ContainerRuntime, deadline: number): Promise<void> {
     const hook = runtime.spec.lifecycle?.preStop;
+    if (!hook || !runtime.child) return;
+    const failure = await this.#runHook(runtime, hook, deadline);
+    if (failure) {
+      this.#event(
+        "Warning",
+        "FailedPreStopHook",
+        `PreStop hook of ${runtime.spec.name} failed: ${failure}`,
+      );
+      this.#ctx.log("preStop hook failed", {
+        pod: this.#name,
+        container: runtime.spec.name,
+        error: failure,
+      });
+    }
+  }
+
+  /**
+   * Runs a lifecycle hook (exec as the container's user, HTTP GET or sleep)
+   * until it ends or `deadline`; returns why it failed, if it did.
+   */
+  async #runHook(
+    runtime: ContainerRuntime,
+    hook: LifecycleHandler,
+    deadline: number,
+  ): Promise<string | undefined> {
     const child = runtime.child;
-    if (!hook || !child) return;
+    if (!child) return "the container is not running";
     const remaining = Math.max(deadline - Date.now(), 0);
     try {
       if (hook.exec?.command) {
@@ -229,29 +262,22 @@ export class PodWorker {
           remaining,
         );
         if (result.code !== 0) {
-          this.#event(
-            "Warning",
-            "FailedPreStopHook",
-            `PreStop hook of ${runtime.spec.name} failed: ${result.output.trim()}`,
-          );
+          return result.output.trim() || `exited with ${result.code}`;
         }
       } else if (hook.httpGet) {
-        const port = hook.httpGet.port;
-        await fetch(
-          `http://${hook.httpGet.host ?? this.#sandbox?.ip}:${port}${hook.httpGet.path ?? "/"}`,
-          {
-            signal: AbortSignal.timeout(remaining),
-          },
-        ).then((r) => r.body?.cancel());
+        const { port, host, path } = hook.httpGet;
+        const response = await fetch(`http://${host ?? this.#sandbox?.ip}:${port}${path ?? "/"}`, {
+          signal: AbortSignal.timeout(remaining),
+        });
+        await response.body?.cancel();
+        // As a kubelet's HTTP handler: any status from 400 on is a failure.
+        if (response.status >= 400) return `HTTP ${response.status}`;
       } else if (hook.sleep) {
         await delay(Math.min(hook.sleep.seconds * 1000, remaining));
       }
+      return undefined;
     } catch (error) {
-      this.#ctx.log("preStop hook failed", {
-        pod: this.#name,
-        container: runtime.spec.name,
-        error: String(error),
-      });
+      return String(error);
     }
   }
 
@@ -446,11 +472,24 @@ export class PodWorker {
     await this.#saveRecord();
     this.#markDirty();
     this.#event("Normal", "Started", `Started container ${container.name}`);
+    const postStart = container.lifecycle?.postStart;
+    const postStartFailure = postStart
+      ? await this.#runHook(runtime, postStart, Date.now() + postStartLimitMs)
+      : undefined;
+    if (postStartFailure) {
+      // As a kubelet: the container is killed, and restarted as its policy says.
+      this.#event(
+        "Warning",
+        "FailedPostStartHook",
+        `PostStartHook failed for ${container.name}: ${postStartFailure}`,
+      );
+      this.#signal(runtime, "SIGKILL");
+    }
 
     const probes = new AbortController();
     const stopProbes = () => probes.abort();
     this.#stop.signal.addEventListener("abort", stopProbes);
-    if (!runtime.init) {
+    if (!runtime.init && !postStartFailure) {
       probeContainer(container, {
         pid: child.pid,
         podIP: this.#sandbox!.ip,

@@ -55,10 +55,17 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
             spec: { clusterIP: "None", selector: { app: "plain" }, ports: [{ port: 6379 }] },
           },
           {
+            // Two pods behind one headless name: it resolves to both.
+            apiVersion: "v1",
+            kind: "Service",
+            metadata: { name: "both-headless" },
+            spec: { clusterIP: "None", selector: { headless: "both" }, ports: [{ port: 6379 }] },
+          },
+          {
             // As a new user would write it: the official image, no config file, only --save "".
             apiVersion: "v1",
             kind: "Pod",
-            metadata: { name: "plain", labels: { app: "plain" } },
+            metadata: { name: "plain", labels: { app: "plain", headless: "both" } },
             spec: {
               hostname: "plain",
               subdomain: "plain-headless",
@@ -74,7 +81,7 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
             // The same for the valkey image, whose program keeps its own name here.
             apiVersion: "v1",
             kind: "Pod",
-            metadata: { name: "plain-valkey" },
+            metadata: { name: "plain-valkey", labels: { headless: "both" } },
             spec: {
               containers: [{
                 name: "valkey",
@@ -86,15 +93,42 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
             },
           },
           {
+            // A postStart hook that fails: the container is killed and restarted.
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "bad-hook" },
+            spec: {
+              containers: [{
+                name: "shell",
+                image: "redis:7.2",
+                command: ["sleep", "infinity"],
+                lifecycle: {
+                  postStart: { exec: { command: ["sh", "-c", "echo no >&2; exit 3"] } },
+                },
+              }],
+            },
+          },
+          {
             apiVersion: "v1",
             kind: "Pod",
             metadata: { name: "client" },
             spec: {
               securityContext: { runAsUser: 1234, runAsGroup: 1234 },
+              volumes: [{ name: "shared", emptyDir: {} }],
               containers: [{
                 name: "shell",
                 image: "redis:7.2",
                 command: ["sh", "-c", "while true; do echo tick; sleep 0.3; done"],
+                volumeMounts: [{ name: "shared", mountPath: "/shared" }],
+                // Hooks run as the container's user, as exec probes do.
+                lifecycle: {
+                  postStart: { exec: { command: ["sh", "-c", "id -u > /shared/post-start-uid"] } },
+                  preStop: {
+                    exec: {
+                      command: ["sh", "-c", 'redis-cli -h plain-redis set pre-stop-uid "$(id -u)"'],
+                    },
+                  },
+                },
                 // Ready only if the probe runs as the container's user, as on a kubelet.
                 readinessProbe: {
                   exec: { command: ["sh", "-c", 'test "$(id -u)" = 1234'] },
@@ -159,6 +193,29 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
         "example.com",
       ]);
       assert.notEqual(outside.code, 0, "a name outside cluster.local does not resolve");
+      // It is answered with an error, not left to time out (no forwarding at all).
+      const query = [
+        "import socket, struct",
+        "server = [l.split()[1] for l in open('/etc/resolv.conf') if l.startswith('nameserver')][0]",
+        "name = b''.join(bytes([len(p)]) + p.encode() for p in 'example.com.'.split('.'))",
+        "packet = struct.pack('>HHHHHH', 4242, 0x0100, 1, 0, 0, 0) + name + struct.pack('>HH', 1, 1)",
+        "s = socket.socket(socket.AF_INET, socket.SOCK_DGRAM)",
+        "s.settimeout(5)",
+        "s.sendto(packet, (server, 53))",
+        "reply = s.recv(512)",
+        "print(struct.unpack('>HH', reply[:4])[1] & 0xF, struct.unpack('>H', reply[6:8])[0])",
+      ].join("\n");
+      const [rcode, answers] = (await exec("client", "python3", "-c", query)).trim().split(" ");
+      assert.notEqual(rcode, "0", "an error answer (REFUSED, NXDOMAIN or SERVFAIL)");
+      assert.equal(answers, "0");
+      // A headless Service's own name gives every ready pod's address.
+      const both = await exec("client", "getent", "ahostsv4", "both-headless");
+      const ips = new Set(both.trim().split("\n").map((line) => line.split(/\s+/)[0]));
+      assert.deepEqual(
+        [...ips].sort(),
+        [plain.status!.podIP!, plainValkey.status!.podIP!].sort(),
+        both,
+      );
     });
 
     await t.step("ClusterIPs work from pods, also a pod's own Service (hairpin)", async () => {
@@ -277,6 +334,36 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
           /^back-off 10s restarting failed container=redis pod=plain_/,
         );
         await restarted(2);
+      },
+    );
+
+    await t.step(
+      "lifecycle hooks run as the container's user; a failed postStart kills the container",
+      async () => {
+        assert.equal((await exec("client", "cat", "/shared/post-start-uid")).trim(), "1234");
+        const badHook = await waitFor("bad-hook restarted after its postStart failed", async () => {
+          const p = await pod("bad-hook");
+          return (p.status?.containerStatuses?.[0]?.restartCount ?? 0) >= 1 ? p : undefined;
+        }, 30_000);
+        assert.ok(!isReady(badHook));
+        const events = await kubectl([
+          "-n",
+          n,
+          "get",
+          "events",
+          "--field-selector",
+          "involvedObject.name=bad-hook,reason=FailedPostStartHook",
+          "-o",
+          "jsonpath={.items[*].message}",
+        ]);
+        assert.match(events, /PostStartHook failed for shell: no/);
+        // The preStop hook reports its user to the plain pod before the client goes.
+        await ready("plain");
+        await kubectl(["-n", n, "delete", "pod", "client", "--wait=true"]);
+        assert.equal(
+          (await redisCli(plain.status!.podIP!, "get", "pre-stop-uid")).trim(),
+          "1234",
+        );
       },
     );
   } finally {
