@@ -11,7 +11,9 @@ import type { Redis, RedisSpec } from "../api/redis.ts";
 import { keepClaimTemplates } from "../decide/claim_templates.ts";
 import { matchesDesired } from "../decide/drift.ts";
 import { buildConfigMap } from "./config_map.ts";
+import { buildAclSecret } from "./acl_secret.ts";
 import { buildMasterEndpointSlice } from "./master_endpoints.ts";
+import { buildNetworkPolicy } from "./network_policy.ts";
 import { buildPodDisruptionBudget } from "./pdb.ts";
 import { buildSecret } from "./secret.ts";
 import { buildServices } from "./services.ts";
@@ -171,6 +173,30 @@ const specs: Array<[string, Record<string, unknown>]> = [
     exporter: { image: exporterImage, securityContext: { runAsNonRoot: true, runAsUser: 59000 } },
   }],
   ["exporter.initialDelaySeconds", { exporter: { image: exporterImage, initialDelaySeconds: 0 } }],
+  ["tls", { tls: { secretName: "certs" } }],
+  ["tls with the plain port kept", { tls: { secretName: "certs", plaintext: true } }],
+  ["acl", {
+    acl: {
+      users: [{
+        name: "app",
+        rules: "on ~* +@all",
+        password: { secretKeyRef: { name: "app-password", key: "password" } },
+      }],
+    },
+  }],
+  ["acl with the default user off", { acl: { disableDefaultUser: true, users: [] } }],
+  ["an empty networkPolicy", { networkPolicy: {} }],
+  ["networkPolicy peers", {
+    networkPolicy: {
+      from: [{ ipBlock: { cidr: "10.0.0.0/8", except: [] } }, { podSelector: {} }],
+      metricsFrom: [],
+    },
+  }],
+  ["networkPolicy for the exporter", {
+    exporter: { image: exporterImage },
+    networkPolicy: { from: [], metricsFrom: [{ namespaceSelector: { matchLabels: { a: "b" } } }] },
+  }],
+  ["sentinel", { sentinel: { masterName: "mymaster" } }],
 ];
 
 const example = parse(
@@ -203,7 +229,26 @@ function ownedObjects(
     ["while rotating", buildSecret(redis, { password: "new", previous: "old" })],
     ["with a master", buildMasterEndpointSlice(redis, { pod: masterPod, ip: "198.18.0.7" })],
     ["without a master", buildMasterEndpointSlice(redis, undefined)],
+    ...optional("", buildNetworkPolicy(redis, "redis-operator")),
+    ...optional(
+      "",
+      redis.spec?.acl
+        ? buildAclSecret(redis, {
+          passwords: { operator: "o", replication: "r", exporter: "e" },
+          startup: "user app on",
+          users: [],
+        })
+        : undefined,
+    ),
   ];
+}
+
+/** `[shape, object]` when the object exists. */
+function optional<T extends { kind?: string; metadata?: { name?: string } }>(
+  shape: string,
+  object: T | undefined,
+): Array<[string, T]> {
+  return object ? [[shape, object]] : [];
 }
 
 for (const [what, redis] of redises) {

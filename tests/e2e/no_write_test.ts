@@ -53,7 +53,7 @@ async function ownedVersions(namespace: string): Promise<Record<string, string>>
       }>;
   const items = [
     ...await list(
-      "statefulsets,services,configmaps,secrets,poddisruptionbudgets",
+      "statefulsets,services,configmaps,secrets,poddisruptionbudgets,networkpolicies",
       "app.kubernetes.io/managed-by=redis-operator",
     ),
     // Only the master Service's slice is the operator's; the others carry its labels too.
@@ -92,6 +92,15 @@ Deno.test("a steady Redis costs no writes: the default spec, the example, option
   const ns = await testNamespace("nowrite");
   try {
     const apply = (yaml: string) => kubectl(["-n", ns.name, "apply", "-f", "-"], yaml);
+    await kubectl([
+      "-n",
+      ns.name,
+      "create",
+      "secret",
+      "generic",
+      "app-password",
+      "--from-literal=password=app-s3cret",
+    ]);
     await apply(manifest("plain", { replicas: 3 }));
     await apply(example);
     // Zero values the server does not store, and numbers it stores as quantity strings.
@@ -105,6 +114,16 @@ Deno.test("a steady Redis costs no writes: the default spec, the example, option
       volumes: [{ name: "scratch", emptyDir: {} }],
       failover: { minReplicasToWrite: 0 },
       redis: { initialDelaySeconds: 0, resources: { requests: { cpu: 0.1, memory: 67108864 } } },
+      // The optional objects: a NetworkPolicy, the ACL users' Secrets, a Sentinel name.
+      networkPolicy: { from: [{ podSelector: {} }], metricsFrom: [] },
+      acl: {
+        users: [{
+          name: "app",
+          rules: "on ~* +@all",
+          password: { secretKeyRef: { name: "app-password", key: "password" } },
+        }],
+      },
+      sentinel: { masterName: `nowrite-${ns.name}` },
     }));
     const names = ["plain", "example", "extras"];
     for (const name of names) await waitForReady(client, ns.name, name, 3, 180_000);
@@ -154,11 +173,12 @@ Deno.test("a steady Redis costs no writes: the default spec, the example, option
           )}; statuses before ${before.statuses}, after ${after.statuses}`,
         );
       }
-      // A StatefulSet, four Services, a ConfigMap, a PDB and the master slice each (no password, no Secret).
+      // A StatefulSet, four Services, a ConfigMap, a PDB and the master slice each; the
+      // extras' NetworkPolicy and its ACL Secrets (redis-extras-acl, and the backup redis-extras).
       assert.equal(
         Object.keys(before.versions).length,
-        8 * names.length,
-        `${who}: every owned object is listed`,
+        8 * names.length + 3,
+        `${who}: every owned object is listed: ${Object.keys(before.versions).join(", ")}`,
       );
       assert.deepEqual(after.versions, before.versions, `${who}: no owned object changed`);
     };
