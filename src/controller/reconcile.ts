@@ -468,7 +468,7 @@ function ownedBy(object: { metadata?: ObjectMeta }, redis: Redis): boolean {
  * While no failover can happen, points replicas away from the address of a
  * master whose pod is gone (decide/parking.ts): nothing else may take it over.
  */
-async function parkReplicas(
+export async function parkReplicas(
   deps: ReconcileDeps,
   redis: Redis,
   observed: readonly ObservedInstance[],
