@@ -95,7 +95,7 @@ Deno.test("the operator's identity can set only the switchover annotation on a R
   }
 });
 
-Deno.test("a default Redis runs where the restricted Pod Security Standard is enforced; a hostPath volume does not", async () => {
+Deno.test("a default Redis runs where the restricted Pod Security Standard is enforced; a hostPath volume or a privileged init container does not", async () => {
   const client = await clusterClient();
   await deployOperator(client);
   const ns = await testNamespace("restricted");
@@ -111,25 +111,38 @@ Deno.test("a default Redis runs where the restricted Pod Security Standard is en
     await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("tight"));
     await waitForReady(client, ns.name, "tight");
 
-    await kubectl(
-      ["-n", ns.name, "apply", "-f", "-"],
-      redisManifest("escape", { volumes: [{ name: "host", hostPath: { path: "/" } }] }),
-    );
-    const refused = await waitFor("the StatefulSet's pods refused", async () => {
-      const messages = await k(
-        "get",
-        "events",
-        "--field-selector",
-        "involvedObject.name=redis-escape,reason=FailedCreate",
-        "-o",
-        "jsonpath={.items[*].message}",
-      );
-      return /violates PodSecurity "restricted:latest".*hostPath/.test(messages)
-        ? messages
-        : undefined;
-    });
-    assert.ok(refused);
-    assert.equal(await k("get", "pods", "-l", "redis=escape", "-o", "name"), "", "no pod runs");
+    // What a namespace user could not do with a pod of their own, they cannot do through us.
+    const escapes: Array<[string, Record<string, unknown>, RegExp]> = [
+      ["escape", { volumes: [{ name: "host", hostPath: { path: "/" } }] }, /hostPath/],
+      ["privileged", {
+        initContainers: [{
+          name: "root",
+          image: "redis:7.0",
+          command: ["true"],
+          securityContext: { privileged: true },
+        }],
+      }, /privileged/],
+    ];
+    for (const [name, spec] of escapes) {
+      await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest(name, spec));
+    }
+    for (const [name, , why] of escapes) {
+      const refused = await waitFor(`the pods of ${name} refused`, async () => {
+        const messages = await k(
+          "get",
+          "events",
+          "--field-selector",
+          `involvedObject.name=redis-${name},reason=FailedCreate`,
+          "-o",
+          "jsonpath={.items[*].message}",
+        );
+        return /violates PodSecurity "restricted:latest"/.test(messages) && why.test(messages)
+          ? messages
+          : undefined;
+      });
+      assert.ok(refused);
+      assert.equal(await k("get", "pods", "-l", `redis=${name}`, "-o", "name"), "", "no pod runs");
+    }
   } finally {
     await ns.remove();
     client.close();
