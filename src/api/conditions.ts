@@ -32,6 +32,7 @@ export const Reason = {
   ApplyFailed: "ApplyFailed",
   InvalidSpec: "InvalidSpec",
   SecretConflict: "SecretConflict",
+  NameConflict: "NameConflict",
   StorageChangeRefused: "StorageChangeRefused",
   ImageChangeRefused: "ImageChangeRefused",
   FencingRepaired: "FencingRepaired",

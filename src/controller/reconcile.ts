@@ -38,6 +38,7 @@ import {
 } from "../decide/switchover.ts";
 import { masterNameStanding } from "../sentinel/view.ts";
 import { specProblems } from "../api/validation.ts";
+import { nameConflict } from "../decide/name_conflicts.ts";
 import { decideReplication, readHoldMs, type RecordedMaster } from "../decide/replication.ts";
 import type { Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../text/base64.ts";
@@ -108,6 +109,17 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const problems: Problem[] = [];
   const invalid = specProblems(redis);
   if (invalid.length) problems.push({ reason: Reason.InvalidSpec, message: invalid.join("; ") });
+  // Objects another Redis of the namespace already goes by are not this one's to write.
+  const conflict = nameConflict(redis, deps.caches.redis.all());
+  if (conflict) {
+    // Nothing of it is written (its objects, Secrets, slice or pod labels would be the
+    // other's), and it has no pods to observe: only its status says why.
+    problems.push({ reason: Reason.NameConflict, message: conflict });
+    const reported = combine(problems);
+    await report(deps, redis, { plan: undefined, observed: [], problem: reported });
+    log.warn("name conflict", { message: conflict });
+    return { requeueAfterMs: healthyRecheckMs };
+  }
   // Reported, but it holds up neither rollouts nor readiness: replication is unaffected.
   const names = masterNameStanding(redis, deps.caches.redis.all());
   const advisories: Problem[] = names.conflict

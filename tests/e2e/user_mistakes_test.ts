@@ -185,3 +185,53 @@ Deno.test("a password with a line break is refused with a clear message, never q
     client.close();
   }
 });
+
+Deno.test("a Redis whose objects would take another's names gets none, and says why", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("clash");
+  const k = (...args: string[]) => kubectl(["-n", ns.name, ...args]);
+  try {
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("clash"));
+    const first = await waitForReady(client, ns.name, "clash");
+    // Its StatefulSet and Service would be redis-clash-master: the first one's master Service.
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("clash-master"));
+    const message = await waitFor("NameConflict on the later Redis", async () => {
+      const later = await getRedis(client, ns.name, "clash-master");
+      const degraded = later.status?.conditions?.find((c) => c.type === "Degraded");
+      return degraded?.reason === "NameConflict" ? degraded.message : undefined;
+    });
+    assert.match(message ?? "", /redis-clash-master.*Redis clash \(created earlier\)/);
+    const owners = await k(
+      "get",
+      "service",
+      "redis-clash-master",
+      "-o",
+      "jsonpath={.metadata.ownerReferences[*].name}",
+    );
+    assert.equal(owners, "clash", "the master Service is still only the first Redis's");
+    assert.equal(
+      await k("get", "statefulsets,configmaps", "-l", "redis=clash-master", "-o", "name"),
+      "",
+      "the later Redis got no objects",
+    );
+    // The first one is untouched: the same master, Ready.
+    await new Promise((r) => setTimeout(r, 3000));
+    const still = await waitForReady(client, ns.name, "clash");
+    assert.equal(still.status?.master, first.status?.master);
+    assert.equal(
+      await k(
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=redis-clash-master",
+        "-o",
+        "jsonpath={.items[*].endpoints[*].addresses[*]}",
+      ),
+      still.status?.masterIP,
+    );
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
