@@ -192,6 +192,16 @@ Deno.test("invalid resources are refused with a message a person understands", a
         );
       }
     }
+    // Fencing that refuses every write (issue 8, item 9), and a replica that can never be
+    // promoted on every instance.
+    assert.match(
+      await apply(redisManifest("fenced", { replicas: 3, failover: { minReplicasToWrite: 3 } })),
+      /minReplicasToWrite must be below spec\.replicas/,
+    );
+    assert.match(
+      await apply(redisManifest("stuck", { config: { "replica-priority": "0" } })),
+      /spec\.config must not set directives the operator manages: .*replica-priority/,
+    );
     assert.match(
       await apply(JSON.stringify({ ...JSON.parse(redisManifest("typo")), sepc: {} })),
       /unknown field "sepc"/,
