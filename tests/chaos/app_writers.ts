@@ -17,7 +17,13 @@ import { parseWriterOutput, type WriteEvent } from "../clients/client_report.ts"
 import { kubectl, layout, waitFor } from "../cluster/helpers.ts";
 
 /** Each library with its defaults, and ioredis once more with the one setting the README suggests. */
-export const libraries = ["ioredis", "redis-py", "go-redis", "ioredis+reconnectOnError"] as const;
+export const libraries = [
+  "ioredis",
+  "redis-py",
+  "go-redis",
+  "ioredis+reconnectOnError",
+  "redis-py+retryOnError",
+] as const;
 /** One of {@linkcode libraries}, or Jedis (a JVM per writer: only where a test asks for it). */
 export type Library = typeof libraries[number] | "jedis";
 
@@ -198,6 +204,14 @@ export function startWriters<L extends Library>(
     ],
     // Its one setting concerns a fixed address; through a Sentinel it is plain ioredis.
     "ioredis+reconnectOnError": ioredis("ioredis+reconnectOnError", "reconnect-on-readonly"),
+    "redis-py+retryOnError": [
+      "python3",
+      `${layout.repoDir}/tests/clients/redis_py_writer.py`,
+      host,
+      port,
+      `${prefix}redis-py+retryOnError`,
+      ...(setting ? [setting] : ["retry-on-readonly"]),
+    ],
   };
   return Object.fromEntries(
     which.map((lib) => [lib, new AppWriter(app.netns, app.resolvConf, commands[lib], env)]),

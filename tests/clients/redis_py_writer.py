@@ -9,7 +9,9 @@ the ioredis and go-redis writers.
 
 With sentinel=NAME, HOST:PORT is a Sentinel and NAME the master name, used as
 redis-py's documentation shows: Sentinel([(HOST, PORT)], socket_timeout=0.1)
-and master_for(NAME, socket_timeout=0.1).
+and master_for(NAME, socket_timeout=0.1). With retry-on-readonly, the one
+setting the README suggests: retry_on_error=[ReadOnlyError], which makes
+redis-py's default Retry reconnect and resend on READONLY.
 """
 import signal
 import sys
@@ -33,6 +35,8 @@ signal.signal(signal.SIGTERM, stop)
 if setting.startswith("sentinel="):
     sentinel = Sentinel([(host, port)], socket_timeout=0.1)
     client = sentinel.master_for(setting[len("sentinel="):], socket_timeout=0.1)
+elif setting == "retry-on-readonly":
+    client = redis.Redis(host=host, port=port, retry_on_error=[redis.exceptions.ReadOnlyError])
 else:
     client = redis.Redis(host=host, port=port)
 n = 0
