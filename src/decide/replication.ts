@@ -216,7 +216,11 @@ export function decideReplication(
   // not recorded whose history lacks theirs is a stale one (a partition's old side with a
   // replica back): following it would drop what they hold, so a replica of the recorded
   // master is promoted instead, whatever copies the stale one has.
-  const recordedFollowers = instances.filter((i) => followsLost(i, recorded) && holdsData(i));
+  // Only those that synced since they started: one restarted from its own disk holds keys of
+  // no known history (offset 0) and says nothing of what the recorded master acknowledged.
+  const recordedFollowers = instances.filter((i) =>
+    followsLost(i, recorded) && holdsData(i) && hasHistory(i)
+  );
   const adoptable = activeMasters.filter((m) => recordedFollowers.every((f) => inHistoryOf(f, m)));
   if (adoptable.length === 1) {
     const master = adoptable[0]!;

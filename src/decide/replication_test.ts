@@ -459,6 +459,42 @@ Deno.test("decideReplication() promotes a replica of the lost recorded master ov
   assert.equal(adopted.kind === "Promote" && adopted.master.pod, "redis-x-0");
 });
 
+Deno.test("decideReplication() adopts a user's FAILOVER target over a follower of the lost master that restarted from its disk and never synced", () => {
+  const [a, b, z] = ["a", "b", "z"].map((c) => c.repeat(40));
+  // redis-x-1, the target, took writes under a new history, redis-x-2 linked to it.
+  const target = observe(
+    1,
+    `role:master\nconnected_slaves:1\nmaster_replid:${b}\nmaster_replid2:${a}\nmaster_repl_offset:1500\nsecond_repl_offset:1001\n`,
+  );
+  const linked = observe(
+    2,
+    `role:slave\nmaster_host:${
+      ip(1)
+    }\nmaster_port:6379\nmaster_link_status:up\nmaster_sync_in_progress:0\nslave_repl_offset:1500\nslave_priority:100\nmaster_replid:${b}\nmaster_replid2:${a}\nmaster_repl_offset:1500\nsecond_repl_offset:1001\n`,
+  );
+  // redis-x-3 restarted from its AOF, pointed (by the ConfigMap) at the gone recorded master.
+  const restarted: InstanceObservation = {
+    ...observe(
+      3,
+      `role:slave\nmaster_host:${
+        ip(0)
+      }\nmaster_port:6379\nmaster_link_status:down\nmaster_link_down_since_seconds:-1\nmaster_sync_in_progress:0\nslave_repl_offset:0\nslave_priority:100\nmaster_replid:${z}\nmaster_repl_offset:0\n`,
+    ),
+    keys: 40,
+    runningSeconds: 5,
+  };
+  const recorded = { pod: "redis-x-0", ip: ip(0) };
+  const plan = decideReplication([target, linked, restarted], recorded);
+  assert.equal(plan.kind === "Promote" && plan.reason, "Adopt");
+  assert.equal(plan.kind === "Promote" && plan.master.pod, "redis-x-1");
+  const persistent = decideReplication(
+    [target, linked, { ...restarted, runningSeconds: 61 }],
+    recorded,
+    { detectionWindowMs: 2000, persistent: true },
+  );
+  assert.equal(persistent.kind === "Promote" && persistent.master.pod, "redis-x-1");
+});
+
 Deno.test("decideReplication() compares offsets only among replicas of the lost master (item 5)", () => {
   const withReplId = (o: InstanceObservation, replId: string, linkDown: number) => ({
     ...o,
