@@ -69,6 +69,9 @@ export async function carryOut(
         observationOf(pod),
         observationOf(master.pod),
         stoppedMaster,
+        // The recorded master a failover replaces: a replica whose link to it is down
+        // receives nothing more.
+        plan.kind === "Promote" && status.masterIP !== master.ip ? status.masterIP : undefined,
       ),
     );
   const failures: string[] = [];

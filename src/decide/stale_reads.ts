@@ -16,6 +16,7 @@
  *
  * @module
  */
+import { parkingAddress } from "./parking.ts";
 import { type InstanceObservation, sharesHistory } from "./replication.ts";
 
 /**
@@ -25,12 +26,13 @@ import { type InstanceObservation, sharesHistory } from "./replication.ts";
  * `instance` holds is a prefix of the master's history, else no.
  *
  * The observation is older than the command, so it must also be one whose
- * data cannot have left that history since: a replica whose link is down, or
- * whose master is `master` itself or `stoppedMaster`, a master this pass has
- * already stopped from taking writes (a handover's parked master). A master,
- * or a replica still linked to a master that may take writes (a partition's
- * other side), may have moved on; following, it would answer reads from data
- * about to be replaced by a full copy.
+ * data cannot have left that history since, and not in a full copy: a replica
+ * of `master` itself, of `stoppedMaster` (a master this pass has already
+ * stopped from taking writes: a handover's parked master), or, its link down,
+ * of `lostMaster` (the recorded master a failover replaces) or the parking
+ * address. A master, or a replica of any other master (a partition's other
+ * side, whose link may come back at any moment), may have moved on;
+ * following, it would answer reads from data about to be replaced.
  *
  * @example
  * ```ts
@@ -49,12 +51,14 @@ export function servesStaleWhileFollowing(
   instance: InstanceObservation | undefined,
   master: InstanceObservation | undefined,
   stoppedMaster?: string,
+  lostMaster?: string,
 ): boolean {
   if (!wanted || !instance?.info || !master?.info) return false;
-  const { role, masterLinkUp, masterHost } = instance.info;
-  const holdsStill = role === "replica" &&
-    (masterLinkUp !== true || masterHost === master.ip ||
-      (stoppedMaster !== undefined && masterHost === stoppedMaster));
+  const { role, masterLinkUp, masterHost, syncInProgress } = instance.info;
+  const holdsStill = role === "replica" && syncInProgress !== true && masterHost !== undefined &&
+    (masterHost === master.ip || masterHost === stoppedMaster ||
+      (masterLinkUp !== true &&
+        (masterHost === lostMaster || masterHost === parkingAddress.host)));
   return holdsStill &&
     sharesHistory({ ...instance, info: instance.info }, { ...master, info: master.info });
 }

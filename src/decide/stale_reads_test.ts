@@ -125,9 +125,32 @@ Deno.test("servesStaleWhileFollowing() refuses stale reads to an instance whose 
     "linked to the master a handover stopped",
   );
   assert.equal(
-    servesStaleWhileFollowing(true, linkedTo("198.18.1.7", "down"), master),
+    servesStaleWhileFollowing(
+      true,
+      linkedTo("198.18.1.7", "down"),
+      master,
+      undefined,
+      "198.18.1.7",
+    ),
     true,
-    "its link down: nothing arrives",
+    "its link down to the lost recorded master: nothing arrives",
+  );
+  assert.equal(
+    servesStaleWhileFollowing(true, linkedTo("198.18.1.7", "down"), master),
+    false,
+    "its link down to another master, which may come back",
+  );
+  const copying = linkedTo("198.18.1.7", "down");
+  assert.equal(
+    servesStaleWhileFollowing(
+      true,
+      { ...copying, info: { ...copying.info!, syncInProgress: true } },
+      master,
+      undefined,
+      "198.18.1.7",
+    ),
+    false,
+    "in a full copy from it",
   );
   assert.equal(
     servesStaleWhileFollowing(true, linkedTo("198.18.1.1", "up"), master),
