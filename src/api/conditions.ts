@@ -33,6 +33,7 @@ export const Reason = {
   InvalidSpec: "InvalidSpec",
   SecretConflict: "SecretConflict",
   NameConflict: "NameConflict",
+  MaxmemoryMismatch: "MaxmemoryMismatch",
   StorageChangeRefused: "StorageChangeRefused",
   ImageChangeRefused: "ImageChangeRefused",
   FencingRepaired: "FencingRepaired",

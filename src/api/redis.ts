@@ -168,13 +168,17 @@ export function failoverSettings(redis: Redis): {
 /**
  * Does each pod keep its data on a volume of its own: a claim template, and
  * AOF or RDB snapshots turned on in spec.config (both are off by default)?
+ * `liveClaimTemplate`, when the StatefulSet exists, says whether the pods have
+ * a data volume: what runs counts, not a spec the StatefulSet could not take
+ * (its claim templates cannot change).
  */
-export function keepsDataOnVolumes(redis: Redis): boolean {
+export function keepsDataOnVolumes(redis: Redis, liveClaimTemplate?: boolean): boolean {
   const config = Object.fromEntries(
     Object.entries(redis.spec?.config ?? {}).map(([k, v]) => [k.toLowerCase(), v.trim()]),
   );
   const unquoted = (value: string | undefined) => value?.replace(/^(["'])(.*)\1$/, "$2").trim();
   const appendOnly = unquoted(config["appendonly"])?.toLowerCase() === "yes";
   const snapshots = (unquoted(config["save"]) ?? "") !== "";
-  return redis.spec?.dataVolumeClaimTemplate !== undefined && (appendOnly || snapshots);
+  const volume = liveClaimTemplate ?? redis.spec?.dataVolumeClaimTemplate !== undefined;
+  return volume && (appendOnly || snapshots);
 }

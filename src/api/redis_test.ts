@@ -12,4 +12,7 @@ Deno.test("keepsDataOnVolumes() needs a data volume and AOF or RDB snapshots tur
   assert.equal(keepsDataOnVolumes(redis({ save: "900 1" })), true);
   assert.equal(keepsDataOnVolumes(redis({ save: '""', appendonly: "no" })), false);
   assert.equal(keepsDataOnVolumes(redis({ appendonly: "yes" }, false)), false, "no volume");
+  // What the StatefulSet runs counts over a spec it could not take.
+  assert.equal(keepsDataOnVolumes(redis({ appendonly: "yes" }), false), false, "live: none");
+  assert.equal(keepsDataOnVolumes(redis({ appendonly: "yes" }, false), true), true, "live: one");
 });

@@ -39,6 +39,7 @@ import {
 import { masterNameStanding } from "../sentinel/view.ts";
 import { specProblems } from "../api/validation.ts";
 import { nameConflict } from "../decide/name_conflicts.ts";
+import { maxmemoryProblem } from "../decide/memory_limit.ts";
 import { decideReplication, readHoldMs, type RecordedMaster } from "../decide/replication.ts";
 import type { Problem } from "../decide/status.ts";
 import { decodeBase64Text } from "../text/base64.ts";
@@ -110,21 +111,20 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const invalid = specProblems(redis);
   if (invalid.length) problems.push({ reason: Reason.InvalidSpec, message: invalid.join("; ") });
   // Objects another Redis of the namespace already goes by are not this one's to write.
+  // Services another Redis of the namespace came first to are left to it; all else goes on.
   const conflict = nameConflict(redis, deps.caches.redis.all());
-  if (conflict) {
-    // Nothing of it is written (its objects, Secrets, slice or pod labels would be the
-    // other's), and it has no pods to observe: only its status says why.
-    problems.push({ reason: Reason.NameConflict, message: conflict });
-    const reported = combine(problems);
-    await report(deps, redis, { plan: undefined, observed: [], problem: reported });
-    log.warn("name conflict", { message: conflict });
-    return { requeueAfterMs: healthyRecheckMs };
-  }
+  if (conflict) problems.push({ reason: Reason.NameConflict, message: conflict.message });
+  const leftAlone = new Set(conflict?.services ?? []);
   // Reported, but it holds up neither rollouts nor readiness: replication is unaffected.
   const names = masterNameStanding(redis, deps.caches.redis.all());
   const advisories: Problem[] = names.conflict
     ? [{ reason: Reason.SentinelNameConflict, message: names.conflict }]
     : [];
+  const memory = maxmemoryProblem(
+    redis.spec?.config,
+    redis.spec?.redis?.resources?.limits?.memory as string | number | undefined,
+  );
+  if (memory) advisories.push({ reason: Reason.MaxmemoryMismatch, message: memory });
   const request = switchoverRequest(redis);
   const switchover = pendingSwitchover(redis);
 
@@ -191,6 +191,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
       redis,
       wanted === undefined || copyUnknown ? undefined : secret,
       statefulSetReplicas,
+      leftAlone,
     );
     problems.push(...applyProblems);
     if (written.length) log.info("objects applied", { objects: written });
@@ -260,7 +261,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     };
     const plan = decideReplication(observed.map((o) => o.observation), recordedMaster, {
       ...settings,
-      ...(keepsDataOnVolumes(redis) ? { persistent: true } : {}),
+      ...(keepsDataOnVolumes(redis, liveDataVolume(deps, redis)) ? { persistent: true } : {}),
       desiredReplicas: desired,
       ...(switchover ? { switchover } : {}),
       readHolds: readHoldsLeft(key, Date.now()),
@@ -279,7 +280,10 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     if (problem) problems.push(problem);
     // The Service first: clients wait on it; labels and the ConfigMap only inform.
     enterStage(key, "write the master EndpointSlice");
-    problems.push(...await tryApply(() => syncMasterEndpoints(deps, redis, master)));
+    // Its master slice would join the other Redis's Service of that name.
+    if (!leftAlone.has(objectNames(name).master)) {
+      problems.push(...await tryApply(() => syncMasterEndpoints(deps, redis, master)));
+    }
     // The hold counts from the Service's move: kube-proxy's delay starts there.
     if (readHold) holdReads(key, readHold, Date.now(), readHoldMs);
     if (master && redis.status?.masterIP && master.ip !== redis.status.masterIP) {
@@ -469,6 +473,17 @@ async function clearServedSwitchover(
     // The next pass tries again (a newer request makes the test fail: it is kept).
     deps.log.warn("cannot remove a served switchover request", { error: String(error) });
   }
+}
+
+/** Whether the live StatefulSet gives pods a data volume; undefined before it exists. */
+function liveDataVolume(deps: ReconcileDeps, redis: Redis): boolean | undefined {
+  const set = deps.caches.statefulSets.get(
+    redis.metadata?.namespace ?? "",
+    objectNames(redis.metadata?.name ?? "").base,
+  );
+  return set
+    ? (set.spec?.volumeClaimTemplates ?? []).some((t) => t.metadata?.name === "data")
+    : undefined;
 }
 
 /** Is `object` controlled by this Redis (its ownerReference carries the Redis's uid)? */

@@ -113,6 +113,8 @@ export async function syncOwnedObjects(
   redis: Redis,
   secret: SecretState | undefined,
   replicas: number,
+  /** Services another Redis has under the same names (decide/name_conflicts.ts). */
+  servicesLeftAlone: ReadonlySet<string> = new Set(),
 ): Promise<SyncOutcome> {
   const ns = redis.metadata?.namespace ?? "";
   const opts = { fieldManager, force: true };
@@ -146,6 +148,7 @@ export async function syncOwnedObjects(
     );
   }
   for (const desired of buildServices(redis)) {
+    if (servicesLeftAlone.has(desired.metadata!.name!)) continue;
     const current = deps.caches.services.get(ns, desired.metadata!.name!);
     if (current?.spec?.selector && !desired.spec?.selector) {
       // A selector on the master Service (ours from an older version, or one added by

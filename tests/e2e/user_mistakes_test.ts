@@ -186,7 +186,7 @@ Deno.test("a password with a line break is refused with a clear message, never q
   }
 });
 
-Deno.test("a Redis whose objects would take another's names gets none, and says why", async () => {
+Deno.test("a Redis whose Service would take another's name leaves it to that one, says why, and runs", async () => {
   const client = await clusterClient();
   await deployOperator(client);
   const ns = await testNamespace("clash");
@@ -194,14 +194,30 @@ Deno.test("a Redis whose objects would take another's names gets none, and says 
   try {
     await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("clash"));
     const first = await waitForReady(client, ns.name, "clash");
-    // Its StatefulSet and Service would be redis-clash-master: the first one's master Service.
+    // Its Service of all pods would be redis-clash-master: the first one's master Service.
     await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("clash-master"));
     const message = await waitFor("NameConflict on the later Redis", async () => {
       const later = await getRedis(client, ns.name, "clash-master");
       const degraded = later.status?.conditions?.find((c) => c.type === "Degraded");
       return degraded?.reason === "NameConflict" ? degraded.message : undefined;
     });
-    assert.match(message ?? "", /redis-clash-master.*Redis clash \(created earlier\)/);
+    assert.match(message ?? "", /Service redis-clash-master .*Redis clash \(created earlier\)/);
+    // The later one runs all the same: its pods, a master, its own master Service.
+    const later = await waitFor("the later Redis's master", async () => {
+      const r = await getRedis(client, ns.name, "clash-master");
+      return r.status?.master && r.status.replicas === 3 ? r : undefined;
+    }, 120_000);
+    assert.equal(
+      await k(
+        "get",
+        "endpointslices",
+        "-l",
+        "kubernetes.io/service-name=redis-clash-master-master",
+        "-o",
+        "jsonpath={.items[*].endpoints[*].addresses[*]}",
+      ),
+      later.status?.masterIP,
+    );
     const owners = await k(
       "get",
       "service",
@@ -210,12 +226,7 @@ Deno.test("a Redis whose objects would take another's names gets none, and says 
       "jsonpath={.metadata.ownerReferences[*].name}",
     );
     assert.equal(owners, "clash", "the master Service is still only the first Redis's");
-    assert.equal(
-      await k("get", "statefulsets,configmaps", "-l", "redis=clash-master", "-o", "name"),
-      "",
-      "the later Redis got no objects",
-    );
-    // The first one is untouched: the same master, Ready.
+    // The first one is untouched: the same master, and its Service's only endpoint.
     await new Promise((r) => setTimeout(r, 3000));
     const still = await waitForReady(client, ns.name, "clash");
     assert.equal(still.status?.master, first.status?.master);
@@ -230,6 +241,40 @@ Deno.test("a Redis whose objects would take another's names gets none, and says 
       ),
       still.status?.masterIP,
     );
+  } finally {
+    await ns.remove();
+    client.close();
+  }
+});
+
+Deno.test("a memory limit without a maxmemory well below it is Degraded (advisory), and a fitting one clears it", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  const ns = await testNamespace("maxmemory");
+  const degraded = async () =>
+    (await getRedis(client, ns.name, "mem")).status?.conditions?.find((c) => c.type === "Degraded");
+  try {
+    const limited = (config: Record<string, string>) =>
+      redisManifest("mem", { config, redis: { resources: { limits: { memory: "64Mi" } } } });
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], limited({}));
+    await waitForReady(client, ns.name, "mem");
+    const unset = await waitFor("MaxmemoryMismatch", async () => {
+      const d = await degraded();
+      return d?.reason === "MaxmemoryMismatch" ? d : undefined;
+    });
+    assert.match(unset.message ?? "", /maxmemory is not set.*64Mi.*OOMKilled.*about 48mb/);
+    // Advisory: the Redis stays Ready.
+    await waitForReady(client, ns.name, "mem");
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], limited({ maxmemory: "60mb" }));
+    await waitFor("too close to the limit", async () => {
+      const d = await degraded();
+      return d?.reason === "MaxmemoryMismatch" && /94% of/.test(d.message ?? "") ? d : undefined;
+    });
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], limited({ maxmemory: "48mb" }));
+    await waitFor("Degraded cleared", async () => {
+      const d = await degraded();
+      return d?.status === "False" ? d : undefined;
+    }, 60_000);
   } finally {
     await ns.remove();
     client.close();
