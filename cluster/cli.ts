@@ -40,6 +40,7 @@ import { podResolvConf } from "./node_agent/pod_dns.ts";
 import { newestPodRecord, type PodRecord } from "./node_agent/pod_record.ts";
 import { waitForComponent } from "./lib/readiness.ts";
 import { cutPodFrom, restorePodCut } from "./lib/pod_cut.ts";
+import { removeCgroups } from "./node_agent/cgroups.ts";
 
 const usage = `Usage: deno task cluster <command> [--name NAME]
 
@@ -363,6 +364,8 @@ async function down(layout: ClusterLayout): Promise<void> {
   await terminate([...pids]);
   // Nodes first: deleting a node namespace removes its link's end in the cluster's.
   for (const ns of [...namespaces].reverse()) await deleteNetns(ns);
+  // The pods' memory and CPU limits (node_agent/cgroups.ts), named like their namespaces.
+  await removeCgroups(`${layout.netns}.`);
   await Deno.remove(layout.stateDir, { recursive: true }).catch(() => {});
   console.log(
     `Cluster ${layout.name} is down: stopped ${pids.size} processes, removed ${namespaces.length} network namespaces.`,

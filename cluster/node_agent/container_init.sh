@@ -3,7 +3,10 @@
 # Runs as root inside the pod's network namespace and a fresh mount and UTS
 # namespace (nsenter + unshare), so every mount below is private to the container.
 #
-#   container_init.sh LOG ROOTFS HOSTNAME WORKDIR USER GROUPS RO_ROOT CHOWN [SRC DST ro|rw]... -- COMMAND...
+#   container_init.sh LOG ROOTFS HOSTNAME WORKDIR USER GROUPS RO_ROOT CHOWN CGROUPS [SRC DST ro|rw]... -- COMMAND...
+#
+# CGROUPS is a colon-separated list of cgroup directories the process joins first
+# (the container's memory and CPU limits), or "-".
 #
 # CHOWN is a uid that gets every file of WORKDIR it does not own, as the official
 # redis image's entrypoint does before it drops to that user; "-" for none.
@@ -12,8 +15,12 @@
 # usr-merged, so /bin, /lib... are symlinks into it), /dev, /proc, a private
 # /tmp and a minimal /etc; volumes are bind-mounted where the pod spec says.
 set -eu
-log=$1 root=$2 name=$3 workdir=$4 user=$5 groups=$6 ro_root=$7 chown_to=$8
-shift 8
+log=$1 root=$2 name=$3 workdir=$4 user=$5 groups=$6 ro_root=$7 chown_to=$8 cgroups=$9
+shift 9
+# Before anything else runs: the limits hold for the container's whole life.
+if [ "$cgroups" != - ]; then
+  for dir in $(echo "$cgroups" | tr : ' '); do echo $$ >"$dir/cgroup.procs"; done
+fi
 exec >>"$log" 2>&1
 
 mkdir -p "$root"

@@ -27,6 +27,8 @@ export interface ContainerLaunch {
   readonly groups: string;
   /** `readOnlyRootFilesystem`: only volumes are writable. */
   readonly readOnlyRoot: boolean;
+  /** cgroup directories the process joins before anything runs (its limits: cgroups.ts). */
+  readonly cgroupDirs?: readonly string[];
   readonly mounts: readonly Mount[];
   readonly command: readonly string[];
   readonly env: Record<string, string>;
@@ -62,6 +64,7 @@ export function launchContainer(launch: ContainerLaunch): Deno.ChildProcess {
       launch.groups,
       String(launch.readOnlyRoot),
       launch.chownWorkingDir ?? "-",
+      launch.cgroupDirs?.length ? launch.cgroupDirs.join(":") : "-",
       ...mountArgs,
       "--",
       ...launch.command,
@@ -127,13 +130,12 @@ export async function execInContainer(
  */
 export async function untilInOwnRoot(pid: number, timeoutMs: number): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const host = await Deno.stat("/");
   while (true) {
-    const args = (await Deno.readTextFile(`/proc/${pid}/cmdline`)).split("\0");
-    const program = args[0]?.split("/").pop();
-    // The final `exec chroot ... /bin/sh -c 'cd ...'` is inside the root already.
-    const settingUp = program === "nsenter" || program === "unshare" ||
-      program === "chroot" || (program === "sh" && args[1] === initScript);
-    if (!settingUp) return;
+    // The process's root, through /proc's link: the host's until container_init.sh's chroot,
+    // whatever the container's own program is called.
+    const root = await Deno.stat(`/proc/${pid}/root`);
+    if (root.dev !== host.dev || root.ino !== host.ino) return;
     if (Date.now() > deadline) throw new Error(`container process ${pid} still starting`);
     await new Promise((r) => setTimeout(r, 10));
   }

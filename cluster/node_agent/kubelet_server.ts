@@ -96,7 +96,7 @@ async function route(
     }
     if (parts[0] === "exec" && (parts.length === 4 || parts.length === 5)) {
       // `/exec/{ns}/{pod}/{container}` or with the pod UID before the container.
-      return serveExec(
+      return await serveExec(
         findPod,
         parts[1]!,
         parts[2]!,
@@ -174,7 +174,7 @@ async function serveLogs(
   return new Response(stream, { headers: plain });
 }
 
-function serveExec(
+async function serveExec(
   findPod: PodFinder,
   namespace: string,
   podName: string,
@@ -182,7 +182,7 @@ function serveExec(
   query: URLSearchParams,
   request: Request,
   log: KubeletServerOptions["log"],
-): Response {
+): Promise<Response> {
   const pod = findPod(namespace, podName);
   if (!pod) return text(404, `pod "${podName}" does not exist`);
   if (!pod.hasContainer(containerName)) {
@@ -201,6 +201,12 @@ function serveExec(
       400,
       "the local node agent serves exec over WebSocket (v5.channel.k8s.io) only, not SPDY",
     );
+  }
+  // Before the upgrade: the client's first frames (stdin) come as soon as it is open.
+  try {
+    await untilInOwnRoot(container.pid, 10_000);
+  } catch (error) {
+    return text(500, `container "${containerName}" is not ready for exec: ${error}`);
   }
   const { socket, response } = Deno.upgradeWebSocket(request, { protocol });
   socket.binaryType = "arraybuffer";
@@ -254,7 +260,6 @@ async function runExec(
   container: RunningContainer,
   options: ExecOptions,
 ): Promise<void> {
-  await untilInOwnRoot(container.pid, 10_000);
   const inner = enterContainerArgs(container, options.command);
   const env = options.tty ? { TERM: "xterm", ...container.env } : container.env;
   const child = new Deno.Command(options.tty ? "python3" : "nsenter", {

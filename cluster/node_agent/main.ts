@@ -20,6 +20,7 @@ import { ensureStorageClass, provisionClaims, reclaimVolumes } from "./provision
 import { AddressAllocator, hostVethPattern } from "./sandbox.ts";
 import { run } from "../lib/run.ts";
 import { findRedisBuilds } from "./redis_builds.ts";
+import { removeCgroups } from "./cgroups.ts";
 
 function log(message: string, fields: Record<string, unknown> = {}): void {
   console.log(JSON.stringify({ time: new Date().toISOString(), message, ...fields }));
@@ -43,6 +44,8 @@ async function removeLeftovers(podNetnsPrefix: string, podsDir: string): Promise
     await run(["ip", "link", "delete", link], { allowFailure: true });
   }
   for (const netns of leftovers) await deleteNetns(netns);
+  // Their processes are gone: the limits' cgroups can go too (named like the namespaces).
+  await removeCgroups(podNetnsPrefix);
   await Deno.remove(podsDir, { recursive: true }).catch(() => {});
   if (leftovers.length) log("removed leftover pod sandboxes", { count: leftovers.length });
 }

@@ -61,6 +61,7 @@ import {
 import { materializeVolumes, refreshVolumes, type VolumePaths } from "./volumes.ts";
 import { pathExists } from "../../src/files/exists.ts";
 import { buildForImage, type RedisBuild } from "./redis_builds.ts";
+import { ContainerCgroup, containerLimits } from "./cgroups.ts";
 
 /** The user the official redis and valkey images run the server as. */
 const redisImageUid = 999;
@@ -455,8 +456,18 @@ export class PodWorker {
       return "retry";
     }
     if (this.#terminating) return "retry";
+    // Limits as a kubelet enforces them; a cgroup that cannot be made is logged, not fatal.
+    const cgroup = await ContainerCgroup.create(
+      `${this.#ctx.node.podNetnsPrefix}${
+        this.uid.replace(/-/g, "").slice(0, 12)
+      }-${container.name}-${runtime.restartCount}`,
+      containerLimits(container),
+    ).catch((error) => {
+      this.#ctx.log("limits not enforced", { pod: this.#name, error: String(error) });
+      return undefined;
+    });
     const startedAt = new Date();
-    const child = launchContainer(launch);
+    const child = launchContainer({ ...launch, cgroupDirs: cgroup?.dirs ?? [] });
     runtime.child = child;
     runtime.env = launch.env;
     runtime.user = launch.user;
@@ -537,9 +548,15 @@ export class PodWorker {
       ? await Deno.readFile(runtime.logFile).catch(() => new Uint8Array())
       : new Uint8Array();
     const message = terminationMessage(log, container.terminationMessagePolicy, exitCode);
+    // Over its memory limit: the kernel's OOM killer ended it, as a kubelet reports it.
+    const oomKilled = await cgroup?.oomKilled() ?? false;
+    await cgroup?.remove();
+    if (oomKilled) {
+      this.#ctx.log("container OOMKilled", { pod: this.#name, container: container.name });
+    }
     const terminated = {
       exitCode,
-      reason: exitCode === 0 ? "Completed" : "Error",
+      reason: oomKilled ? "OOMKilled" : exitCode === 0 ? "Completed" : "Error",
       ...(message === undefined ? {} : { message }),
       startedAt: startedAt.toISOString(),
       finishedAt: finishedAt.toISOString(),
