@@ -173,6 +173,35 @@ Deno.test("with the operator's writes refused by an admission policy and a quota
         spec: { hard: { "count/networkpolicies.networking.k8s.io": "0" } },
       }),
     );
+    // Both are picked up asynchronously (the policy by the API server within about a second,
+    // the quota once its controller has counted): the operator's patch must meet them.
+    await waitFor("the policy to deny the operator's StatefulSet updates", async () => {
+      const tried = await kubectlStatus([
+        "-n",
+        ns.name,
+        "patch",
+        "statefulset",
+        "redis-blocked",
+        "--dry-run=server",
+        "--as=system:serviceaccount:redis-operator:redis-operator",
+        "--type=merge",
+        "-p",
+        '{"metadata":{"annotations":{"example.com/probe":"1"}}}',
+      ]);
+      return tried.code !== 0 && /denied by the test's policy/.test(tried.stderr) || undefined;
+    });
+    await waitFor("the quota counted", async () => {
+      const hard = await kubectl([
+        "-n",
+        ns.name,
+        "get",
+        "resourcequota",
+        "no-policies",
+        "-o",
+        "jsonpath={.status.hard}",
+      ]);
+      return hard.includes("networkpolicies") || undefined;
+    });
     // A pod annotation changes the StatefulSet; a NetworkPolicy is a new object.
     await kubectl([
       "-n",

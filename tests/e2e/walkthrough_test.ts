@@ -87,21 +87,22 @@ Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", asy
         const before = await waitForReady(client, ns.name, "example");
         assert.equal(await redisCli(before.status!.masterIP!, "SET", "lol", "woot"), "OK");
         // Both operator pods (the leader does the work), from now on.
-        const follow = followLogs(
-          [
-            "-n",
-            "redis-operator",
-            "logs",
-            "-f",
-            "--tail=0",
-            "-l",
-            "app.kubernetes.io/name=redis-operator",
-          ],
-          (line) => line.includes('"master handed over"') && line.includes(ns.name),
+        // Deleted once the follow has shown its first line: it is attached by then.
+        const handover = JSON.parse(
+          await followLogs(
+            [
+              "-n",
+              "redis-operator",
+              "logs",
+              "-f",
+              "--tail=1",
+              "-l",
+              "app.kubernetes.io/name=redis-operator",
+            ],
+            (line) => line.includes('"master handed over"') && line.includes(ns.name),
+            () => k("delete", "pod", "-l", "redis=example,role=master", "--wait=false"),
+          ),
         );
-        await new Promise((r) => setTimeout(r, 1000));
-        await k("delete", "pod", "-l", "redis=example,role=master", "--wait=false");
-        const handover = JSON.parse(await follow);
         assert.equal(handover.properties.from, before.status!.master);
         const after = await waitFor("a new master", async () => {
           const redis = await getRedis(client, ns.name, "example");
@@ -164,17 +165,27 @@ Deno.test("the seed walkthrough: apply, failover keeps data, scale, delete", asy
 });
 
 /**
- * Runs `kubectl logs -f ...` and resolves with the first line `wanted` accepts
- * (failing after 30 s); the follow is stopped either way.
+ * Runs `kubectl logs -f ...`, calls `attached` once the first line arrives, and
+ * resolves with the first line `wanted` accepts (failing after 30 s); the
+ * follow is stopped either way.
  */
-async function followLogs(args: string[], wanted: (line: string) => boolean): Promise<string> {
+async function followLogs(
+  args: string[],
+  wanted: (line: string) => boolean,
+  attached: () => Promise<unknown>,
+): Promise<string> {
   const child = new Deno.Command("kubectl", { args, stdout: "piped", stderr: "null" }).spawn();
   const timer = setTimeout(() => child.kill("SIGTERM"), 30_000);
   try {
     let pending = "";
+    let first = true;
     for await (const chunk of child.stdout.pipeThrough(new TextDecoderStream())) {
       const lines = (pending + chunk).split("\n");
       pending = lines.pop()!;
+      if (first && lines.length) {
+        first = false;
+        await attached();
+      }
       const line = lines.find(wanted);
       if (line) return line;
     }
