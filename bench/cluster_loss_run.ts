@@ -8,7 +8,8 @@
  * safe when the master answers) and `WAIT 1 100` after each pipeline.
  *
  * Runs inside a cluster's network namespace, started by
- * bench/cluster_loss_bench.ts; prints one JSON line per round and a summary.
+ * bench/cluster_loss_bench.ts; prints one JSON line per round and a summary,
+ * and writes the samples to the file $BENCH_RESULTS names, if it names one.
  *
  * Usage: deno run -A bench/cluster_loss_run.ts ROUNDS
  *
@@ -94,6 +95,9 @@ try {
     ),
   );
   console.log(summarize("cluster: acknowledged writes per second before the kill", perSecond));
+  // For bench/main.ts's report, when it asked.
+  const results = Deno.env.get("BENCH_RESULTS");
+  if (results) await Deno.writeTextFile(results, JSON.stringify({ lost, perSecond }));
 } finally {
   await ns.remove();
   client.close();

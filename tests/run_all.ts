@@ -89,6 +89,9 @@ await run("unit and real-redis tests", [
   "--ignore=tests/cluster,tests/lifecycle,tests/e2e,tests/chaos",
   ...extra,
 ]);
+// Two rounds of the loopback benchmarks and the report they write, so the bench cannot rot
+// (its figures mean nothing at this size; no time is asserted).
+await run("bench smoke run", [deno, "run", "-A", "bench/main.ts", "--smoke"]);
 await run("cluster lifecycle test", [deno, "test", "-A", "tests/lifecycle/", ...extra]);
 if (await run("cluster up", [...cli, "up", `--name=${cluster}`])) {
   await run("cluster, end-to-end and chaos tests", [

@@ -84,9 +84,18 @@ Deno.test("client view: ioredis, redis-py and go-redis through the master Servic
       settle: () => Promise<void> = async () => {},
     ) => {
       const before = await waitForReady(client, n, "app", 3, 600_000);
-      const from = Date.now();
       // From the application pod: its node's kube-proxy is the one that matters.
       const prober = new ClusterIpProbe(app, clusterIP);
+      // Answering before the fault: its start (a Deno process in the pod) is not in the delay.
+      await waitFor(
+        "the ClusterIP probe answering",
+        () => Promise.resolve(prober.answers.length > 0 || undefined),
+        30_000,
+      ).catch(async (error) => {
+        await prober.stop();
+        throw error;
+      });
+      const from = Date.now();
       let sliceAt = 0;
       let reached = 0;
       try {

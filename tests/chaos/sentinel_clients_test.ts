@@ -10,6 +10,9 @@
  * - real redis-sentinel, three of them, with down-after-milliseconds 5000 and
  *   then 1000, over three plain Redis pods.
  *
+ * The cases, for each: SENTINEL FAILOVER (planned), isolation of the master
+ * for 12 s, kill -9 of the master.
+ *
  * Asserted: `redis-cli -p 26379 SENTINEL get-master-addr-by-name` works from a
  * pod; every writer writes again after every fault; no acknowledged write is
  * lost in the operator's planned handover. Printed, never asserted: each
@@ -98,6 +101,29 @@ async function runCase(
   for (const group of groups) group.cases.push({ name, from, resumeAfter, to: Date.now() });
 }
 
+/** How long an isolated master stays cut off: past Sentinel's 5 s down-after and its election. */
+const isolationMs = 12_000;
+
+/** Cuts `pod` off from everyone for {@linkcode isolationMs}, then heals it. */
+async function isolateFor(namespace: string, pod: string): Promise<void> {
+  await fault("isolate", namespace, pod);
+  try {
+    await new Promise((r) => setTimeout(r, isolationMs));
+  } finally {
+    await fault("heal", namespace, pod);
+  }
+}
+
+/** One row of the table, as bench/sentinel_bench.ts reads it. */
+export interface SentinelCaseResult {
+  readonly case: string;
+  readonly library: string;
+  readonly path: string;
+  readonly longestPauseMs: number;
+  readonly errors: string;
+  readonly lost: number;
+}
+
 async function stopGroup(group: Group): Promise<void> {
   group.events = Object.fromEntries(
     await Promise.all(libraries.map(async (lib) => [lib, await group.writers[lib].stop()])),
@@ -180,6 +206,13 @@ Deno.test("Sentinel clients: the operator's endpoint, its master Service and rea
     redis = await waitForReady(client, n, "app", 3, 120_000);
     await runCase(
       ours,
+      "isolation of the master",
+      () => isolateFor(n, redis.status!.master!),
+      movedFrom(redis.status!.masterIP!),
+    );
+    redis = await waitForReady(client, n, "app", 3, 120_000);
+    await runCase(
+      ours,
       "kill -9 of the master",
       () => fault("kill", n, redis.status!.master!),
       movedFrom(redis.status!.masterIP!),
@@ -215,20 +248,31 @@ Deno.test("Sentinel clients: the operator's endpoint, its master Service and rea
         }
       }, sentinelMovedFrom(master));
       // Every replica back in sync with the new master before the next fault.
-      master = (await sentinels.currentMaster())!;
-      await waitFor("both replicas in sync", async () => {
-        const check = new Redis({ host: master, lazyConnect: true, maxRetriesPerRequest: 1 });
-        check.on("error", () => {});
-        try {
-          await check.connect();
-          const info = await check.info("replication");
-          return (info.match(/state=online/g) ?? []).length === 2 || undefined;
-        } catch {
-          return undefined;
-        } finally {
-          check.disconnect();
-        }
-      }, 60_000);
+      const inSync = async () => {
+        master = (await sentinels.currentMaster())!;
+        await waitFor("both replicas in sync", async () => {
+          const check = new Redis({ host: master, lazyConnect: true, maxRetriesPerRequest: 1 });
+          check.on("error", () => {});
+          try {
+            await check.connect();
+            const info = await check.info("replication");
+            return (info.match(/state=online/g) ?? []).length === 2 || undefined;
+          } catch {
+            return undefined;
+          } finally {
+            check.disconnect();
+          }
+        }, 90_000);
+      };
+      await inSync();
+      const isolated = (await sentinels.podOf(master))!;
+      await runCase(
+        [group],
+        "isolation of the master",
+        () => isolateFor(n, isolated),
+        sentinelMovedFrom(master),
+      );
+      await inSync();
       const pod = (await sentinels.podOf(master))!;
       await runCase(
         [group],
@@ -242,6 +286,7 @@ Deno.test("Sentinel clients: the operator's endpoint, its master Service and rea
 
     // The table: one row per case, path and library.
     const rows: string[] = [];
+    const results: SentinelCaseResult[] = [];
     const problems: string[] = [];
     for (const group of groups) {
       for (const lib of libraries) {
@@ -264,6 +309,14 @@ Deno.test("Sentinel clients: the operator's endpoint, its master Service and rea
             problems.push(`${lib} via ${group.path} lost ${lostHere.length} writes in ${c.name}`);
           }
           const errors = errorCounts(report);
+          results.push({
+            case: c.name,
+            library: lib,
+            path: group.path,
+            longestPauseMs: report.longestPauseMs,
+            errors,
+            lost: lostHere.length,
+          });
           rows.push(
             `| ${c.name} | ${lib} | ${group.path} | ${report.longestPauseMs} | ${errors} | ${lostHere.length} |`,
           );
@@ -287,6 +340,9 @@ Deno.test("Sentinel clients: the operator's endpoint, its master Service and rea
       rows,
       samples,
     ));
+    // For bench/sentinel_bench.ts's report, when it asked.
+    const out = Deno.env.get("BENCH_RESULTS");
+    if (out) await Deno.writeTextFile(out, JSON.stringify(results));
     assert.deepEqual(problems, [], problems.join("\n"));
   } finally {
     await Promise.all(

@@ -1,0 +1,101 @@
+/**
+ * bench/scale_run.ts on a local cluster of its own (`--name=bench`), brought
+ * up and down here: N Redis resources under one operator, for each N.
+ *
+ * @module
+ */
+import type { ScaleResult } from "./scale_run.ts";
+import type { ReportCurve } from "./report.ts";
+
+/** Runs the scale bench for `levels`; its results, or undefined when it did not complete. */
+export async function benchScale(levels: readonly number[]): Promise<ScaleResult[] | undefined> {
+  const deno = Deno.execPath();
+  const results = await Deno.makeTempFile({ prefix: "scale-", suffix: ".json" });
+  const run = async (args: string[]) =>
+    (await new Deno.Command(deno, {
+      args,
+      env: { BENCH_RESULTS: results },
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output()).success;
+  const cli = ["run", "-A", "cluster/cli.ts"];
+  try {
+    if (!await run([...cli, "up", "--name=bench"])) return undefined;
+    try {
+      await run([
+        ...cli,
+        "exec",
+        "--name=bench",
+        "--",
+        deno,
+        "run",
+        "-A",
+        "bench/scale_run.ts",
+        ...levels.map(String),
+      ]);
+      // What completed is reported even when a larger N did not.
+      const text = await Deno.readTextFile(results);
+      return text ? JSON.parse(text) : undefined;
+    } finally {
+      await run([...cli, "down", "--name=bench"]);
+    }
+  } finally {
+    await Deno.remove(results).catch(() => {});
+  }
+}
+
+/** The report's curves from the scale results: one plot per cost, against N. */
+export function scaleCurves(results: readonly ScaleResult[]): ReportCurve[] {
+  const series = (name: string, pick: (r: ScaleResult) => number) => ({
+    name,
+    points: results.map((r) => [r.n, pick(r)] as const),
+  });
+  const xLabel = "Redis resources (3 pods each)";
+  return [
+    {
+      id: "scale-ready",
+      title: "Time until every Redis is Ready, and until every master is replaced",
+      xLabel,
+      yLabel: "seconds",
+      series: [
+        series("all Ready after apply", (r) => r.readyAllSeconds),
+        series("all masters killed at once: all writable again", (r) => r.killAllRecoveredSeconds),
+        series("one master killed: writable again", (r) => r.killOneRecoveredSeconds),
+        series(
+          "operator restarted: a pass for every Redis",
+          (r) => r.startupToAllReconciledSeconds,
+        ),
+      ],
+    },
+    {
+      id: "scale-memory",
+      title: "The leading operator's resident memory",
+      xLabel,
+      yLabel: "MB",
+      series: [
+        series("idle", (r) => r.idleRssMb),
+        series("every master killed at once", (r) => r.churnRssMb),
+      ],
+    },
+    {
+      id: "scale-cpu",
+      title: "The leading operator's CPU",
+      xLabel,
+      yLabel: "% of one core",
+      series: [
+        series("idle", (r) => r.idleCpuPercent),
+        series("every master killed at once", (r) => r.churnCpuPercent),
+      ],
+    },
+    {
+      id: "scale-api",
+      title: "API requests per minute at rest",
+      xLabel,
+      yLabel: "requests per minute",
+      series: [
+        series("reads", (r) => r.readsPerMinute),
+        series("writes (the Lease's included)", (r) => r.writesPerMinute),
+      ],
+    },
+  ];
+}

@@ -1,0 +1,301 @@
+/**
+ * Scale (issue 14): N Redis resources at once under one operator, for each N
+ * given, on a local cluster. Per N:
+ *
+ * - the time from applying N Redis until all are Ready;
+ * - the leading operator's resident memory and CPU, idle (a 30 s window) and
+ *   while all N masters are killed at once;
+ * - API requests per minute in the idle window, writes apart (none expected
+ *   but the Lease's);
+ * - N simultaneous kill -9s, one master each: the time until every Redis has
+ *   a new master that takes a write;
+ * - the operator's start-up: both operator pods deleted, the time until the
+ *   new leader's controller started and until its passes covered all N.
+ *
+ * Runs inside the cluster's namespace (bench/scale_bench.ts starts it);
+ * writes its results as JSON to $BENCH_RESULTS and prints them.
+ *
+ * Usage: deno run -A bench/scale_run.ts N [N...]
+ *
+ * @module
+ */
+import { Redis } from "ioredis";
+import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import { recordedNodes } from "../cluster/lib/layout.ts";
+import { newestPodRecord } from "../cluster/node_agent/pod_record.ts";
+import type { Redis as RedisResource } from "../src/api/redis.ts";
+import {
+  clusterClient,
+  kubectl,
+  layout,
+  testNamespace,
+  waitFor,
+} from "../tests/cluster/helpers.ts";
+import { deployOperator, leaderPod, redisManifest, scrapeMetrics } from "../tests/e2e/operator.ts";
+
+/** What one N measured. */
+export interface ScaleResult {
+  readonly n: number;
+  readonly readyAllSeconds: number;
+  readonly idleRssMb: number;
+  readonly idleCpuPercent: number;
+  readonly churnRssMb: number;
+  readonly churnCpuPercent: number;
+  readonly readsPerMinute: number;
+  readonly writesPerMinute: number;
+  /** Writes in the idle window by `method resource`, the Lease's included. */
+  readonly idleWrites: Record<string, number>;
+  readonly killAllRecoveredSeconds: number;
+  readonly killOneRecoveredSeconds: number;
+  readonly apiRequestsPerFailover: number;
+  readonly startupToControllerSeconds: number;
+  readonly startupToAllReconciledSeconds: number;
+}
+
+const client = await clusterClient();
+await deployOperator(client);
+const levels = Deno.args.map(Number).filter((n) => n > 0);
+const results: ScaleResult[] = [];
+
+/** The leader's main process: from the node agent's record of its pod. */
+async function operatorPid(pod: Pod): Promise<number> {
+  const found = await newestPodRecord(
+    recordedNodes(layout).map((n) => n.podsDir),
+    "redis-operator",
+    pod.metadata!.name!,
+  );
+  const pid = Object.values(found?.record.containers ?? {})[0];
+  if (!pid) throw new Error(`no process recorded for ${pod.metadata?.name}`);
+  return pid;
+}
+
+/** Resident memory (MB) and CPU seconds so far of a process. */
+async function usage(pid: number): Promise<{ rssMb: number; cpuSeconds: number }> {
+  const status = await Deno.readTextFile(`/proc/${pid}/status`);
+  const rssKb = Number(status.match(/^VmRSS:\s+(\d+)/m)?.[1] ?? 0);
+  const stat = (await Deno.readTextFile(`/proc/${pid}/stat`)).split(") ")[1]!.split(" ");
+  // utime and stime are fields 14 and 15 of stat, 11 and 12 after "pid (comm) ".
+  const ticks = Number(stat[11]) + Number(stat[12]);
+  return { rssMb: rssKb / 1024, cpuSeconds: ticks / 100 };
+}
+
+/** Peak RSS and mean CPU of `pid` while `work` runs. */
+async function sampled<T>(
+  pid: number,
+  work: () => Promise<T>,
+): Promise<{ result: T; peakRssMb: number; cpuPercent: number }> {
+  const start = await usage(pid);
+  const started = performance.now();
+  let peak = start.rssMb;
+  let running = true;
+  const sampler = (async () => {
+    while (running) {
+      peak = Math.max(peak, (await usage(pid).catch(() => start)).rssMb);
+      await new Promise((r) => setTimeout(r, 250));
+    }
+  })();
+  const result = await work();
+  running = false;
+  await sampler;
+  const end = await usage(pid);
+  const seconds = (performance.now() - started) / 1000;
+  return {
+    result,
+    peakRssMb: Math.max(peak, end.rssMb),
+    cpuPercent: (end.cpuSeconds - start.cpuSeconds) / seconds * 100,
+  };
+}
+
+/** Every Redis of the namespace, listed. */
+async function listRedis(namespace: string): Promise<RedisResource[]> {
+  return (await client.request<{ items: RedisResource[] }>({
+    path: `/apis/redis-operator.dev/v1alpha1/namespaces/${namespace}/redis`,
+  })).items;
+}
+
+const isReady = (r: RedisResource) =>
+  r.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
+
+/** Kills every named master at once (SIGKILL to each pod's processes, from the agents' records). */
+async function killAll(namespace: string, pods: readonly string[]): Promise<void> {
+  const dirs = recordedNodes(layout).map((n) => n.podsDir);
+  const records = await Promise.all(pods.map((p) => newestPodRecord(dirs, namespace, p)));
+  for (const found of records) {
+    for (const pid of Object.values(found?.record.containers ?? {})) {
+      try {
+        Deno.kill(pid, "SIGKILL");
+      } catch { /* already gone */ }
+    }
+  }
+}
+
+/** Seconds until every one of `names` has a master other than `before`'s that takes a write. */
+async function recovered(
+  namespace: string,
+  before: ReadonlyMap<string, string>,
+  from: number,
+): Promise<number> {
+  const done = new Set<string>();
+  await waitFor("every Redis with a new, writable master", async () => {
+    for (const r of await listRedis(namespace)) {
+      const name = r.metadata!.name!;
+      if (done.has(name) || !before.has(name)) continue;
+      const master = r.status?.master;
+      if (!master || master === before.get(name) || !r.status?.masterIP) continue;
+      const redis = new Redis({
+        host: r.status.masterIP,
+        lazyConnect: true,
+        connectTimeout: 500,
+        maxRetriesPerRequest: 0,
+        retryStrategy: () => null,
+      });
+      redis.on("error", () => {});
+      try {
+        await redis.connect();
+        if (await redis.set("scale:probe", "1") === "OK") done.add(name);
+      } catch {
+        /* not yet */
+      } finally {
+        redis.disconnect();
+      }
+    }
+    return done.size === before.size ? true : undefined;
+  }, 600_000);
+  return (Date.now() - from) / 1000;
+}
+
+/** Requests per method and resource from an operator's metrics. */
+function requests(metrics: Map<string, number>): Map<string, number> {
+  const counts = new Map<string, number>();
+  for (const [key, value] of metrics) {
+    const match = key.match(/^redis_operator_api_requests_total\{(.*)\}$/);
+    if (!match) continue;
+    const method = match[1]!.match(/method="([^"]+)"/)?.[1] ?? "?";
+    const resource = match[1]!.match(/resource="([^"]+)"/)?.[1] ?? "?";
+    counts.set(`${method} ${resource}`, value);
+  }
+  return counts;
+}
+
+function difference(a: Map<string, number>, b: Map<string, number>): Record<string, number> {
+  const out: Record<string, number> = {};
+  for (const [key, value] of b) {
+    const d = value - (a.get(key) ?? 0);
+    if (d) out[key] = d;
+  }
+  return out;
+}
+
+const sum = (record: Record<string, number>, writes: boolean) =>
+  Object.entries(record).filter(([k]) => (k.startsWith("GET") || k.startsWith("LIST")) !== writes)
+    .reduce((total, [, v]) => total + v, 0);
+
+for (const n of levels) {
+  const ns = await testNamespace(`scale${n}`);
+  try {
+    const names = Array.from({ length: n }, (_, i) => `s${i}`);
+    const applied = Date.now();
+    await kubectl(
+      ["-n", ns.name, "apply", "-f", "-"],
+      JSON.stringify({
+        apiVersion: "v1",
+        kind: "List",
+        items: names.map((name) => JSON.parse(redisManifest(name))),
+      }),
+    );
+    await waitFor(`${n} Redis Ready`, async () => {
+      const all = await listRedis(ns.name);
+      return all.length === n && all.every(isReady) ? true : undefined;
+    }, 1_800_000);
+    const readyAllSeconds = (Date.now() - applied) / 1000;
+    console.log(`N=${n}: all Ready after ${readyAllSeconds.toFixed(1)} s`);
+
+    // Idle: a 30 s window.
+    const leader = (await leaderPod(client))!;
+    const pid = await operatorPid(leader);
+    await new Promise((r) => setTimeout(r, 10_000));
+    const before = requests(await scrapeMetrics(leader));
+    const idle = await sampled(pid, () => new Promise((r) => setTimeout(r, 30_000)));
+    const idleDiff = difference(before, requests(await scrapeMetrics(leader)));
+    const perMinute = (count: number) => count * 2; // a 30 s window
+
+    // One kill, then N at once.
+    const masters = new Map((await listRedis(ns.name)).map((r) => [
+      r.metadata!.name!,
+      r.status!.master!,
+    ]));
+    const one = new Map([[names[0]!, masters.get(names[0]!)!]]);
+    let from = Date.now();
+    await killAll(ns.name, [one.get(names[0]!)!]);
+    const killOneRecoveredSeconds = await recovered(ns.name, one, from);
+    await waitFor("all Ready again", async () => {
+      const all = await listRedis(ns.name);
+      return all.every(isReady) ? true : undefined;
+    }, 600_000);
+    const current = new Map((await listRedis(ns.name)).map((r) => [
+      r.metadata!.name!,
+      r.status!.master!,
+    ]));
+    const beforeKills = requests(await scrapeMetrics(leader));
+    from = Date.now();
+    const churn = await sampled(pid, async () => {
+      await killAll(ns.name, [...current.values()]);
+      return await recovered(ns.name, current, from);
+    });
+    const killDiff = difference(beforeKills, requests(await scrapeMetrics(leader)));
+    console.log(
+      `N=${n}: every master killed at once, all writable again after ${churn.result.toFixed(1)} s`,
+    );
+    await waitFor("all Ready after the kills", async () => {
+      const all = await listRedis(ns.name);
+      return all.every(isReady) ? true : undefined;
+    }, 900_000);
+
+    // Start-up: both operator pods deleted at once.
+    const deleted = Date.now();
+    await kubectl(["-n", "redis-operator", "delete", "pods", "--all", "--wait=false"]);
+    const newLeader = await waitFor("a new leader", async () => {
+      const pod = await leaderPod(client);
+      return pod && pod.metadata?.name !== leader.metadata?.name && pod.status?.podIP
+        ? pod
+        : undefined;
+    }, 300_000);
+    const controllerAt = await waitFor("the new leader's controller started", async () => {
+      const logs = await kubectl(["-n", "redis-operator", "logs", newLeader.metadata!.name!]);
+      const line = logs.split("\n").find((l) => l.includes('"controller started"'));
+      return line ? Date.parse(JSON.parse(line)["@timestamp"]) : undefined;
+    }, 300_000);
+    const reconciledAt = await waitFor("a pass for every Redis", async () => {
+      const m = await scrapeMetrics(newLeader).catch(() => new Map<string, number>());
+      return (m.get('redis_operator_reconciles_total{result="success"}') ?? 0) >= n
+        ? Date.now()
+        : undefined;
+    }, 300_000);
+
+    const result: ScaleResult = {
+      n,
+      readyAllSeconds,
+      idleRssMb: Math.round(idle.peakRssMb),
+      idleCpuPercent: Number(idle.cpuPercent.toFixed(1)),
+      churnRssMb: Math.round(churn.peakRssMb),
+      churnCpuPercent: Number(churn.cpuPercent.toFixed(1)),
+      readsPerMinute: perMinute(sum(idleDiff, false)),
+      writesPerMinute: perMinute(sum(idleDiff, true)),
+      idleWrites: Object.fromEntries(
+        Object.entries(idleDiff).filter(([k]) => !k.startsWith("GET") && !k.startsWith("LIST")),
+      ),
+      killAllRecoveredSeconds: Number(churn.result.toFixed(2)),
+      killOneRecoveredSeconds: Number(killOneRecoveredSeconds.toFixed(2)),
+      apiRequestsPerFailover: Math.round(sum(killDiff, true) / n + sum(killDiff, false) / n),
+      startupToControllerSeconds: Number(((controllerAt - deleted) / 1000).toFixed(1)),
+      startupToAllReconciledSeconds: Number(((reconciledAt - deleted) / 1000).toFixed(1)),
+    };
+    console.log(JSON.stringify(result));
+    results.push(result);
+  } finally {
+    await ns.remove();
+  }
+}
+const out = Deno.env.get("BENCH_RESULTS");
+if (out) await Deno.writeTextFile(out, JSON.stringify(results));
+client.close();
