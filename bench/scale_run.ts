@@ -255,10 +255,10 @@ for (const n of levels) {
     const deleted = Date.now();
     await kubectl(["-n", "redis-operator", "delete", "pods", "--all", "--wait=false"]);
     const newLeader = await waitFor("a new leader", async () => {
+      // A pod made after the deletion: a deleted one may still lead while it terminates.
       const pod = await leaderPod(client);
-      return pod && pod.metadata?.name !== leader.metadata?.name && pod.status?.podIP
-        ? pod
-        : undefined;
+      const created = Date.parse(pod?.metadata?.creationTimestamp ?? "") || 0;
+      return pod && created >= deleted - 1000 && pod.status?.podIP ? pod : undefined;
     }, 300_000);
     const controllerAt = await waitFor("the new leader's controller started", async () => {
       const logs = await kubectl(["-n", "redis-operator", "logs", newLeader.metadata!.name!]);
