@@ -4,44 +4,19 @@
  *
  * @module
  */
+import { onBenchCluster } from "./bench_cluster.ts";
 import type { ScaleResult } from "./scale_run.ts";
 import type { ReportCurve } from "./report.ts";
 
-/** Runs the scale bench for `levels`; its results, or undefined when it did not complete. */
+/** Runs the scale bench for `levels`; the sizes that completed, or undefined. */
 export async function benchScale(levels: readonly number[]): Promise<ScaleResult[] | undefined> {
-  const deno = Deno.execPath();
-  const results = await Deno.makeTempFile({ prefix: "scale-", suffix: ".json" });
-  const run = async (args: string[]) =>
-    (await new Deno.Command(deno, {
-      args,
-      env: { BENCH_RESULTS: results },
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output()).success;
-  const cli = ["run", "-A", "cluster/cli.ts"];
-  try {
-    if (!await run([...cli, "up", "--name=bench"])) return undefined;
-    try {
-      await run([
-        ...cli,
-        "exec",
-        "--name=bench",
-        "--",
-        deno,
-        "run",
-        "-A",
-        "bench/scale_run.ts",
-        ...levels.map(String),
-      ]);
-      // What completed is reported even when a larger N did not.
-      const text = await Deno.readTextFile(results);
-      return text ? JSON.parse(text) : undefined;
-    } finally {
-      await run([...cli, "down", "--name=bench"]);
-    }
-  } finally {
-    await Deno.remove(results).catch(() => {});
-  }
+  const { results } = await onBenchCluster<ScaleResult[]>([
+    "run",
+    "-A",
+    "bench/scale_run.ts",
+    ...levels.map(String),
+  ]);
+  return results;
 }
 
 /** The report's curves from the scale results: one plot per cost, against N. */

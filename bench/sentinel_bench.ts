@@ -9,33 +9,17 @@
  * @module
  */
 import type { SentinelCaseResult } from "../tests/chaos/sentinel_clients_test.ts";
+import { onBenchCluster } from "./bench_cluster.ts";
 import type { ReportSection } from "./report.ts";
 
 /** Runs the comparison; its rows, or undefined when it did not complete. */
 export async function benchSentinel(): Promise<SentinelCaseResult[] | undefined> {
-  const deno = Deno.execPath();
-  const results = await Deno.makeTempFile({ prefix: "sentinel-", suffix: ".json" });
-  const run = async (args: string[]) =>
-    (await new Deno.Command(deno, {
-      args,
-      env: { BENCH_RESULTS: results },
-      stdout: "inherit",
-      stderr: "inherit",
-    }).output()).success;
-  const cli = ["run", "-A", "cluster/cli.ts"];
-  try {
-    if (!await run([...cli, "up", "--name=bench"])) return undefined;
-    try {
-      const cmd = ["test", "-A", "tests/chaos/sentinel_clients_test.ts"];
-      await run([...cli, "exec", "--name=bench", "--", deno, ...cmd]);
-      const text = await Deno.readTextFile(results);
-      return text ? JSON.parse(text) : undefined;
-    } finally {
-      await run([...cli, "down", "--name=bench"]);
-    }
-  } finally {
-    await Deno.remove(results).catch(() => {});
-  }
+  const { results } = await onBenchCluster<SentinelCaseResult[]>([
+    "test",
+    "-A",
+    "tests/chaos/sentinel_clients_test.ts",
+  ]);
+  return results;
 }
 
 /** One report section per case: each system's longest pause, one sample per client library. */

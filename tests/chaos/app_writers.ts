@@ -55,16 +55,9 @@ export class AppWriter {
       stderr: "piped",
     }).spawn();
     this.#errors = new Response(this.#child.stderr).text();
-    const stdout = this.#child.stdout;
-    this.#reading = (async () => {
-      let pending = "";
-      for await (const chunk of stdout.pipeThrough(new TextDecoderStream())) {
-        const lines = (pending + chunk).split("\n");
-        pending = lines.pop()!;
-        this.events.push(...parseWriterOutput(lines.join("\n")));
-      }
-      this.events.push(...parseWriterOutput(pending));
-    })();
+    this.#reading = eachLine(this.#child.stdout, (line) => {
+      this.events.push(...parseWriterOutput(line));
+    });
   }
 
   /** Whether a write was acknowledged after `at`. */
@@ -91,6 +84,20 @@ export class AppWriter {
     await this.#reading;
     return this.events;
   }
+}
+
+/** Calls `onLine` with each line of `stream` as it comes, the last one unterminated too. */
+export async function eachLine(
+  stream: ReadableStream<Uint8Array>,
+  onLine: (line: string) => void,
+): Promise<void> {
+  let pending = "";
+  for await (const chunk of stream.pipeThrough(new TextDecoderStream())) {
+    const lines = (pending + chunk).split("\n");
+    pending = lines.pop()!;
+    for (const line of lines) onLine(line);
+  }
+  if (pending) onLine(pending);
 }
 
 /** Where an application pod's processes run: its network namespace and resolv.conf. */

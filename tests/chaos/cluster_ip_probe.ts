@@ -11,7 +11,7 @@
  */
 import { Redis } from "ioredis";
 import { inNetnsWithResolvConf } from "../../cluster/lib/netns.ts";
-import type { AppPod } from "./app_writers.ts";
+import { type AppPod, eachLine } from "./app_writers.ts";
 
 /** Probes `clusterIP` from inside `app` until stopped. */
 export class ClusterIpProbe {
@@ -33,18 +33,10 @@ export class ClusterIpProbe {
       stdout: "piped",
       stderr: "null",
     }).spawn();
-    const stdout = this.#child.stdout;
-    this.#reading = (async () => {
-      let pending = "";
-      for await (const chunk of stdout.pipeThrough(new TextDecoderStream())) {
-        const lines = (pending + chunk).split("\n");
-        pending = lines.pop()!;
-        for (const line of lines) {
-          const [at, ip] = line.split(" ");
-          if (at && ip) this.answers.push([Number(at), ip]);
-        }
-      }
-    })();
+    this.#reading = eachLine(this.#child.stdout, (line) => {
+      const [at, ip] = line.split(" ");
+      if (at && ip) this.answers.push([Number(at), ip]);
+    });
   }
 
   /** Stops the probe. */

@@ -1,0 +1,37 @@
+/**
+ * Runs one command inside a local cluster of the bench's own (`--name=bench`),
+ * brought up before and down after, and reads what the command wrote to the
+ * file `$BENCH_RESULTS` names.
+ *
+ * @module
+ */
+
+/** `command` (after `deno`) in the bench cluster; its results as JSON, or undefined. */
+export async function onBenchCluster<T>(
+  command: readonly string[],
+  env: Record<string, string> = {},
+): Promise<{ ok: boolean; results: T | undefined }> {
+  const deno = Deno.execPath();
+  const file = await Deno.makeTempFile({ prefix: "bench-", suffix: ".json" });
+  const run = async (args: string[]) =>
+    (await new Deno.Command(deno, {
+      args,
+      env: { ...env, BENCH_RESULTS: file },
+      stdout: "inherit",
+      stderr: "inherit",
+    }).output()).success;
+  const cli = ["run", "-A", "cluster/cli.ts"];
+  try {
+    if (!await run([...cli, "up", "--name=bench"])) return { ok: false, results: undefined };
+    try {
+      const ok = await run([...cli, "exec", "--name=bench", "--", deno, ...command]);
+      // What completed is read even when the command failed later (a larger N, an assert).
+      const text = await Deno.readTextFile(file);
+      return { ok, results: text ? JSON.parse(text) as T : undefined };
+    } finally {
+      await run([...cli, "down", "--name=bench"]);
+    }
+  } finally {
+    await Deno.remove(file).catch(() => {});
+  }
+}
