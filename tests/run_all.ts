@@ -108,6 +108,20 @@ if (await run("cluster up", [...cli, "up", `--name=${cluster}`])) {
     ...extra,
   ]);
 }
+// `down` removes the cluster's folder: a failed run's pod and control-plane logs go where CI
+// keeps artifacts first, so the failure can be read afterwards.
+if (results.some(([, ok]) => !ok)) {
+  const logs = `${new URL("..", import.meta.url).pathname}.cluster/${cluster}/logs`;
+  const kept = `/tmp/redis-operator-artifacts/cluster-logs-${Date.now()}`;
+  await step("keep the cluster's logs", [
+    "sh",
+    "-c",
+    'mkdir -p "$(dirname "$1")" && cp -r "$0" "$1"',
+    logs,
+    kept,
+  ]);
+  console.log(`cluster logs kept in ${kept}`);
+}
 if (!keep) await step("cluster down", [...cli, "down", `--name=${cluster}`]);
 
 console.log("\nSummary:");
