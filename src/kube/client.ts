@@ -104,23 +104,44 @@ export class KubeClient implements RestClient {
     const tls = config.clientCert && config.clientKey
       ? { cert: config.clientCert, key: config.clientKey }
       : undefined;
-    this.#http = Deno.createHttpClient({
-      ...(config.caCert ? { caCerts: [config.caCert] } : {}),
-      ...(tls ?? {}),
-    } as Deno.CreateHttpClientOptions);
+    this.#newHttp = () =>
+      Deno.createHttpClient({
+        ...(config.caCert ? { caCerts: [config.caCert] } : {}),
+        ...(tls ?? {}),
+      } as Deno.CreateHttpClientOptions);
+    this.#http = this.#newHttp();
+  }
+
+  readonly #newHttp: () => Deno.HttpClient;
+
+  /**
+   * After a request timed out, later ones go over new connections: requests
+   * share one HTTP/2 connection, and one whose packets were dropped (a
+   * partition, a stopped API server) stays established while TCP backs off its
+   * retransmissions, so every request on it timed out for tens of seconds
+   * after the network was back (seen after a cut of the leading operator). Its
+   * streams end with the old pool; watches start again on the new one.
+   */
+  #renewConnections(used: Deno.HttpClient): void {
+    // Once per stalled pool: requests that timed out with it renew it only once.
+    if (used !== this.#http) return;
+    this.#http = this.#newHttp();
+    used.close();
   }
 
   async request<T = unknown>(request: KubeRequest): Promise<T> {
     const method = request.method ?? "GET";
     const limit = this.#limit(method, request);
+    const http = this.#http;
     try {
-      const response = await this.#send(request, limit.signal);
+      const response = await this.#send(request, limit.signal, http);
       // The body is read under the same limit: a server may send headers and then stall.
       const text = await response.text();
       const body = text ? safeJson(text) : undefined;
       if (!response.ok) throw new KubeApiError(method, request.path, response.status, body);
       return body as T;
     } catch (error) {
+      if (limit.expired) this.#renewConnections(http);
       throw limit.expired ? limit.signal.reason : error;
     } finally {
       limit.clear();
@@ -129,14 +150,16 @@ export class KubeClient implements RestClient {
 
   async stream(request: KubeRequest): Promise<ReadableStream<Uint8Array>> {
     const limit = this.#limit("GET", request);
+    const http = this.#http;
     try {
-      const response = await this.#send(request, limit.signal);
+      const response = await this.#send(request, limit.signal, http);
       if (!response.ok || !response.body) {
         const text = await response.text();
         throw new KubeApiError("GET", request.path, response.status, text ? safeJson(text) : text);
       }
       return response.body;
     } catch (error) {
+      if (limit.expired) this.#renewConnections(http);
       throw limit.expired ? limit.signal.reason : error;
     } finally {
       // Only the wait for the headers is limited; the caller's signal still ends the body.
@@ -157,7 +180,11 @@ export class KubeClient implements RestClient {
     );
   }
 
-  async #send(request: KubeRequest, signal: AbortSignal): Promise<Response> {
+  async #send(
+    request: KubeRequest,
+    signal: AbortSignal,
+    http: Deno.HttpClient,
+  ): Promise<Response> {
     const method = request.method ?? "GET";
     this.#onRequest?.(method, request.path);
     const url = new URL(this.config.server + request.path);
@@ -179,7 +206,7 @@ export class KubeClient implements RestClient {
       headers,
       ...(body === undefined ? {} : { body }),
       signal,
-      client: this.#http,
+      client: http,
     });
   }
 }
