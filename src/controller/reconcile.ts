@@ -110,7 +110,6 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
   const problems: Problem[] = [];
   const invalid = specProblems(redis);
   if (invalid.length) problems.push({ reason: Reason.InvalidSpec, message: invalid.join("; ") });
-  // Objects another Redis of the namespace already goes by are not this one's to write.
   // Services another Redis of the namespace came first to are left to it; all else goes on.
   const conflict = nameConflict(redis, deps.caches.redis.all());
   if (conflict) problems.push({ reason: Reason.NameConflict, message: conflict.message });
