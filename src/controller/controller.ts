@@ -146,6 +146,13 @@ export async function runController(options: ControllerOptions): Promise<void> {
               });
               queue.add(key);
             },
+            onRenew: (ip, oldStatus) =>
+              log.info("monitor connection renewed after silence", {
+                namespace: key.split("/")[0],
+                name: key.split("/")[1],
+                ip,
+                oldStatus,
+              }),
           });
           monitors.set(key, monitor);
         }

@@ -16,11 +16,20 @@ export type Evidence = "reset" | "silent";
 export interface MonitorOptions {
   readonly pingIntervalMs?: number;
   readonly onEvidence: (ip: string, evidence: Evidence) => void;
+  /**
+   * A connection silent this long (and at least this old) is replaced by a
+   * new one; 5 s by default. See {@linkcode InstanceMonitor}.
+   */
+  readonly renewAfterMs?: number;
+  /** Called when a silent connection is replaced, with the old one's state. */
+  readonly onRenew?: (ip: string, oldStatus: string) => void;
 }
 
 interface Watched {
   readonly client: Redis;
   readonly timer: ReturnType<typeof setInterval>;
+  /** When this connection was made. */
+  readonly since: number;
   /** When the last PONG arrived (or watching began). */
   lastReply: number;
   connected: boolean;
@@ -30,7 +39,16 @@ interface Watched {
   readonly reach: string;
 }
 
-/** Watches the instances of one Redis. */
+/**
+ * Watches the instances of one Redis.
+ *
+ * A connection that stays silent for {@linkcode MonitorOptions.renewAfterMs}
+ * is replaced: an instance the monitor calls silent is not asked by the
+ * reconcile pass (observe.ts), so a client that stopped trying to reconnect
+ * would hide a live instance for good. At scale one did (a replica counted as
+ * unreachable for minutes while it replicated, without a socket open to it).
+ * Silence carries over to the new connection: the detection window is not reset.
+ */
 export class InstanceMonitor {
   readonly #watched = new Map<string, Watched>();
   readonly #options: MonitorOptions;
@@ -55,6 +73,11 @@ export class InstanceMonitor {
     }
   }
 
+  /** The connection watching `ip`, for tests that break it. */
+  connectionOf(ip: string): Redis | undefined {
+    return this.#watched.get(ip)?.client;
+  }
+
   /** Has `ip` answered a PING within the last two intervals? */
   answering(ip: string): boolean {
     const watched = this.#watched.get(ip);
@@ -77,7 +100,14 @@ export class InstanceMonitor {
     for (const ip of [...this.#watched.keys()]) this.#stop(ip);
   }
 
-  #start(ip: string, port: number, windowMs: number, reach: string, tls?: TlsSettings): void {
+  #start(
+    ip: string,
+    port: number,
+    windowMs: number,
+    reach: string,
+    tls?: TlsSettings,
+    carried?: Pick<Watched, "lastReply" | "silenceReported">,
+  ): void {
     const interval = this.#options.pingIntervalMs ?? 500;
     const client = new Redis({
       host: ip,
@@ -95,10 +125,11 @@ export class InstanceMonitor {
     });
     const watched: Watched = {
       client,
-      timer: setInterval(() => this.#ping(ip, watched), interval),
-      lastReply: Date.now(),
+      timer: setInterval(() => this.#ping(ip, watched, { port, tls }), interval),
+      since: Date.now(),
+      lastReply: carried?.lastReply ?? Date.now(),
       connected: false,
-      silenceReported: false,
+      silenceReported: carried?.silenceReported ?? false,
       windowMs,
       reach,
     };
@@ -109,10 +140,11 @@ export class InstanceMonitor {
     };
     client.on("ready", () => {
       watched.connected = true;
-      // ioredis is ready once the server has answered its ready check: that is an answer
-      // too. Without this, a connection that an operator's CLIENT KILL reset could count
-      // as silent until its next PING, and a healthy instance be taken for unreachable.
-      watched.lastReply = Date.now();
+      // PING at once: a connection that an operator's CLIENT KILL reset could otherwise
+      // count as silent until its next PING, and a healthy instance be taken for
+      // unreachable. The connection itself is no answer (without a ready check ioredis is
+      // ready once TCP connects, and the kernel accepts for a stopped process too).
+      void this.#ping(ip, watched, { port, tls });
     });
     client.on("close", lost);
     client.on("error", (error: Error & { code?: string }) => {
@@ -123,7 +155,11 @@ export class InstanceMonitor {
     this.#watched.set(ip, watched);
   }
 
-  async #ping(ip: string, watched: Watched): Promise<void> {
+  async #ping(
+    ip: string,
+    watched: Watched,
+    how: { port: number; tls: TlsSettings | undefined },
+  ): Promise<void> {
     try {
       await watched.client.ping();
       watched.lastReply = Date.now();
@@ -136,10 +172,18 @@ export class InstanceMonitor {
         watched.silenceReported = false;
         return;
       }
-      const silent = Date.now() - watched.lastReply;
+      if (this.#watched.get(ip) !== watched) return; // stopped or renewed meanwhile
+      const now = Date.now();
+      const silent = now - watched.lastReply;
       if (silent >= watched.windowMs && !watched.silenceReported) {
         watched.silenceReported = true;
         this.#options.onEvidence(ip, "silent");
+      }
+      const renewAfterMs = this.#options.renewAfterMs ?? 5000;
+      if (silent >= renewAfterMs && now - watched.since >= renewAfterMs) {
+        this.#options.onRenew?.(ip, watched.client.status);
+        this.#stop(ip);
+        this.#start(ip, how.port, watched.windowMs, watched.reach, how.tls, watched);
       }
     }
   }
@@ -148,6 +192,8 @@ export class InstanceMonitor {
     const watched = this.#watched.get(ip);
     if (!watched) return;
     clearInterval(watched.timer);
+    // Closed on purpose: its close event is no evidence about the instance.
+    watched.connected = false;
     watched.client.disconnect();
     this.#watched.delete(ip);
   }

@@ -51,3 +51,52 @@ Deno.test("InstanceMonitor reports a killed instance at once and a stopped one a
     await stopped.stop();
   }
 });
+
+Deno.test("InstanceMonitor replaces a connection that gave up, and keeps the silence it measured", async () => {
+  const server = await startRedisServer();
+  const renewed: string[] = [];
+  const monitor = new InstanceMonitor({
+    pingIntervalMs: 100,
+    renewAfterMs: 600,
+    onEvidence: () => {},
+    onRenew: (_ip, status) => renewed.push(status),
+  });
+  monitor.sync(["127.0.0.1"], server.port, 300);
+  try {
+    await until(() => monitor.answering("127.0.0.1"));
+    // A client that stopped reconnecting: closed by hand, ioredis never tries again.
+    monitor.connectionOf("127.0.0.1")!.disconnect();
+    await until(() => (monitor.silentForMs("127.0.0.1") ?? 0) >= 400);
+    const silentBefore = monitor.silentForMs("127.0.0.1")!;
+    await until(() => renewed.length > 0, 3000);
+    // Silence is not reset by the renewal: a dead instance's detection window runs on.
+    assert.ok(monitor.silentForMs("127.0.0.1")! >= silentBefore || monitor.answering("127.0.0.1"));
+    await until(() => monitor.answering("127.0.0.1"), 3000);
+    assert.equal(renewed[0], "end");
+  } finally {
+    monitor.close();
+    await server.stop();
+  }
+});
+
+Deno.test("InstanceMonitor keeps a dead instance silent across renewals", async () => {
+  const server = await startRedisServer();
+  const monitor = new InstanceMonitor({
+    pingIntervalMs: 100,
+    renewAfterMs: 300,
+    onEvidence: () => {},
+  });
+  monitor.sync(["127.0.0.1"], server.port, 200);
+  try {
+    await until(() => monitor.answering("127.0.0.1"));
+    server.process.kill("SIGSTOP");
+    await new Promise((r) => setTimeout(r, 1500));
+    // Several renewals have happened; the silence still counts from the last answer.
+    assert.ok(monitor.silentForMs("127.0.0.1")! >= 1300, `${monitor.silentForMs("127.0.0.1")}`);
+    server.process.kill("SIGCONT");
+    await until(() => monitor.answering("127.0.0.1"), 3000);
+  } finally {
+    monitor.close();
+    await server.stop();
+  }
+});
