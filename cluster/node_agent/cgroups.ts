@@ -6,6 +6,14 @@
  * ends a container that goes over it (reported `OOMKilled`); `limits.cpu`
  * becomes a CFS quota per 100 ms period, and `requests.cpu` the CPU shares.
  *
+ * Under CPU contention what matters is the weights, so every container gets a
+ * cpu cgroup as on a kubelet: under the node's pods cgroup (the node's CPUs
+ * × 1024 shares), a container with a CPU request at its request's shares, one
+ * without in a best-effort group of 2 shares. Left in the agent's own cgroup,
+ * each best-effort process had weighed as much as a whole core: 150 Redis
+ * processes outweighed the operator (50m requested, 51 shares) and starved it
+ * for seconds during a mass failover, until it lost its Lease.
+ *
  * @module
  */
 import type { Container } from "kubernetes-types/core/v1.d.ts";
@@ -73,6 +81,17 @@ async function ownCgroup(controller: "memory" | "cpu"): Promise<string | undefin
   return undefined;
 }
 
+/** Where a node's containers go in the cpu hierarchy. */
+export interface PodsCgroup {
+  /** The name of the node's pods cgroup under the agent's own (unique per node). */
+  readonly name: string;
+  /** Its CPU shares: the node's CPUs × 1024, as a kubelet gives `kubepods`. */
+  readonly cpuShares: number;
+}
+
+/** The best-effort group's shares, a kubelet's minimum. */
+export const bestEffortShares = 2;
+
 /** The cgroups of one container start. */
 export class ContainerCgroup {
   private constructor(
@@ -83,9 +102,15 @@ export class ContainerCgroup {
 
   /**
    * Makes the cgroups for `name` (unique per start) under the agent's own, with
-   * `limits` set; undefined when there is nothing to enforce or no controller.
+   * `limits` set; with `pods`, the cpu cgroup always, under the node's pods
+   * cgroup (see the module's comment). Undefined when there is nothing to
+   * enforce or no controller.
    */
-  static async create(name: string, limits: CgroupLimits): Promise<ContainerCgroup | undefined> {
+  static async create(
+    name: string,
+    limits: CgroupLimits,
+    pods?: PodsCgroup,
+  ): Promise<ContainerCgroup | undefined> {
     const dirs: string[] = [];
     let memoryDir: string | undefined;
     if (limits.memoryBytes !== undefined) {
@@ -99,8 +124,9 @@ export class ContainerCgroup {
         dirs.push(memoryDir);
       }
     }
-    if (limits.cpuQuotaUs !== undefined || limits.cpuShares !== undefined) {
-      const base = await ownCgroup("cpu");
+    if (pods || limits.cpuQuotaUs !== undefined || limits.cpuShares !== undefined) {
+      const own = await ownCgroup("cpu");
+      const base = own && pods ? await podsParent(own, pods, limits) : own;
       if (base) {
         const dir = `${base}/${name}`;
         await Deno.mkdir(dir, { recursive: true });
@@ -138,6 +164,18 @@ export class ContainerCgroup {
   }
 }
 
+/** The node's pods cgroup, or its best-effort group for a container without a CPU request. */
+async function podsParent(own: string, pods: PodsCgroup, limits: CgroupLimits): Promise<string> {
+  const podsDir = `${own}/${pods.name}`;
+  await Deno.mkdir(podsDir, { recursive: true });
+  await Deno.writeTextFile(`${podsDir}/cpu.shares`, String(pods.cpuShares));
+  if (limits.cpuShares !== undefined) return podsDir;
+  const bestEffort = `${podsDir}/besteffort`;
+  await Deno.mkdir(bestEffort, { recursive: true });
+  await Deno.writeTextFile(`${bestEffort}/cpu.shares`, String(bestEffortShares));
+  return bestEffort;
+}
+
 /**
  * Removes the empty cgroups whose names start with `prefix` (a node's or a
  * cluster's: what a crashed agent or `cluster down` leaves), searched a few
@@ -157,7 +195,7 @@ export async function removeCgroups(prefix: string): Promise<number> {
       if (!entry.isDirectory) continue;
       const path = `${dir}/${entry.name}`;
       if (entry.name.startsWith(prefix)) {
-        await Deno.remove(path).then(() => removed++, () => {});
+        removed += await removeTree(path);
       } else if (depth > 0) {
         await visit(path, depth - 1);
       }
@@ -165,4 +203,13 @@ export async function removeCgroups(prefix: string): Promise<number> {
   };
   for (const controller of ["memory", "cpu"]) await visit(`/sys/fs/cgroup/${controller}`, 3);
   return removed;
+}
+
+/** Removes a cgroup and the cgroups under it, deepest first; how many went. */
+async function removeTree(dir: string): Promise<number> {
+  let removed = 0;
+  for await (const entry of Deno.readDir(dir)) {
+    if (entry.isDirectory) removed += await removeTree(`${dir}/${entry.name}`);
+  }
+  return await Deno.remove(dir).then(() => removed + 1, () => removed);
 }

@@ -462,6 +462,10 @@ export class PodWorker {
         this.uid.replace(/-/g, "").slice(0, 12)
       }-${container.name}-${runtime.restartCount}`,
       containerLimits(container),
+      {
+        name: `${this.#ctx.node.podNetnsPrefix}kubepods`,
+        cpuShares: navigator.hardwareConcurrency * 1024,
+      },
     ).catch((error) => {
       this.#ctx.log("limits not enforced", { pod: this.#name, error: String(error) });
       return undefined;
