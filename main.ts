@@ -12,6 +12,7 @@ import { leadWhileElected } from "./src/kube/leader_election.ts";
 import { parseLeaseTimings } from "./src/kube/lease_timings.ts";
 import { fieldManager } from "./src/api/redis.ts";
 import { serveHealth } from "./src/observe/health_server.ts";
+import { watchEventLoopLag } from "./src/observe/event_loop_lag.ts";
 import { configureLogging, operatorLogger } from "./src/observe/logging.ts";
 import { OperatorMetrics } from "./src/observe/metrics.ts";
 import { connectRedis } from "./src/redis/client.ts";
@@ -41,6 +42,7 @@ const { values: flags } = parseArgs({
 
 await configureLogging(flags["log-level"] as "debug" | "info" | "warning");
 const log = operatorLogger("main");
+watchEventLoopLag((lateMs) => log.warn("event loop stalled", { lateMs: Math.round(lateMs) }));
 const leaseTimings = parseLeaseTimings({
   ...(flags["lease-duration"] ? { leaseDuration: flags["lease-duration"] } : {}),
   ...(flags["renew-deadline"] ? { renewDeadline: flags["renew-deadline"] } : {}),
@@ -137,6 +139,12 @@ if (flags["no-leader-elect"]) {
         log.info(leading ? "became the leader" : "no longer the leader", { identity });
       },
       onError: (error) => log.warn("leader election error", { error: String(error) }),
+      // A renewal that is slow or fails says so: under load these come before a lost Lease.
+      onRenewal: (attemptMs, renewed) => {
+        if (!renewed || attemptMs > leaseTimings.retryPeriodMs / 2) {
+          log.info("lease renewal slow", { attemptMs: Math.round(attemptMs), renewed });
+        }
+      },
     }, controller);
     if (outcome !== "lost") break;
     const lost = identity;

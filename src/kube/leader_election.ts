@@ -54,6 +54,8 @@ export interface LeaderElectionOptions {
   readonly signal: AbortSignal;
   readonly onLeadershipChange?: (leading: boolean) => void;
   readonly onError?: (error: unknown) => void;
+  /** After each renewal attempt of the leader: how long it took, and whether it renewed. */
+  readonly onRenewal?: (attemptMs: number, renewed: boolean) => void;
   /** The wall clock for the Lease's renewTime and acquireTime (informational only); tests skew it. */
   readonly wallClock?: () => Date;
 }
@@ -185,10 +187,12 @@ class Election {
         await delay(renewIntervalMs, leading.signal).catch(() => {});
         if (leading.signal.aborted) break;
         try {
+          const attemptStart = performance.now();
           const renewed = await this.#attempt(
             leading.signal,
             (attempt) => this.#renew(held, attempt),
           );
+          this.#options.onRenewal?.(performance.now() - attemptStart, renewed !== undefined);
           if (renewed && !leading.signal.aborted) {
             held = renewed;
             armStepDown();

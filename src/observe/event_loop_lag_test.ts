@@ -1,0 +1,18 @@
+import assert from "node:assert/strict";
+import { watchEventLoopLag } from "./event_loop_lag.ts";
+
+Deno.test("watchEventLoopLag reports a blocked event loop, and not an idle one", async () => {
+  const stalls: number[] = [];
+  const stop = watchEventLoopLag((late) => stalls.push(late), 20, 150);
+  try {
+    await new Promise((r) => setTimeout(r, 200));
+    assert.deepEqual(stalls, []);
+    const until = performance.now() + 400;
+    while (performance.now() < until) { /* blocks the loop */ }
+    await new Promise((r) => setTimeout(r, 100));
+    assert.equal(stalls.length, 1);
+    assert.ok(stalls[0]! >= 250, `late by ${stalls[0]} ms`);
+  } finally {
+    stop();
+  }
+});
