@@ -10,11 +10,12 @@
  * before its kill (asynchronous replication), and the losses are reported.
  */
 import assert from "node:assert/strict";
-import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
-import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
-import { FullSyncTracker } from "./full_syncs.ts";
+import { fault, waitFor } from "../cluster/helpers.ts";
+import { withReadyRedis } from "../e2e/fixture.ts";
+import { getRedis, waitForReady } from "../e2e/operator.ts";
 import { assertOneMasterEverywhere, writableInstances } from "./invariants.ts";
-import { lostWrites, WriteLoad } from "./write_load.ts";
+import { startLoad } from "./under_load.ts";
+import { lostWrites } from "./write_load.ts";
 
 // The node restarts a killed container as a kubelet does: at once the first time, then
 // after 10 s, 20 s, 40 s... (CrashLoopBackOff). The master alternates between two pods,
@@ -26,32 +27,24 @@ const backOffAllowanceMs = 10 * 60_000;
 const median = (values: number[]) =>
   [...values].sort((a, b) => a - b)[Math.floor(values.length / 2)]!;
 
-Deno.test(`chaos: kill -9 of the master, ${rounds} times under write load`, async () => {
-  const client = await clusterClient();
-  await deployOperator(client);
-  const ns = await testNamespace("kill");
-  const toWrites: number[] = [];
-  const toService: number[] = [];
-  const kills: Array<{ at: number; ip: string }> = [];
-  try {
-    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("chaos"));
-    await waitForReady(client, ns.name, "chaos");
-    const load = new WriteLoad(client, ns.name, "redis-chaos-master");
-    await load.start();
-    const fullSyncs = new FullSyncTracker(client, ns.name, "chaos");
-    await fullSyncs.start();
+Deno.test(`chaos: kill -9 of the master, ${rounds} times under write load`, () =>
+  withReadyRedis("kill", "chaos", async ({ client, namespace }) => {
+    const toWrites: number[] = [];
+    const toService: number[] = [];
+    const kills: Array<{ at: number; ip: string }> = [];
+    const { load, fullSyncs } = await startLoad(client, namespace, "chaos");
     for (let round = 1; round <= rounds; round++) {
       await new Promise((r) => setTimeout(r, 700));
-      const before = await waitForReady(client, ns.name, "chaos", 3, backOffAllowanceMs);
+      const before = await waitForReady(client, namespace, "chaos", 3, backOffAllowanceMs);
       const oldIP = before.status!.masterIP!;
       const killedAt = Date.now();
       kills.push({ at: killedAt, ip: oldIP });
-      await fault("kill", ns.name, before.status!.master!);
+      await fault("kill", namespace, before.status!.master!);
       const firstWrite = await waitFor("a write accepted by a new master", () => {
         const ack = load.acks.find((a) => a.at > killedAt && a.ip !== oldIP);
         return Promise.resolve(ack);
       }, 30_000);
-      const after = await getRedis(client, ns.name, "chaos");
+      const after = await getRedis(client, namespace, "chaos");
       // When the master Service's endpoints (as a client watching them sees them) named the new master.
       const serviceAt = await waitFor(
         "the master Service to point at the new master",
@@ -65,11 +58,11 @@ Deno.test(`chaos: kill -9 of the master, ${rounds} times under write load`, asyn
       );
       toWrites.push(firstWrite.at - killedAt);
       toService.push(serviceAt - killedAt);
-      const settled = await waitForReady(client, ns.name, "chaos", 3, backOffAllowanceMs);
+      const settled = await waitForReady(client, namespace, "chaos", 3, backOffAllowanceMs);
 
       // Exactly one writable master, and it is the one the status names.
       assert.deepEqual(
-        await writableInstances(ns.name, "redis=chaos"),
+        await writableInstances(namespace, "redis=chaos"),
         [settled.status!.masterIP],
         `round ${round}: one master`,
       );
@@ -87,8 +80,8 @@ Deno.test(`chaos: kill -9 of the master, ${rounds} times under write load`, asyn
     }
     const report = await load.stop();
     const syncs = await fullSyncs.assertNoNeedlessFullSync();
-    const final = await waitForReady(client, ns.name, "chaos");
-    await assertOneMasterEverywhere(client, ns.name, "chaos");
+    const final = await waitForReady(client, namespace, "chaos");
+    await assertOneMasterEverywhere(client, namespace, "chaos");
     const lost = await lostWrites(final.status!.masterIP!, report.acks);
     const bySeq = new Map(report.acks.map((a) => [a.seq, a]));
     // Fencing bound: a write can only be lost if the master that acknowledged it died
@@ -113,8 +106,4 @@ Deno.test(`chaos: kill -9 of the master, ${rounds} times under write load`, asyn
         Math.max(...toService)
       } ms; ${syncs.fullSyncs} full resyncs for ${syncs.newProcesses} restarted processes`,
     );
-  } finally {
-    await ns.remove();
-    client.close();
-  }
-});
+  }));

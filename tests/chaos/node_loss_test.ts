@@ -30,6 +30,7 @@ import {
   waitForReady,
 } from "../e2e/operator.ts";
 import { recordedNodes } from "../../cluster/lib/layout.ts";
+import { withReadyRedis } from "../e2e/fixture.ts";
 import { reportWindow } from "../clients/client_report.ts";
 import {
   type AppWriter,
@@ -84,22 +85,13 @@ function assertLossBounded(
   }
 }
 
-Deno.test("nodes: a Redis's pods are spread over the nodes and zones", async () => {
-  const client = await clusterClient();
-  await deployOperator(client);
-  const ns = await testNamespace("spread");
-  try {
-    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("spread"));
-    await waitForReady(client, ns.name, "spread");
-    const nodes = (await podsOf(client, ns.name, "spread")).map((p) => p.spec!.nodeName!);
+Deno.test("nodes: a Redis's pods are spread over the nodes and zones", () =>
+  withReadyRedis("spread", "spread", async ({ client, namespace }) => {
+    const nodes = (await podsOf(client, namespace, "spread")).map((p) => p.spec!.nodeName!);
     assert.equal(new Set(nodes).size, 3, `one pod per node: ${nodes}`);
     const zones = await Promise.all(nodes.map((n) => zoneOf(client, n)));
     assert.equal(new Set(zones).size, 3, `one pod per zone: ${zones}`);
-  } finally {
-    await ns.remove();
-    client.close();
-  }
-});
+  }));
 
 /**
  * Power loss of the master's node under load, and its return 8 s later. With

@@ -13,11 +13,12 @@
  * newer data. Full resyncs are counted as in the other chaos cases.
  */
 import assert from "node:assert/strict";
-import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
-import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
-import { FullSyncTracker } from "./full_syncs.ts";
+import { fault, kubectl, waitFor } from "../cluster/helpers.ts";
+import { withReadyRedis } from "../e2e/fixture.ts";
+import { getRedis, waitForReady } from "../e2e/operator.ts";
 import { assertOneMasterEverywhere, fencingBoundMs, writableInstances } from "./invariants.ts";
-import { type Ack, lostWrites, WriteLoad } from "./write_load.ts";
+import { startLoad } from "./under_load.ts";
+import { type Ack, lostWrites } from "./write_load.ts";
 
 const persistent = {
   config: { appendonly: "yes", appendfsync: "everysec", save: "60 100" },
@@ -26,18 +27,9 @@ const persistent = {
   },
 };
 
-Deno.test("persistence: RDB and AOF on volumes keep every acknowledged write through kill -9 and the loss of every pod", async () => {
-  const client = await clusterClient();
-  await deployOperator(client);
-  const ns = await testNamespace("persist");
-  const n = ns.name;
-  try {
-    await kubectl(["-n", n, "apply", "-f", "-"], redisManifest("disk", persistent));
-    const start = await waitForReady(client, n, "disk", 3, 180_000);
-    const load = new WriteLoad(client, n, "redis-disk-master");
-    await load.start();
-    const fullSyncs = new FullSyncTracker(client, n, "disk");
-    await fullSyncs.start();
+Deno.test("persistence: RDB and AOF on volumes keep every acknowledged write through kill -9 and the loss of every pod", () =>
+  withReadyRedis("persist", "disk", async ({ client, namespace: n, ready: start }) => {
+    const { load, fullSyncs } = await startLoad(client, n, "disk");
     await new Promise((r) => setTimeout(r, 2000));
 
     // 1. kill -9 of the master; it comes back at once from its own, older, AOF.
@@ -98,11 +90,7 @@ Deno.test("persistence: RDB and AOF on volumes keep every acknowledged write thr
     console.log(
       `every pod deleted with AOF: ${report.acks.length} acknowledged in all, ${lost.within} lost (all within the kill's bound); master ${before.status?.master} -> ${back.status?.master}, epoch ${before.status?.epoch} -> ${back.status?.epoch}; ${all.fullSyncs} full resyncs for ${all.newProcesses} new processes`,
     );
-  } finally {
-    await ns.remove();
-    client.close();
-  }
-});
+  }, { spec: persistent, readyTimeoutMs: 180_000 }));
 
 /** Splits lost writes into those a killed master acknowledged within the fencing bound and the rest. */
 function outsideBound(

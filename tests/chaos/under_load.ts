@@ -14,6 +14,22 @@ import { assertOneMasterEverywhere } from "./invariants.ts";
 import { describeGap, longestGap, lostWrites, WriteLoad } from "./write_load.ts";
 
 /**
+ * Starts the sequential write load on the master Service of the Redis `name`
+ * and the tracker of full copies beside it.
+ */
+export async function startLoad(
+  client: KubeClient,
+  namespace: string,
+  name: string,
+): Promise<{ load: WriteLoad; fullSyncs: FullSyncTracker }> {
+  const load = new WriteLoad(client, namespace, `redis-${name}-master`);
+  await load.start();
+  const fullSyncs = new FullSyncTracker(client, namespace, name);
+  await fullSyncs.start();
+  return { load, fullSyncs };
+}
+
+/**
  * Runs `action` under load, waits for `settled`, then checks: returns how
  * many writes were acknowledged and the longest pause.
  */
@@ -24,10 +40,7 @@ export async function underLoad(
   action: () => Promise<void>,
   settled: () => Promise<unknown>,
 ): Promise<{ acks: number; pauseMs: number }> {
-  const load = new WriteLoad(client, namespace, `redis-${name}-master`);
-  await load.start();
-  const fullSyncs = new FullSyncTracker(client, namespace, name);
-  await fullSyncs.start();
+  const { load, fullSyncs } = await startLoad(client, namespace, name);
   await new Promise((r) => setTimeout(r, 500));
   const started = Date.now();
   await action();

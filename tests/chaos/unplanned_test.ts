@@ -7,48 +7,45 @@
  * fault, and they are reported.
  */
 import assert from "node:assert/strict";
-import type { KubeClient } from "../../src/kube/client.ts";
-import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
-import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
-import { FullSyncTracker } from "./full_syncs.ts";
+import { fault, kubectl, waitFor } from "../cluster/helpers.ts";
+import { withReadyRedis } from "../e2e/fixture.ts";
+import { getRedis, waitForReady } from "../e2e/operator.ts";
 import { assertOneMasterEverywhere, fencingBoundMs } from "./invariants.ts";
-import { lostWrites, WriteLoad } from "./write_load.ts";
+import { startLoad } from "./under_load.ts";
+import { lostWrites } from "./write_load.ts";
 
 const detectionWindowMs = 2000;
 /** The monitor's PING interval: silence counts from the last answer, up to this long before the fault. */
 const pingIntervalMs = 500;
 
-async function silentFault(
-  client: KubeClient,
-  kind: "stop" | "isolate",
-): Promise<{ detectedMs: number; lost: number; acks: number; fullSyncs: number }> {
-  const ns = await testNamespace(kind === "stop" ? "sigstop" : "isolate");
+interface SilentFaultResult {
+  detectedMs: number;
+  lost: number;
+  acks: number;
+  fullSyncs: number;
+}
+
+async function silentFault(kind: "stop" | "isolate"): Promise<SilentFaultResult> {
   const [cut, restore] = kind === "stop" ? ["stop", "cont"] : ["isolate", "heal"];
-  try {
-    await kubectl(
-      ["-n", ns.name, "apply", "-f", "-"],
-      redisManifest("quiet", { failover: { detectionWindowMs } }),
-    );
-    const before = await waitForReady(client, ns.name, "quiet");
-    const load = new WriteLoad(client, ns.name, "redis-quiet-master");
-    await load.start();
-    const fullSyncs = new FullSyncTracker(client, ns.name, "quiet");
-    await fullSyncs.start();
+  let result: SilentFaultResult | undefined;
+  await withReadyRedis(kind === "stop" ? "sigstop" : "isolate", "quiet", async (redis) => {
+    const { client, namespace, ready: before } = redis;
+    const { load, fullSyncs } = await startLoad(client, namespace, "quiet");
     await new Promise((r) => setTimeout(r, 1000));
     const faultAt = Date.now();
-    await fault(cut!, ns.name, before.status!.master!);
+    await fault(cut!, namespace, before.status!.master!);
     const detectedAt = await waitFor("a new master", async () => {
-      const now = await getRedis(client, ns.name, "quiet");
+      const now = await getRedis(client, namespace, "quiet");
       return now.status?.master !== before.status!.master ? Date.now() : undefined;
     }, 30_000);
     // Keep the old master away past the fencing bound, then bring it back.
     await new Promise((r) =>
       setTimeout(r, Math.max(0, faultAt + fencingBoundMs + 1000 - Date.now()))
     );
-    await fault(restore!, ns.name, before.status!.master!);
-    const after = await waitForReady(client, ns.name, "quiet", 3, 60_000);
+    await fault(restore!, namespace, before.status!.master!);
+    const after = await waitForReady(client, namespace, "quiet", 3, 60_000);
     await new Promise((r) => setTimeout(r, 1000));
-    await assertOneMasterEverywhere(client, ns.name, "quiet");
+    await assertOneMasterEverywhere(client, namespace, "quiet");
     const report = await load.stop();
     // The old master may need one full copy: alone, it may have moved its offset past
     // the point where its replica took over, so their histories differ.
@@ -63,66 +60,45 @@ async function silentFault(
         `write ${seq} lost outside the fencing bound`,
       );
     }
-    return {
+    result = {
       detectedMs: detectedAt - faultAt,
       lost: lost.length,
       acks: report.acks.length,
       fullSyncs: syncs.fullSyncs,
     };
-  } finally {
-    await ns.remove();
-  }
+  }, { spec: { failover: { detectionWindowMs } } });
+  return result!;
 }
 
 Deno.test("unplanned: a master stopped (SIGSTOP) longer than the detection window is replaced, then fenced and reattached", async () => {
-  const client = await clusterClient();
-  await deployOperator(client);
-  try {
-    const result = await silentFault(client, "stop");
-    assert.ok(
-      result.detectedMs >= detectionWindowMs - pingIntervalMs,
-      `replaced after ${result.detectedMs} ms: not before the window`,
-    );
-    console.log(
-      `SIGSTOP: replaced after ${result.detectedMs} ms (window ${detectionWindowMs} ms); ${result.lost} of ${result.acks} acknowledged writes lost; ${result.fullSyncs} full resyncs`,
-    );
-  } finally {
-    client.close();
-  }
+  const result = await silentFault("stop");
+  assert.ok(
+    result.detectedMs >= detectionWindowMs - pingIntervalMs,
+    `replaced after ${result.detectedMs} ms: not before the window`,
+  );
+  console.log(
+    `SIGSTOP: replaced after ${result.detectedMs} ms (window ${detectionWindowMs} ms); ${result.lost} of ${result.acks} acknowledged writes lost; ${result.fullSyncs} full resyncs`,
+  );
 });
 
 Deno.test("unplanned: an isolated master is replaced after the detection window and rejoins as a replica when healed", async () => {
-  const client = await clusterClient();
-  await deployOperator(client);
-  try {
-    const result = await silentFault(client, "isolate");
-    assert.ok(
-      result.detectedMs >= detectionWindowMs - pingIntervalMs,
-      `replaced after ${result.detectedMs} ms: not before the window`,
-    );
-    console.log(
-      `isolation: replaced after ${result.detectedMs} ms (window ${detectionWindowMs} ms); ${result.lost} of ${result.acks} acknowledged writes lost; ${result.fullSyncs} full resyncs`,
-    );
-  } finally {
-    client.close();
-  }
+  const result = await silentFault("isolate");
+  assert.ok(
+    result.detectedMs >= detectionWindowMs - pingIntervalMs,
+    `replaced after ${result.detectedMs} ms: not before the window`,
+  );
+  console.log(
+    `isolation: replaced after ${result.detectedMs} ms (window ${detectionWindowMs} ms); ${result.lost} of ${result.acks} acknowledged writes lost; ${result.fullSyncs} full resyncs`,
+  );
 });
 
-Deno.test("all pods but one lost at once under load, persistence off: the data lives on", async () => {
-  const client = await clusterClient();
-  await deployOperator(client);
-  const ns = await testNamespace("allbutone");
-  try {
-    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("last"));
-    const before = await waitForReady(client, ns.name, "last");
-    const load = new WriteLoad(client, ns.name, "redis-last-master");
-    await load.start();
-    const fullSyncs = new FullSyncTracker(client, ns.name, "last");
-    await fullSyncs.start();
+Deno.test("all pods but one lost at once under load, persistence off: the data lives on", () =>
+  withReadyRedis("allbutone", "last", async ({ client, namespace, ready: before }) => {
+    const { load, fullSyncs } = await startLoad(client, namespace, "last");
     await new Promise((r) => setTimeout(r, 1000));
     const pods = (await kubectl([
       "-n",
-      ns.name,
+      namespace,
       "get",
       "pods",
       "-l",
@@ -136,10 +112,10 @@ Deno.test("all pods but one lost at once under load, persistence off: the data l
     // together. (Killed after the delete, it could already be gone: a replica's preStop
     // hook lets it go at once.)
     const doomedReplica = pods.find((p) => p !== survivor && p !== before.status!.master)!;
-    await fault("kill", ns.name, doomedReplica);
+    await fault("kill", namespace, doomedReplica);
     await kubectl([
       "-n",
-      ns.name,
+      namespace,
       "delete",
       "pod",
       before.status!.master!,
@@ -149,13 +125,13 @@ Deno.test("all pods but one lost at once under load, persistence off: the data l
     await waitFor(
       "the survivor to lead",
       async () =>
-        (await getRedis(client, ns.name, "last")).status?.master === survivor ? true : undefined,
+        (await getRedis(client, namespace, "last")).status?.master === survivor ? true : undefined,
       60_000,
     );
-    const after = await waitForReady(client, ns.name, "last", 3, 120_000);
+    const after = await waitForReady(client, namespace, "last", 3, 120_000);
     const report = await load.stop();
     const syncs = await fullSyncs.assertNoNeedlessFullSync();
-    await assertOneMasterEverywhere(client, ns.name, "last");
+    await assertOneMasterEverywhere(client, namespace, "last");
     const lost = await lostWrites(after.status!.masterIP!, report.acks);
     for (const seq of lost) {
       const ack = report.acks.find((a) => a.seq === seq)!;
@@ -168,8 +144,4 @@ Deno.test("all pods but one lost at once under load, persistence off: the data l
     console.log(
       `all pods but one lost: ${lost.length} of ${report.acks.length} acknowledged writes lost; the survivor ${survivor} leads; ${syncs.fullSyncs} full resyncs for ${syncs.newProcesses} new processes`,
     );
-  } finally {
-    await ns.remove();
-    client.close();
-  }
-});
+  }));

@@ -5,16 +5,11 @@
  * compares the live fencing of every instance with the spec.
  */
 import assert from "node:assert/strict";
-import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "../cluster/helpers.ts";
-import { deployOperator, redisManifest, waitForReady } from "./operator.ts";
+import { kubectl, redisCli, waitFor } from "../cluster/helpers.ts";
+import { withReadyRedis } from "./fixture.ts";
 
-Deno.test("a master left fenced (min-replicas-to-write out of reach) is unfenced by the next pass", async () => {
-  const client = await clusterClient();
-  await deployOperator(client);
-  const ns = await testNamespace("fence");
-  try {
-    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("fenced"));
-    const ready = await waitForReady(client, ns.name, "fenced");
+Deno.test("a master left fenced (min-replicas-to-write out of reach) is unfenced by the next pass", () =>
+  withReadyRedis("fence", "fenced", async ({ namespace, ready }) => {
     const master = ready.status!.masterIP!;
     // What an interrupted handover leaves: the master refuses every write.
     // Not checked with a write right after: a pass may lift it in between (seen in a full
@@ -32,7 +27,7 @@ Deno.test("a master left fenced (min-replicas-to-write out of reach) is unfenced
     assert.match(
       await kubectl([
         "-n",
-        ns.name,
+        namespace,
         "get",
         "events",
         "--field-selector",
@@ -42,8 +37,4 @@ Deno.test("a master left fenced (min-replicas-to-write out of reach) is unfenced
       ]),
       /Set min-replicas-to-write 1, min-replicas-max-lag 2 on redis-fenced-\d/,
     );
-  } finally {
-    await ns.remove();
-    client.close();
-  }
-});
+  }));

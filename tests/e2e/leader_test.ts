@@ -3,30 +3,12 @@
  * process, and management continues.
  */
 import assert from "node:assert/strict";
-import {
-  clusterClient,
-  fault,
-  kubectl,
-  redisCli,
-  testNamespace,
-  waitFor,
-} from "../cluster/helpers.ts";
-import {
-  deployOperator,
-  getRedis,
-  leaderPod,
-  leaseHolder,
-  redisManifest,
-  waitForReady,
-} from "./operator.ts";
+import { fault, kubectl, redisCli, waitFor } from "../cluster/helpers.ts";
+import { withReadyRedis } from "./fixture.ts";
+import { getRedis, leaderPod, leaseHolder, waitForReady } from "./operator.ts";
 
-Deno.test("killing the leading operator hands leadership over and management continues", async () => {
-  const client = await clusterClient();
-  await deployOperator(client);
-  const ns = await testNamespace("leader");
-  try {
-    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("led"));
-    const redis = await waitForReady(client, ns.name, "led");
+Deno.test("killing the leading operator hands leadership over and management continues", () =>
+  withReadyRedis("leader", "led", async ({ client, namespace, ready: redis }) => {
     assert.equal(await redisCli(redis.status!.masterIP!, "SET", "k", "v"), "OK");
 
     const oldHolder = (await leaseHolder(client))!;
@@ -41,15 +23,11 @@ Deno.test("killing the leading operator hands leadership over and management con
       `leadership moved from ${oldHolder} to ${newHolder} after ${Date.now() - killed} ms`,
     );
 
-    await kubectl(["-n", ns.name, "delete", "pod", redis.status!.master!, "--wait=false"]);
+    await kubectl(["-n", namespace, "delete", "pod", redis.status!.master!, "--wait=false"]);
     const after = await waitFor("a failover by the new leader", async () => {
-      const now = await getRedis(client, ns.name, "led");
+      const now = await getRedis(client, namespace, "led");
       return now.status?.master && now.status.master !== redis.status!.master ? now : undefined;
     }, 30_000);
     assert.equal(await redisCli(after.status!.masterIP!, "GET", "k"), "v");
-    await waitForReady(client, ns.name, "led");
-  } finally {
-    await ns.remove();
-    client.close();
-  }
-});
+    await waitForReady(client, namespace, "led");
+  }));

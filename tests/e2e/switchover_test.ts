@@ -8,22 +8,17 @@
  */
 import assert from "node:assert/strict";
 import type { Event } from "kubernetes-types/core/v1.d.ts";
-import { clusterClient, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
+import { kubectl, waitFor } from "../cluster/helpers.ts";
 import { lostWrites, WriteLoad } from "../chaos/write_load.ts";
-import { deployOperator, getRedis, redisManifest, waitForReady } from "./operator.ts";
+import { withReadyRedis } from "./fixture.ts";
+import { getRedis, waitForReady } from "./operator.ts";
 
 const annotation = "redis-operator.dev/switchover";
 
-Deno.test("manual switchover: to a named replica with no write lost; refused clearly when it cannot be", async () => {
-  const client = await clusterClient();
-  await deployOperator(client);
-  const ns = await testNamespace("switchover");
-  const n = ns.name;
-  const annotate = (value: string) =>
-    kubectl(["-n", n, "annotate", "--overwrite", "redis", "sw", `${annotation}=${value}`]);
-  try {
-    await kubectl(["-n", n, "apply", "-f", "-"], redisManifest("sw"));
-    const before = await waitForReady(client, n, "sw");
+Deno.test("manual switchover: to a named replica with no write lost; refused clearly when it cannot be", () =>
+  withReadyRedis("switchover", "sw", async ({ client, namespace: n, ready: before }) => {
+    const annotate = (value: string) =>
+      kubectl(["-n", n, "annotate", "--overwrite", "redis", "sw", `${annotation}=${value}`]);
     const target = ["redis-sw-0", "redis-sw-1", "redis-sw-2"].find((p) =>
       p !== before.status!.master
     )!;
@@ -103,8 +98,4 @@ Deno.test("manual switchover: to a named replica with no write lost; refused cle
       settled.status?.conditions?.find((c) => c.type === "Degraded")?.reason,
       "SwitchoverRefused",
     );
-  } finally {
-    await ns.remove();
-    client.close();
-  }
-});
+  }));
