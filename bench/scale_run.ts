@@ -45,7 +45,13 @@ export interface ScaleResult {
   readonly writesPerMinute: number;
   /** Writes in the idle window by `method resource`, the Lease's included. */
   readonly idleWrites: Record<string, number>;
+  /** The last Redis's time to a writable master; then the median's and the 90th percentile's. */
   readonly killAllRecoveredSeconds: number;
+  readonly killAllMedianSeconds: number;
+  readonly killAllP90Seconds: number;
+  /** The operator's own log: when it promoted, median and last. */
+  readonly killAllPromotedMedianSeconds: number;
+  readonly killAllPromotedLastSeconds: number;
   readonly killOneRecoveredSeconds: number;
   readonly apiRequestsPerFailover: number;
   readonly startupToControllerSeconds: number;
@@ -129,40 +135,101 @@ async function killAll(namespace: string, pods: readonly string[]): Promise<void
   }
 }
 
-/** Seconds until every one of `names` has a master other than `before`'s that takes a write. */
+/** Whether `host`'s Redis takes a write now. */
+async function takesWrite(host: string): Promise<boolean> {
+  const redis = new Redis({
+    host,
+    lazyConnect: true,
+    connectTimeout: 500,
+    commandTimeout: 500,
+    maxRetriesPerRequest: 0,
+    retryStrategy: () => null,
+  });
+  redis.on("error", () => {});
+  try {
+    await redis.connect();
+    return await redis.set("scale:probe", "1") === "OK";
+  } catch {
+    return false;
+  } finally {
+    redis.disconnect();
+  }
+}
+
+/**
+ * Seconds from `from` until each Redis of `before` has a master other than
+ * its old one that takes a write. Every Redis not yet done is probed at once
+ * in each round, so one slow Redis does not delay seeing the others.
+ */
 async function recovered(
   namespace: string,
   before: ReadonlyMap<string, string>,
   from: number,
-): Promise<number> {
-  const done = new Set<string>();
+): Promise<number[]> {
+  const done = new Map<string, number>();
   await waitFor("every Redis with a new, writable master", async () => {
-    for (const r of await listRedis(namespace)) {
+    const pending = (await listRedis(namespace)).filter((r) => {
       const name = r.metadata!.name!;
-      if (done.has(name) || !before.has(name)) continue;
       const master = r.status?.master;
-      if (!master || master === before.get(name) || !r.status?.masterIP) continue;
-      const redis = new Redis({
-        host: r.status.masterIP,
-        lazyConnect: true,
-        connectTimeout: 500,
-        maxRetriesPerRequest: 0,
-        retryStrategy: () => null,
-      });
-      redis.on("error", () => {});
-      try {
-        await redis.connect();
-        if (await redis.set("scale:probe", "1") === "OK") done.add(name);
-      } catch {
-        /* not yet */
-      } finally {
-        redis.disconnect();
+      return before.has(name) && !done.has(name) && master && master !== before.get(name) &&
+        r.status?.masterIP;
+    });
+    await Promise.all(pending.map(async (r) => {
+      if (await takesWrite(r.status!.masterIP!)) {
+        done.set(r.metadata!.name!, (Date.now() - from) / 1000);
       }
-    }
+    }));
     return done.size === before.size ? true : undefined;
   }, 600_000);
-  return (Date.now() - from) / 1000;
+  return [...done.values()].sort((a, b) => a - b);
 }
+
+/**
+ * Seconds from `from` to each "master changed" any operator pod logged in
+ * `namespace`, and the pods that logged them (the leader may change).
+ */
+async function promotions(
+  namespace: string,
+  from: number,
+): Promise<{ seconds: number[]; by: string[] }> {
+  const pods = (await client.request<{ items: Pod[] }>({
+    path: "/api/v1/namespaces/redis-operator/pods",
+  })).items.map((p) => p.metadata!.name!);
+  const seconds: number[] = [];
+  const by = new Set<string>();
+  for (const pod of pods) {
+    const logs = await kubectl(["-n", "redis-operator", "logs", pod]).catch(() => "");
+    for (const line of logs.split("\n")) {
+      if (!line.includes('"master changed"')) continue;
+      const entry = JSON.parse(line);
+      const at = (Date.parse(entry["@timestamp"]) - from) / 1000;
+      if (entry.properties?.namespace !== namespace || at < 0) continue;
+      seconds.push(at);
+      by.add(pod);
+    }
+  }
+  return { seconds: seconds.sort((a, b) => a - b), by: [...by] };
+}
+
+/** Where the operator pods' logs of each size are kept: the cluster goes down after the run. */
+const artifacts = "/tmp/redis-operator-artifacts";
+
+/** Copies every operator pod's log to `artifacts`, for reading after the run. */
+async function keepOperatorLogs(n: number): Promise<void> {
+  await Deno.mkdir(artifacts, { recursive: true });
+  const pods = (await client.request<{ items: Pod[] }>({
+    path: "/api/v1/namespaces/redis-operator/pods",
+  })).items.map((p) => p.metadata!.name!);
+  for (const pod of pods) {
+    const logs = await kubectl(["-n", "redis-operator", "logs", pod]).catch(() => "");
+    await Deno.writeTextFile(`${artifacts}/scale-${n}-${pod}.log`, logs);
+  }
+  console.log(`N=${n}: operator logs kept in ${artifacts}/scale-${n}-*.log`);
+}
+
+/** The value below which `fraction` of the sorted `values` lie. */
+const quantile = (values: readonly number[], fraction: number) =>
+  values[Math.min(values.length - 1, Math.floor(fraction * values.length))] ?? NaN;
 
 /** Requests per method and resource from an operator's metrics. */
 function requests(metrics: Map<string, number>): Map<string, number> {
@@ -227,7 +294,7 @@ for (const n of levels) {
     const one = new Map([[names[0]!, masters.get(names[0]!)!]]);
     let from = Date.now();
     await killAll(ns.name, [one.get(names[0]!)!]);
-    const killOneRecoveredSeconds = await recovered(ns.name, one, from);
+    const killOneRecoveredSeconds = (await recovered(ns.name, one, from))[0]!;
     await waitFor("all Ready again", async () => {
       const all = await listRedis(ns.name);
       return all.every(isReady) ? true : undefined;
@@ -243,8 +310,22 @@ for (const n of levels) {
       return await recovered(ns.name, current, from);
     });
     const killDiff = difference(beforeKills, requests(await scrapeMetrics(leader)));
+    const writable = churn.result;
+    const logged = await promotions(ns.name, from);
+    await keepOperatorLogs(n);
+    const promoted = logged.seconds;
+    const leaderAfter = (await leaderPod(client))?.metadata?.name;
+    if (leaderAfter !== leader.metadata?.name || logged.by.length > 1) {
+      console.log(
+        `N=${n}: the leader changed during the kills: ${leader.metadata?.name} -> ${leaderAfter}; promotions logged by ${logged.by}`,
+      );
+    }
     console.log(
-      `N=${n}: every master killed at once, all writable again after ${churn.result.toFixed(1)} s`,
+      `N=${n}: every master killed at once, writable again after ${
+        quantile(writable, 0.5).toFixed(2)
+      } s (median), ${writable.at(-1)!.toFixed(2)} s (last); promoted by ${
+        quantile(promoted, 0.5).toFixed(2)
+      } s (median), ${promoted.at(-1)?.toFixed(2)} s (last of ${promoted.length})`,
     );
     await waitFor("all Ready after the kills", async () => {
       const all = await listRedis(ns.name);
@@ -284,7 +365,11 @@ for (const n of levels) {
       idleWrites: Object.fromEntries(
         Object.entries(idleDiff).filter(([k]) => !k.startsWith("GET") && !k.startsWith("LIST")),
       ),
-      killAllRecoveredSeconds: Number(churn.result.toFixed(2)),
+      killAllRecoveredSeconds: Number(writable.at(-1)!.toFixed(2)),
+      killAllMedianSeconds: Number(quantile(writable, 0.5).toFixed(2)),
+      killAllP90Seconds: Number(quantile(writable, 0.9).toFixed(2)),
+      killAllPromotedMedianSeconds: Number(quantile(promoted, 0.5).toFixed(2)),
+      killAllPromotedLastSeconds: Number((promoted.at(-1) ?? NaN).toFixed(2)),
       killOneRecoveredSeconds: Number(killOneRecoveredSeconds.toFixed(2)),
       apiRequestsPerFailover: Math.round(sum(killDiff, true) / n + sum(killDiff, false) / n),
       startupToControllerSeconds: Number(((controllerAt - deleted) / 1000).toFixed(1)),
