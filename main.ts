@@ -32,7 +32,10 @@ const { values: flags } = parseArgs({
     "lease-duration": { type: "string" },
     "renew-deadline": { type: "string" },
     "retry-period": { type: "string" },
-    concurrency: { type: "string", default: "8" },
+    // Redis resources reconciled at once. A pass mostly waits on Redis and the API server,
+    // and every failover is a pass: with all masters lost at once (a zone), the last one
+    // waits for N / concurrency passes. 8 made the last of 50 wait 15 s (docs/BENCHMARKS.md).
+    concurrency: { type: "string", default: "64" },
     // The Sentinel-compatible endpoint (src/sentinel); 0 turns it off.
     "sentinel-port": { type: "string", default: "26379" },
     // Connections each replica's endpoint takes at once (a few KB each).

@@ -137,9 +137,9 @@ if (!smoke && want("scale")) {
       notes.push(
         `Scale, N=${r.n}: all Ready in ${
           r.readyAllSeconds.toFixed(1)
-        } s; leader ${r.idleRssMb} MB and ${r.idleCpuPercent}% CPU at rest, ${r.churnRssMb} MB and ${r.churnCpuPercent}% while every master was replaced; at rest ${r.readsPerMinute} reads and ${r.writesPerMinute} writes a minute (${
+        } s. Leader at rest: ${r.idleRssMb} MB resident (V8 heap in use ${r.idleHeapUsedMb} MB), ${r.idleCpuPercent}% CPU; while every master was replaced: ${r.churnRssMb} MB, ${r.churnCpuPercent}% CPU. At rest ${r.readsPerMinute} API reads and ${r.writesPerMinute} writes a minute (${
           JSON.stringify(r.idleWrites)
-        }); every master killed at once: all writable after ${r.killAllRecoveredSeconds} s (one alone: ${r.killOneRecoveredSeconds} s), ${r.apiRequestsPerFailover} API requests per failover; operator restart: controller after ${r.startupToControllerSeconds} s, a pass for every Redis after ${r.startupToAllReconciledSeconds} s.`,
+        }). Every master killed at once: the median Redis writable after ${r.killAllMedianSeconds} s, the 90th percentile ${r.killAllP90Seconds} s, the last ${r.killAllRecoveredSeconds} s (one alone: ${r.killOneRecoveredSeconds} s); ${r.apiRequestsPerFailover} API requests per failover. Operator restarted: controller after ${r.startupToControllerSeconds} s, a pass for every Redis after ${r.startupToAllReconciledSeconds} s.`,
       );
     }
   }

@@ -34,7 +34,14 @@ export function scaleCurves(results: readonly ScaleResult[]): ReportCurve[] {
       yLabel: "seconds",
       series: [
         series("all Ready after apply", (r) => r.readyAllSeconds),
-        series("all masters killed at once: all writable again", (r) => r.killAllRecoveredSeconds),
+        series(
+          "all masters killed at once: the last writable again",
+          (r) => r.killAllRecoveredSeconds,
+        ),
+        series(
+          "all masters killed at once: the median Redis writable again",
+          (r) => r.killAllMedianSeconds,
+        ),
         series("one master killed: writable again", (r) => r.killOneRecoveredSeconds),
         series(
           "operator restarted: a pass for every Redis",
@@ -49,6 +56,7 @@ export function scaleCurves(results: readonly ScaleResult[]): ReportCurve[] {
       yLabel: "MB",
       series: [
         series("idle", (r) => r.idleRssMb),
+        series("idle, V8 heap in use", (r) => r.idleHeapUsedMb),
         series("every master killed at once", (r) => r.churnRssMb),
       ],
     },

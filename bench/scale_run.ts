@@ -40,6 +40,8 @@ export interface ScaleResult {
   readonly idleRssMb: number;
   readonly idleCpuPercent: number;
   readonly churnRssMb: number;
+  /** V8's heap in use on the leader after the idle window (from its metrics). */
+  readonly idleHeapUsedMb: number;
   readonly churnCpuPercent: number;
   readonly readsPerMinute: number;
   readonly writesPerMinute: number;
@@ -283,7 +285,10 @@ for (const n of levels) {
     await new Promise((r) => setTimeout(r, 10_000));
     const before = requests(await scrapeMetrics(leader));
     const idle = await sampled(pid, () => new Promise((r) => setTimeout(r, 30_000)));
-    const idleDiff = difference(before, requests(await scrapeMetrics(leader)));
+    const afterIdle = await scrapeMetrics(leader);
+    const idleDiff = difference(before, requests(afterIdle));
+    const heapUsedMb = (afterIdle.get('redis_operator_memory_bytes{kind="heap_used"}') ?? NaN) /
+      2 ** 20;
     const perMinute = (count: number) => count * 2; // a 30 s window
 
     // One kill, then N at once.
@@ -359,6 +364,7 @@ for (const n of levels) {
       idleRssMb: Math.round(idle.peakRssMb),
       idleCpuPercent: Number(idle.cpuPercent.toFixed(1)),
       churnRssMb: Math.round(churn.peakRssMb),
+      idleHeapUsedMb: Math.round(heapUsedMb),
       churnCpuPercent: Number(churn.cpuPercent.toFixed(1)),
       readsPerMinute: perMinute(sum(idleDiff, false)),
       writesPerMinute: perMinute(sum(idleDiff, true)),

@@ -185,9 +185,22 @@ export class OperatorMetrics {
     this.apiRequests.inc({ method, resource: resource + subresource });
   }
 
+  /** The process's memory, read at each scrape (the leader's grows with the Redis it manages). */
+  readonly memory = new Series(
+    "redis_operator_memory_bytes",
+    "The operator process's memory: rss (resident), heap_used and heap_total (V8's heap), external.",
+    "gauge",
+  );
+
   /** The text exposition of every metric. */
   render(): string {
+    const usage = Deno.memoryUsage();
+    this.memory.set({ kind: "rss" }, usage.rss);
+    this.memory.set({ kind: "heap_used" }, usage.heapUsed);
+    this.memory.set({ kind: "heap_total" }, usage.heapTotal);
+    this.memory.set({ kind: "external" }, usage.external);
     return [
+      this.memory,
       this.reconciles,
       this.reconcileErrors,
       this.failovers,

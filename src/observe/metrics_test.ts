@@ -44,3 +44,10 @@ Deno.test("per-Redis gauges go with their Redis, and all of them with leadership
   metrics.forgetRedis();
   assert.doesNotMatch(metrics.render(), /redis_operator_connected_instances\{/);
 });
+
+Deno.test("render() reports the process's memory", () => {
+  const text = new OperatorMetrics().render();
+  const rss = Number(text.match(/^redis_operator_memory_bytes\{kind="rss"\} (\d+)$/m)?.[1]);
+  const heap = Number(text.match(/^redis_operator_memory_bytes\{kind="heap_used"\} (\d+)$/m)?.[1]);
+  assert.ok(rss > heap && heap > 0, `rss ${rss}, heap used ${heap}`);
+});
