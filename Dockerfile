@@ -8,7 +8,8 @@ COPY main.ts ./
 COPY src/ src/
 COPY generated/ generated/
 RUN deno install --entrypoint main.ts \
- && deno compile --allow-net --allow-read --allow-env --allow-run --output /redis-operator main.ts
+ && deno compile --allow-net --allow-read --allow-env --allow-run \
+      --v8-flags=--max-old-space-size=256 --output /redis-operator main.ts
 
 FROM gcr.io/distroless/cc-debian12:nonroot
 COPY --from=build /redis-operator /redis-operator
