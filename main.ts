@@ -120,8 +120,14 @@ if (flags["no-leader-elect"]) {
   // not exit for that: the kubelet restarts a container after 10 s, 20 s, 40 s... once it
   // has exited before, and after a few API server outages both replicas could be waiting
   // out their back-off at once, leaving no leader and no failover for minutes.
+  // The Lease has connections of its own: a controller request that times out replaces the
+  // controller's pool and ends every request on it, and a Lease renewal caught in that would
+  // fail for no fault of its own; 64 passes at once also queue on one HTTP/2 connection.
+  const leaseClient = new KubeClient(config, {
+    onRequest: (method, path) => metrics.countRequest(method, path),
+  });
   while (!stop.signal.aborted) {
-    const outcome = await leadWhileElected(client, {
+    const outcome = await leadWhileElected(leaseClient, {
       namespace: flags["lease-namespace"] ?? config.namespace,
       name: flags["lease-name"],
       identity,
@@ -157,6 +163,7 @@ if (flags["no-leader-elect"]) {
       identity,
     });
   }
+  leaseClient.close();
 }
 await server.finished;
 await sentinel;

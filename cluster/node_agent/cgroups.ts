@@ -208,8 +208,12 @@ export async function removeCgroups(prefix: string): Promise<number> {
 /** Removes a cgroup and the cgroups under it, deepest first; how many went. */
 async function removeTree(dir: string): Promise<number> {
   let removed = 0;
-  for await (const entry of Deno.readDir(dir)) {
-    if (entry.isDirectory) removed += await removeTree(`${dir}/${entry.name}`);
+  try {
+    for await (const entry of Deno.readDir(dir)) {
+      if (entry.isDirectory) removed += await removeTree(`${dir}/${entry.name}`);
+    }
+  } catch {
+    return removed; // removed meanwhile (another agent's cleanup), or never there
   }
   return await Deno.remove(dir).then(() => removed + 1, () => removed);
 }

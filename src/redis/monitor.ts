@@ -42,8 +42,8 @@ interface Watched {
 /**
  * Watches the instances of one Redis.
  *
- * A connection that stays silent for {@linkcode MonitorOptions.renewAfterMs}
- * is replaced: an instance the monitor calls silent is not asked by the
+ * A connection that stays silent for {@linkcode MonitorOptions.renewAfterMs},
+ * or whose client ended (ioredis stopped reconnecting), is replaced: an instance the monitor calls silent is not asked by the
  * reconcile pass (observe.ts), so a client that stopped trying to reconnect
  * would hide a live instance for good. At scale one did (a replica counted as
  * unreachable for minutes while it replicated, without a socket open to it).
@@ -134,7 +134,7 @@ export class InstanceMonitor {
       reach,
     };
     const lost = () => {
-      if (!watched.connected) return;
+      if (!watched.connected || this.#watched.get(ip) !== watched) return;
       watched.connected = false;
       this.#options.onEvidence(ip, "reset");
     };
@@ -160,14 +160,17 @@ export class InstanceMonitor {
     watched: Watched,
     how: { port: number; tls: TlsSettings | undefined },
   ): Promise<void> {
+    const interval = this.#options.pingIntervalMs ?? 500;
     try {
       await watched.client.ping();
+      if (this.#watched.get(ip) !== watched) return; // stopped or renewed meanwhile
       watched.lastReply = Date.now();
       watched.connected = true;
       watched.silenceReported = false;
     } catch (error) {
       if ((error as Error).name === "ReplyError") {
         // An error reply (NOAUTH, LOADING...) still proves the process answers.
+        if (this.#watched.get(ip) !== watched) return;
         watched.lastReply = Date.now();
         watched.silenceReported = false;
         return;
@@ -180,7 +183,12 @@ export class InstanceMonitor {
         this.#options.onEvidence(ip, "silent");
       }
       const renewAfterMs = this.#options.renewAfterMs ?? 5000;
-      if (silent >= renewAfterMs && now - watched.since >= renewAfterMs) {
+      const age = now - watched.since;
+      // A client that ended will never reconnect: it is replaced at once (within the
+      // detection window, so a live master is not taken for silent); any other stays
+      // until renewAfterMs, as ioredis may still be reconnecting it.
+      const gaveUp = watched.client.status === "end" && age >= interval * 2;
+      if (gaveUp || (silent >= renewAfterMs && age >= renewAfterMs)) {
         this.#options.onRenew?.(ip, watched.client.status);
         this.#stop(ip);
         this.#start(ip, how.port, watched.windowMs, watched.reach, how.tls, watched);
