@@ -119,6 +119,10 @@ if (!smoke && want("fault-mix")) {
 }
 if (!smoke && want("sentinel")) {
   console.log("Sentinel side by side on a local cluster");
+  // The client libraries' writers are built as for the tests (cached; skips what is built).
+  const prepared = await new Deno.Command("bash", { args: ["tests/clients/prepare.sh"] }).spawn()
+    .status;
+  if (!prepared.success) throw new Error("tests/clients/prepare.sh failed");
   const rows = await benchSentinel();
   if (rows?.length) { for (const s of sentinelSections(rows)) section(s); }
   else {
