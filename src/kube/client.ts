@@ -5,7 +5,7 @@
  */
 import type { KubeRequest, RestClient } from "../../generated/contract.ts";
 import type { ClusterConfig } from "./config.ts";
-import { timeoutSignal } from "./timeout_signal.ts";
+import { type TimeoutSignal, timeoutSignal } from "./timeout_signal.ts";
 
 export type { KubeRequest, RestClient } from "../../generated/contract.ts";
 
@@ -119,8 +119,10 @@ export class KubeClient implements RestClient {
    * share one HTTP/2 connection, and one whose packets were dropped (a
    * partition, a stopped API server) stays established while TCP backs off its
    * retransmissions, so every request on it timed out for tens of seconds
-   * after the network was back (seen after a cut of the leading operator). Its
-   * streams end with the old pool; watches start again on the new one.
+   * after the network was back (seen after a cut of the leading operator). Closing
+   * the old pool does not end what is still open on it (measured over HTTP/1.1: a
+   * streaming body stays open), so a watch there ends by its own error or
+   * timeout; every later request goes over the new pool.
    */
   #renewConnections(used: Deno.HttpClient): void {
     // Once per stalled pool: requests that timed out with it renew it only once.
@@ -141,7 +143,7 @@ export class KubeClient implements RestClient {
       if (!response.ok) throw new KubeApiError(method, request.path, response.status, body);
       return body as T;
     } catch (error) {
-      if (limit.expired) this.#renewConnections(http);
+      if (timedOut(limit)) this.#renewConnections(http);
       throw limit.expired ? limit.signal.reason : error;
     } finally {
       limit.clear();
@@ -159,7 +161,7 @@ export class KubeClient implements RestClient {
       }
       return response.body;
     } catch (error) {
-      if (limit.expired) this.#renewConnections(http);
+      if (timedOut(limit)) this.#renewConnections(http);
       throw limit.expired ? limit.signal.reason : error;
     } finally {
       // Only the wait for the headers is limited; the caller's signal still ends the body.
@@ -209,6 +211,17 @@ export class KubeClient implements RestClient {
       client: http,
     });
   }
+}
+
+/**
+ * Did the request end because time ran out: its own limit, or a deadline of the
+ * caller's (leader election gives each Lease attempt one, shorter than the
+ * limit)? Either says the connection may be stalled; a caller that aborts for
+ * another reason (shutting down) says nothing about it.
+ */
+function timedOut(limit: TimeoutSignal): boolean {
+  const reason = limit.signal.reason as { name?: unknown } | undefined;
+  return limit.expired || (limit.signal.aborted && reason?.name === "TimeoutError");
 }
 
 /** `promise`, or a rejection with the signal's reason as soon as it aborts. */

@@ -1,5 +1,6 @@
 import assert from "node:assert/strict";
 import { KubeApiError, KubeClient, unlessNotFound } from "./client.ts";
+import { timeoutSignal } from "./timeout_signal.ts";
 
 Deno.test("unlessNotFound() turns a 404 into undefined and passes every other error on", async () => {
   assert.equal(await unlessNotFound(Promise.resolve("found")), "found");
@@ -134,5 +135,71 @@ Deno.test("KubeClient.stream() limits the wait for headers, not the life of the 
     toStreaming.close();
     await hung.close();
     await streaming.close();
+  }
+});
+
+/**
+ * An HTTP/1.1 server on loopback that answers every request with `{}` after
+ * 100 ms, keeping the connection open for more, except requests to a path
+ * with "hang" in it, which it never answers.
+ */
+function keepAliveServer() {
+  const listener = Deno.listen({ hostname: "127.0.0.1", port: 0 });
+  const connections: Deno.Conn[] = [];
+  const serve = async (conn: Deno.Conn) => {
+    const buffer = new Uint8Array(16384);
+    for (let n = await conn.read(buffer); n !== null; n = await conn.read(buffer)) {
+      const request = new TextDecoder().decode(buffer.subarray(0, n));
+      if (request.split("\r\n")[0]?.includes("hang")) continue;
+      await new Promise((r) => setTimeout(r, 100));
+      await conn.write(
+        new TextEncoder().encode("HTTP/1.1 200 OK\r\ncontent-length: 2\r\n\r\n{}"),
+      );
+    }
+  };
+  const accepting = (async () => {
+    for await (const conn of listener) {
+      connections.push(conn);
+      serve(conn).catch(() => {});
+    }
+  })();
+  return {
+    url: `http://127.0.0.1:${listener.addr.port}`,
+    connections,
+    async close() {
+      listener.close();
+      await accepting.catch(() => {});
+      for (const conn of connections) {
+        try {
+          conn.close();
+        } catch {
+          // Already closed by the client.
+        }
+      }
+    },
+  };
+}
+
+Deno.test("KubeClient renews its connections when a caller's deadline runs out, not only its own limit", async () => {
+  const server = keepAliveServer();
+  const client = new KubeClient({ server: server.url, namespace: "default" }, {
+    requestTimeoutMs: 5_000,
+  });
+  try {
+    // Two requests at once: two kept-alive connections in the pool.
+    await Promise.all([client.request({ path: "/a" }), client.request({ path: "/b" })]);
+    assert.equal(server.connections.length, 2);
+    // Leader election limits each Lease attempt below the client's own limit.
+    const deadline = timeoutSignal(200, undefined, "Lease attempt timed out after 200 ms");
+    await assert.rejects(
+      client.request({ path: "/hang", signal: deadline.signal }),
+      /Lease attempt timed out/,
+    );
+    // The next request goes over a new connection, not the other one of the suspect pool.
+    await client.request({ path: "/c" });
+    assert.equal(server.connections.length, 3);
+  } finally {
+    client.close();
+    await server.close();
   }
 });
