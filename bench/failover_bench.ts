@@ -187,6 +187,34 @@ async function sentinelsSettled(ports: number[], master: number): Promise<boolea
   return true;
 }
 
+const onlineReplicas = async (port: number) =>
+  (await infoOf(port)).match(/state=online/g)?.length ?? 0;
+
+/**
+ * Waits until `master` has both other instances online as replicas. Between
+ * rounds only, outside what is measured: when the sentinels have not
+ * reattached an instance after 20 s (seen once in a full run: the round then
+ * failed after 60 s and took the whole bench with it), it is pointed at the
+ * master by hand and the harness says so.
+ */
+async function settleAfterRound(instances: Process[], master: number): Promise<void> {
+  try {
+    await until(async () => await onlineReplicas(master) === 2, 20_000);
+    return;
+  } catch {
+    // Fall through to the repair.
+  }
+  console.log(`  (the sentinels left a replica detached for 20 s; reattached by hand)`);
+  for (const instance of instances.filter((i) => i.port !== master)) {
+    if ((await infoOf(instance.port)).includes(`master_port:${master}`)) continue;
+    const client = new Redis({ host: "127.0.0.1", port: instance.port, maxRetriesPerRequest: 0 });
+    client.on("error", () => {});
+    await client.call("REPLICAOF", "127.0.0.1", String(master)).catch(() => {});
+    client.disconnect();
+  }
+  await waitUntil(async () => await onlineReplicas(master) === 2);
+}
+
 async function benchSentinel(rounds: number, dir: string): Promise<Sample[]> {
   const instances = await startInstances(dir);
   const sentinels = [freePort(), freePort(), freePort()].map((port) => {
@@ -224,7 +252,7 @@ async function benchSentinel(rounds: number, dir: string): Promise<Sample[]> {
       // round waits until every sentinel sees two healthy replicas of the new master.
       await instances.find((p) => p.port === master)!.start();
       master = result.newMaster;
-      await waitUntil(async () => (await infoOf(master)).match(/state=online/g)?.length === 2);
+      await settleAfterRound(instances, master);
       await waitUntil(() => sentinelsSettled(sentinels.map((s) => s.port), master));
     }
   } finally {

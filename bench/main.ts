@@ -45,40 +45,48 @@ const section = (s: ReportSection) => {
 };
 
 if (want("loopback")) {
-  section({
-    id: "handover",
-    title: "Planned handover: how long writes stop (loopback)",
-    unit: "ms",
-    samples: await benchHandover(rounds),
-    note:
-      "Three redis-server processes; a writer SETs in a loop while the master hands over. Baseline: " +
-      "Redis's own `FAILOVER TO`; ours: fence (min-replicas-to-write), wait for the target's offset, " +
-      "promote, repoint. bench/handover_bench.ts.",
-  });
-  section({
-    id: "failover",
-    title: "kill -9 of the master: first write on the new master (loopback)",
-    unit: "ms",
-    samples: await benchFailover(rounds),
-    note: "Baseline: three redis-sentinel processes (quorum 2, `down-after-milliseconds 1000`), " +
-      "the writer asking a sentinel after each error; ours: the operator's instance monitor and " +
-      "promotion without Kubernetes. bench/failover_bench.ts.",
-  });
-  const heavy = await benchHeavyLoss(rounds);
-  section({
-    id: "heavy-loss",
-    title: "kill -9 under pipelined load: acknowledged writes lost (loopback)",
-    unit: "writes",
-    samples: heavy.lost,
-    note: "Four clients sending pipelines of 50 SETs; baseline: a pipeline counts as safe when " +
-      "the master answers; `WAIT 1 100` after each pipeline beside it. bench/heavy_loss_bench.ts.",
-  });
-  section({
-    id: "heavy-rate",
-    title: "The same: acknowledged writes per second before the kill (loopback)",
-    unit: "writes/s",
-    samples: heavy.perSecond,
-  });
+  // One part failing (a harness timeout) must not cost the parts after it their run.
+  try {
+    section({
+      id: "handover",
+      title: "Planned handover: how long writes stop (loopback)",
+      unit: "ms",
+      samples: await benchHandover(rounds),
+      note:
+        "Three redis-server processes; a writer SETs in a loop while the master hands over. Baseline: " +
+        "Redis's own `FAILOVER TO`; ours: fence (min-replicas-to-write), wait for the target's offset, " +
+        "promote, repoint. bench/handover_bench.ts.",
+    });
+    section({
+      id: "failover",
+      title: "kill -9 of the master: first write on the new master (loopback)",
+      unit: "ms",
+      samples: await benchFailover(rounds),
+      note:
+        "Baseline: three redis-sentinel processes (quorum 2, `down-after-milliseconds 1000`), " +
+        "the writer asking a sentinel after each error; ours: the operator's instance monitor and " +
+        "promotion without Kubernetes. bench/failover_bench.ts.",
+    });
+    const heavy = await benchHeavyLoss(rounds);
+    section({
+      id: "heavy-loss",
+      title: "kill -9 under pipelined load: acknowledged writes lost (loopback)",
+      unit: "writes",
+      samples: heavy.lost,
+      note: "Four clients sending pipelines of 50 SETs; baseline: a pipeline counts as safe when " +
+        "the master answers; `WAIT 1 100` after each pipeline beside it. bench/heavy_loss_bench.ts.",
+    });
+    section({
+      id: "heavy-rate",
+      title: "The same: acknowledged writes per second before the kill (loopback)",
+      unit: "writes/s",
+      samples: heavy.perSecond,
+    });
+  } catch (error) {
+    console.error("the loopback benchmarks stopped:", error);
+    notes.push(`The loopback benchmarks stopped early: ${String(error)}.`);
+    Deno.exitCode = 1;
+  }
 }
 
 if (!smoke && want("cluster-loss")) {
