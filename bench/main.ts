@@ -8,7 +8,7 @@
  * report (docs/BENCHMARKS.md, its plots and raw results: bench/report.ts).
  *
  * Usage: deno task bench [rounds] [seed] [--smoke] [--out=DIR] [--scale=1,10,50,100]
- *   [--only=loopback,cluster-loss,fault-mix,sentinel,scale]
+ *   [--only=loopback,cluster-loss,fault-mix,sentinel,scale [--merge]]
  *
  * `--smoke` runs 2 rounds of the loopback benchmarks only and writes the
  * report to a temporary directory (or `--out`): `deno task test` runs it so
@@ -22,7 +22,13 @@ import { benchFailover } from "./failover_bench.ts";
 import { benchFaultMix } from "./fault_mix_bench.ts";
 import { benchHeavyLoss } from "./heavy_loss_bench.ts";
 import { benchHandover } from "./handover_bench.ts";
-import { type BenchReport, type ReportCurve, type ReportSection, writeReport } from "./report.ts";
+import {
+  assetDir,
+  type BenchReport,
+  type ReportCurve,
+  type ReportSection,
+  writeReport,
+} from "./report.ts";
 import { benchScale, scaleCurves } from "./scale_bench.ts";
 import { benchSentinel, sentinelSections } from "./sentinel_bench.ts";
 import { summarize } from "./stats.ts";
@@ -164,12 +170,38 @@ if (!smoke && want("scale")) {
   }
 }
 
-const report: BenchReport = {
+/** The first words of each part's notes, so `--merge` can tell whose notes are replaced. */
+const notePrefixes: Record<string, string> = {
+  loopback: "The loopback",
+  "cluster-loss": "The cluster loss",
+  "fault-mix": "Seeded fault mix",
+  sentinel: "The Sentinel",
+  scale: "Scale",
+};
+const command = `deno task bench ${Deno.args.join(" ")}`.trim();
+let report: BenchReport = {
   generatedAt: new Date().toISOString(),
-  command: `deno task bench ${Deno.args.join(" ")}`.trim(),
+  command,
   environment: await describeEnvironment(),
   sections,
   curves,
   notes,
 };
+// `--merge` (with `--only`): the parts run now replace theirs in the report already in
+// `out`; the others stay as that run wrote them, and the report names both commands.
+if (flags.includes("--merge")) {
+  const earlier = JSON.parse(
+    await Deno.readTextFile(`${out}/${assetDir}/results.json`),
+  ) as BenchReport;
+  const rerun = Object.entries(notePrefixes).filter(([part]) => want(part)).map(([, p]) => p);
+  const sectionIds = new Set(sections.map((s) => s.id));
+  const curveIds = new Set(curves.map((c) => c.id));
+  report = {
+    ...report,
+    command: `${earlier.command}, then ${command}`,
+    sections: [...earlier.sections.filter((s) => !sectionIds.has(s.id)), ...sections],
+    curves: [...earlier.curves.filter((c) => !curveIds.has(c.id)), ...curves],
+    notes: [...earlier.notes.filter((n) => !rerun.some((p) => n.startsWith(p))), ...notes],
+  };
+}
 console.log(`report: ${await writeReport(report, out)}`);

@@ -216,15 +216,32 @@ async function promotions(
 /** Where the operator pods' logs of each size are kept: the cluster goes down after the run. */
 const artifacts = "/tmp/redis-operator-artifacts";
 
-/** Copies every operator pod's log to `artifacts`, for reading after the run. */
+/**
+ * Copies every operator pod's log to `artifacts`, for reading after the run,
+ * with the log of a container that ended before (`.previous.log`) and how it
+ * ended: a restarted operator (OOM-killed, failed liveness probe) says why.
+ */
 async function keepOperatorLogs(n: number): Promise<void> {
   await Deno.mkdir(artifacts, { recursive: true });
   const pods = (await client.request<{ items: Pod[] }>({
     path: "/api/v1/namespaces/redis-operator/pods",
-  })).items.map((p) => p.metadata!.name!);
+  })).items;
   for (const pod of pods) {
-    const logs = await kubectl(["-n", "redis-operator", "logs", pod]).catch(() => "");
-    await Deno.writeTextFile(`${artifacts}/scale-${n}-${pod}.log`, logs);
+    const name = pod.metadata!.name!;
+    const logs = await kubectl(["-n", "redis-operator", "logs", name]).catch(() => "");
+    await Deno.writeTextFile(`${artifacts}/scale-${n}-${name}.log`, logs);
+    for (const container of pod.status?.containerStatuses ?? []) {
+      const ended = container.lastState?.terminated;
+      if (!ended) continue;
+      console.log(
+        `N=${n}: operator pod ${name} restarted ${container.restartCount} times; the last ended: ${
+          JSON.stringify(ended)
+        }`,
+      );
+      const previous = await kubectl(["-n", "redis-operator", "logs", name, "--previous"])
+        .catch(() => "");
+      await Deno.writeTextFile(`${artifacts}/scale-${n}-${name}.previous.log`, previous);
+    }
   }
   console.log(`N=${n}: operator logs kept in ${artifacts}/scale-${n}-*.log`);
 }
@@ -259,6 +276,7 @@ const sum = (record: Record<string, number>, writes: boolean) =>
   Object.entries(record).filter(([k]) => (k.startsWith("GET") || k.startsWith("LIST")) !== writes)
     .reduce((total, [, v]) => total + v, 0);
 
+const out = Deno.env.get("BENCH_RESULTS");
 for (const n of levels) {
   const ns = await testNamespace(`scale${n}`);
   try {
@@ -383,10 +401,15 @@ for (const n of levels) {
     };
     console.log(JSON.stringify(result));
     results.push(result);
+    // Written after every size: what completed survives a failure at a larger one.
+    if (out) await Deno.writeTextFile(out, JSON.stringify(results));
+  } catch (error) {
+    console.log(`N=${n}: stopped: ${error instanceof Error ? error.message : error}`);
+    await keepOperatorLogs(n).catch(() => {});
+    Deno.exitCode = 1;
+    break;
   } finally {
     await ns.remove();
   }
 }
-const out = Deno.env.get("BENCH_RESULTS");
-if (out) await Deno.writeTextFile(out, JSON.stringify(results));
 client.close();

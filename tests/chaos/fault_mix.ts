@@ -447,7 +447,10 @@ export async function runFaultMix(
           ),
         );
       }
-      await waitForReady(client, n, name, 3, 180_000);
+      // A pod the mix killed often waits out the kubelet's restart back-off, which doubles
+      // from 10 s up to 300 s: after its fifth restart a 5-minute mix (the bench's) saw
+      // one, and a 180 s wait failed with the Redis writable on the other two.
+      await waitForReady(client, n, name, 3, 360_000);
       outcomes.push({
         kind: step.kind + (step.alsoKillLeader ? "+leader" : "") +
           (step.alsoStopReplica ? "+replica" : "") +
