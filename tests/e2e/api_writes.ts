@@ -76,3 +76,25 @@ export async function waitForOnlyRedis(names: readonly string[]): Promise<void> 
       : undefined;
   }, 90_000);
 }
+
+/**
+ * Waits until the leader made no write for `quietMs`: a pass for a Redis of an
+ * earlier test that started before its namespace went away still ends with
+ * its writes (refused ones count too), after {@linkcode waitForOnlyRedis}
+ * found the resource gone. Gives up after `timeoutMs` without failing: an
+ * operator that never stops writing is what the window that follows shows.
+ */
+export async function waitForQuietWrites(
+  scrape: () => Promise<Map<string, number>>,
+  quietMs = 3_000,
+  timeoutMs = 60_000,
+): Promise<void> {
+  const deadline = Date.now() + timeoutMs;
+  let before = await scrape();
+  while (Date.now() < deadline) {
+    await new Promise((resolve) => setTimeout(resolve, quietMs));
+    const after = await scrape();
+    if (Object.keys(writesBetween(before, after)).length === 0) return;
+    before = after;
+  }
+}

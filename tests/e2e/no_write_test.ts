@@ -10,7 +10,12 @@ import assert from "node:assert/strict";
 import { delay } from "../../src/async/delay.ts";
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import { clusterClient, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
-import { successfulPasses, waitForOnlyRedis, writesBetween } from "./api_writes.ts";
+import {
+  successfulPasses,
+  waitForOnlyRedis,
+  waitForQuietWrites,
+  writesBetween,
+} from "./api_writes.ts";
 import {
   deployOperator,
   getRedis,
@@ -143,6 +148,7 @@ Deno.test("a steady Redis costs no writes: the default spec, the example, option
         pods: await podVersions(ns.name),
         statuses: await statuses(),
       });
+      await waitForQuietWrites(() => scrapeMetrics(leader));
       // A window in which a pod changed (a readiness probe that timed out on a busy machine,
       // a restart) is not steady: the operator rightly answers it. Up to three windows.
       let before = await snapshot();

@@ -6,7 +6,12 @@
 import assert from "node:assert/strict";
 import { trickSpellings } from "../fixtures/directive_spellings.ts";
 import { clusterClient, kubectl, redisCli, testNamespace, waitFor } from "../cluster/helpers.ts";
-import { successfulPasses, waitForOnlyRedis, writesBetween } from "./api_writes.ts";
+import {
+  successfulPasses,
+  waitForOnlyRedis,
+  waitForQuietWrites,
+  writesBetween,
+} from "./api_writes.ts";
 import {
   deployOperator,
   getRedis,
@@ -86,6 +91,7 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
       // the default spec, the example and optional fields.
       await waitForOnlyRedis([`${ns.name}/cache`]);
       const leader = (await leaderPod(client))!;
+      await waitForQuietWrites(() => scrapeMetrics(leader));
       const before = await scrapeMetrics(leader);
       await new Promise((r) => setTimeout(r, 12_000));
       const after = await scrapeMetrics(leader);
