@@ -20,7 +20,7 @@
  * @module
  */
 import { Redis } from "ioredis";
-import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import type { Event as CoreEvent, Pod } from "kubernetes-types/core/v1.d.ts";
 import { recordedNodes } from "../cluster/lib/layout.ts";
 import { newestPodRecord } from "../cluster/node_agent/pod_record.ts";
 import type { Redis as RedisResource } from "../src/api/redis.ts";
@@ -242,6 +242,15 @@ async function keepOperatorLogs(n: number): Promise<void> {
         .catch(() => "");
       await Deno.writeTextFile(`${artifacts}/scale-${n}-${name}.previous.log`, previous);
     }
+  }
+  // The node agent records why it restarted a container (a failed liveness probe) as Events.
+  const events = (await client.request<{ items: CoreEvent[] }>({
+    path: "/api/v1/namespaces/redis-operator/events",
+  })).items.filter((e) => e.type === "Warning");
+  for (const e of events.slice(-10)) {
+    console.log(
+      `N=${n}: event ${e.reason} ×${e.count ?? 1} on ${e.involvedObject.name}: ${e.message}`,
+    );
   }
   console.log(`N=${n}: operator logs kept in ${artifacts}/scale-${n}-*.log`);
 }

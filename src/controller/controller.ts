@@ -146,13 +146,18 @@ export async function runController(options: ControllerOptions): Promise<void> {
               });
               queue.add(key);
             },
-            onRenew: (ip, oldStatus) =>
-              log.info("monitor connection renewed after silence", {
+            // Once per silence: an instance that stays down (a pod in restart back-off) is
+            // renewed every 5 s, which at 100 Redis was most of the log.
+            onRenew: (ip, oldStatus, first) => {
+              const properties = {
                 namespace: key.split("/")[0],
                 name: key.split("/")[1],
                 ip,
                 oldStatus,
-              }),
+              };
+              if (first) log.info("monitor connection renewed after silence", properties);
+              else log.debug("monitor connection renewed after silence", properties);
+            },
           });
           monitors.set(key, monitor);
         }

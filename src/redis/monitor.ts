@@ -21,8 +21,12 @@ export interface MonitorOptions {
    * new one; 5 s by default. See {@linkcode InstanceMonitor}.
    */
   readonly renewAfterMs?: number;
-  /** Called when a silent connection is replaced, with the old one's state. */
-  readonly onRenew?: (ip: string, oldStatus: string) => void;
+  /**
+   * Called when a silent connection is replaced, with the old one's state;
+   * `first` is false for the later renewals of one silence (an instance that
+   * stays down is renewed every `renewAfterMs`, which says nothing new).
+   */
+  readonly onRenew?: (ip: string, oldStatus: string, first: boolean) => void;
 }
 
 interface Watched {
@@ -34,6 +38,8 @@ interface Watched {
   lastReply: number;
   connected: boolean;
   silenceReported: boolean;
+  /** Whether this silence already cost a renewal (carried over, like lastReply). */
+  renewedInSilence: boolean;
   windowMs: number;
   /** How it is reached: a change of port or CA starts a new connection. */
   readonly reach: string;
@@ -106,7 +112,7 @@ export class InstanceMonitor {
     windowMs: number,
     reach: string,
     tls?: TlsSettings,
-    carried?: Pick<Watched, "lastReply" | "silenceReported">,
+    carried?: Pick<Watched, "lastReply" | "silenceReported" | "renewedInSilence">,
   ): void {
     const interval = this.#options.pingIntervalMs ?? 500;
     const client = new Redis({
@@ -130,6 +136,7 @@ export class InstanceMonitor {
       lastReply: carried?.lastReply ?? Date.now(),
       connected: false,
       silenceReported: carried?.silenceReported ?? false,
+      renewedInSilence: carried?.renewedInSilence ?? false,
       windowMs,
       reach,
     };
@@ -167,12 +174,14 @@ export class InstanceMonitor {
       watched.lastReply = Date.now();
       watched.connected = true;
       watched.silenceReported = false;
+      watched.renewedInSilence = false;
     } catch (error) {
       if ((error as Error).name === "ReplyError") {
         // An error reply (NOAUTH, LOADING...) still proves the process answers.
         if (this.#watched.get(ip) !== watched) return;
         watched.lastReply = Date.now();
         watched.silenceReported = false;
+        watched.renewedInSilence = false;
         return;
       }
       if (this.#watched.get(ip) !== watched) return; // stopped or renewed meanwhile
@@ -189,7 +198,8 @@ export class InstanceMonitor {
       // until renewAfterMs, as ioredis may still be reconnecting it.
       const gaveUp = watched.client.status === "end" && age >= interval * 2;
       if (gaveUp || (silent >= renewAfterMs && age >= renewAfterMs)) {
-        this.#options.onRenew?.(ip, watched.client.status);
+        this.#options.onRenew?.(ip, watched.client.status, !watched.renewedInSilence);
+        watched.renewedInSilence = true;
         this.#stop(ip);
         this.#start(ip, how.port, watched.windowMs, watched.reach, how.tls, watched);
       }

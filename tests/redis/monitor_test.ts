@@ -80,12 +80,14 @@ Deno.test("InstanceMonitor replaces a client that ended within the detection win
   }
 });
 
-Deno.test("InstanceMonitor keeps a dead instance silent across renewals", async () => {
+Deno.test("InstanceMonitor keeps a dead instance silent across renewals, and calls only the first renewal of a silence first", async () => {
   const server = await startRedisServer();
+  const firsts: boolean[] = [];
   const monitor = new InstanceMonitor({
     pingIntervalMs: 100,
     renewAfterMs: 300,
     onEvidence: () => {},
+    onRenew: (_ip, _status, first) => firsts.push(first),
   });
   monitor.sync(["127.0.0.1"], server.port, 200);
   try {
@@ -94,8 +96,16 @@ Deno.test("InstanceMonitor keeps a dead instance silent across renewals", async 
     await new Promise((r) => setTimeout(r, 1500));
     // Several renewals have happened; the silence still counts from the last answer.
     assert.ok(monitor.silentForMs("127.0.0.1")! >= 1300, `${monitor.silentForMs("127.0.0.1")}`);
+    assert.ok(firsts.length >= 2, `renewals: ${firsts.length}`);
+    assert.deepEqual(firsts, [true, ...firsts.slice(1).map(() => false)]);
     server.process.kill("SIGCONT");
     await until(() => monitor.answering("127.0.0.1"), 3000);
+    // An answer ends the silence: the next one's first renewal is reported as first again.
+    const before = firsts.length;
+    server.process.kill("SIGSTOP");
+    await until(() => firsts.length > before, 3000);
+    server.process.kill("SIGCONT");
+    assert.equal(firsts[before], true);
   } finally {
     monitor.close();
     await server.stop();
