@@ -141,11 +141,19 @@ export async function writeReport(report: BenchReport, dir: string): Promise<str
   );
   const file = `${dir}/BENCHMARKS.md`;
   await Deno.writeTextFile(file, renderMarkdown(report));
-  // Wrapped as the repository's `deno fmt --check` wants it, so a committed report passes CI.
-  await new Deno.Command(Deno.execPath(), {
-    args: ["fmt", "--quiet", file, `${dir}/${assetDir}/results.json`],
+  // Wrapped as the repository's `deno fmt --check` wants it (its config, wherever the bench
+  // runs from), so a committed report passes CI.
+  const formatted = await new Deno.Command(Deno.execPath(), {
+    args: [
+      "fmt",
+      "--quiet",
+      `--config=${new URL("../deno.json", import.meta.url).pathname}`,
+      file,
+      `${dir}/${assetDir}/results.json`,
+    ],
     stdout: "inherit",
     stderr: "inherit",
   }).output();
+  if (!formatted.success) console.error(`deno fmt failed on ${file}: format it before committing`);
   return file;
 }

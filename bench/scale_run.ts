@@ -221,7 +221,7 @@ const artifacts = "/tmp/redis-operator-artifacts";
  * with the log of a container that ended before (`.previous.log`) and how it
  * ended: a restarted operator (OOM-killed, failed liveness probe) says why.
  */
-async function keepOperatorLogs(n: number): Promise<void> {
+async function keepOperatorLogs(n: number, since: number): Promise<void> {
   await Deno.mkdir(artifacts, { recursive: true });
   const pods = (await client.request<{ items: Pod[] }>({
     path: "/api/v1/namespaces/redis-operator/pods",
@@ -243,14 +243,21 @@ async function keepOperatorLogs(n: number): Promise<void> {
       await Deno.writeTextFile(`${artifacts}/scale-${n}-${name}.previous.log`, previous);
     }
   }
-  // The node agent records why it restarted a container (a failed liveness probe) as Events.
-  const events = (await client.request<{ items: CoreEvent[] }>({
-    path: "/api/v1/namespaces/redis-operator/events",
-  })).items.filter((e) => e.type === "Warning");
-  for (const e of events.slice(-10)) {
-    console.log(
-      `N=${n}: event ${e.reason} ×${e.count ?? 1} on ${e.involvedObject.name}: ${e.message}`,
-    );
+  // The node agent records why it restarted a container (a failed liveness probe) as
+  // Events: the newest ten of this size. Best effort: a completed size must not fail here.
+  try {
+    const when = (e: CoreEvent) => Date.parse(e.lastTimestamp ?? e.eventTime ?? "") || 0;
+    const events = (await client.request<{ items: CoreEvent[] }>({
+      path: "/api/v1/namespaces/redis-operator/events",
+    })).items.filter((e) => e.type === "Warning" && when(e) >= since)
+      .sort((a, b) => when(a) - when(b));
+    for (const e of events.slice(-10)) {
+      console.log(
+        `N=${n}: event ${e.reason} ×${e.count ?? 1} on ${e.involvedObject.name}: ${e.message}`,
+      );
+    }
+  } catch (error) {
+    console.log(`N=${n}: the operator's events could not be read: ${error}`);
   }
   console.log(`N=${n}: operator logs kept in ${artifacts}/scale-${n}-*.log`);
 }
@@ -288,6 +295,7 @@ const sum = (record: Record<string, number>, writes: boolean) =>
 const out = Deno.env.get("BENCH_RESULTS");
 for (const n of levels) {
   const ns = await testNamespace(`scale${n}`);
+  const sizeStarted = Date.now();
   try {
     const names = Array.from({ length: n }, (_, i) => `s${i}`);
     const applied = Date.now();
@@ -344,7 +352,7 @@ for (const n of levels) {
     const killDiff = difference(beforeKills, requests(await scrapeMetrics(leader)));
     const writable = churn.result;
     const logged = await promotions(ns.name, from);
-    await keepOperatorLogs(n);
+    await keepOperatorLogs(n, sizeStarted);
     const promoted = logged.seconds;
     const leaderAfter = (await leaderPod(client))?.metadata?.name;
     if (leaderAfter !== leader.metadata?.name || logged.by.length > 1) {
@@ -414,7 +422,7 @@ for (const n of levels) {
     if (out) await Deno.writeTextFile(out, JSON.stringify(results));
   } catch (error) {
     console.log(`N=${n}: stopped: ${error instanceof Error ? error.message : error}`);
-    await keepOperatorLogs(n).catch(() => {});
+    await keepOperatorLogs(n, sizeStarted).catch(() => {});
     Deno.exitCode = 1;
     break;
   } finally {

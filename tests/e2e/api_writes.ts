@@ -78,23 +78,42 @@ export async function waitForOnlyRedis(names: readonly string[]): Promise<void> 
 }
 
 /**
- * Waits until the leader made no write for `quietMs`: a pass for a Redis of an
- * earlier test that started before its namespace went away still ends with
+ * Waits until the leader is done with the Redis resources of other
+ * namespaces, then until it made no write for `quietMs`. A pass for a Redis of
+ * an earlier test that started before its namespace went away still ends with
  * its writes (refused ones count too), after {@linkcode waitForOnlyRedis}
- * found the resource gone. Gives up after `timeoutMs` without failing: an
- * operator that never stops writing is what the window that follows shows.
+ * found the resource gone. The pass that finds a Redis gone drops its gauges,
+ * and passes of one Redis never overlap, so gauges of no other namespace mean
+ * no such pass is left. Gives up after `timeoutMs` without failing (and says
+ * so): an operator that never stops writing is what the window that follows
+ * shows.
  */
 export async function waitForQuietWrites(
   scrape: () => Promise<Map<string, number>>,
+  namespaces: readonly string[],
   quietMs = 3_000,
   timeoutMs = 60_000,
 ): Promise<void> {
   const deadline = Date.now() + timeoutMs;
+  const others = (metrics: Map<string, number>) =>
+    // A gauge every pass sets and a forgetting pass drops (counters stay after a Redis).
+    [...metrics.keys()].filter((key) => {
+      if (!key.startsWith("redis_operator_desired_instances{")) return false;
+      const namespace = key.match(/[{,]namespace="([^"]*)"/)?.[1];
+      return namespace !== undefined && !namespaces.includes(namespace);
+    });
   let before = await scrape();
   while (Date.now() < deadline) {
     await new Promise((resolve) => setTimeout(resolve, quietMs));
     const after = await scrape();
-    if (Object.keys(writesBetween(before, after)).length === 0) return;
+    if (others(after).length === 0 && Object.keys(writesBetween(before, after)).length === 0) {
+      return;
+    }
     before = after;
   }
+  console.log(
+    `the leader was not quiet for ${quietMs} ms within ${timeoutMs} ms; other Redis: ${
+      others(before).slice(0, 3).join(", ")
+    }`,
+  );
 }

@@ -148,7 +148,7 @@ Deno.test("a steady Redis costs no writes: the default spec, the example, option
         pods: await podVersions(ns.name),
         statuses: await statuses(),
       });
-      await waitForQuietWrites(() => scrapeMetrics(leader));
+      await waitForQuietWrites(() => scrapeMetrics(leader), [ns.name]);
       // A window in which a pod changed (a readiness probe that timed out on a busy machine,
       // a restart) is not steady: the operator rightly answers it. Up to three windows.
       let before = await snapshot();

@@ -91,7 +91,7 @@ Deno.test("owned objects: created with owner references, repaired, left alone wh
       // the default spec, the example and optional fields.
       await waitForOnlyRedis([`${ns.name}/cache`]);
       const leader = (await leaderPod(client))!;
-      await waitForQuietWrites(() => scrapeMetrics(leader));
+      await waitForQuietWrites(() => scrapeMetrics(leader), [ns.name]);
       const before = await scrapeMetrics(leader);
       await new Promise((r) => setTimeout(r, 12_000));
       const after = await scrapeMetrics(leader);

@@ -92,12 +92,15 @@ Deno.test("InstanceMonitor keeps a dead instance silent across renewals, and cal
   monitor.sync(["127.0.0.1"], server.port, 200);
   try {
     await until(() => monitor.answering("127.0.0.1"));
+    // A loaded machine may renew once before the first answer: count from here.
+    const start = firsts.length;
     server.process.kill("SIGSTOP");
     await new Promise((r) => setTimeout(r, 1500));
     // Several renewals have happened; the silence still counts from the last answer.
     assert.ok(monitor.silentForMs("127.0.0.1")! >= 1300, `${monitor.silentForMs("127.0.0.1")}`);
-    assert.ok(firsts.length >= 2, `renewals: ${firsts.length}`);
-    assert.deepEqual(firsts, [true, ...firsts.slice(1).map(() => false)]);
+    const ofThisSilence = firsts.slice(start);
+    assert.ok(ofThisSilence.length >= 2, `renewals: ${ofThisSilence.length}`);
+    assert.deepEqual(ofThisSilence, [true, ...ofThisSilence.slice(1).map(() => false)]);
     server.process.kill("SIGCONT");
     await until(() => monitor.answering("127.0.0.1"), 3000);
     // An answer ends the silence: the next one's first renewal is reported as first again.
