@@ -46,8 +46,14 @@ export class Process {
   }
 }
 
-/** Sentinel failovers and resyncs take seconds: wait up to a minute. */
-export const waitUntil = (condition: () => Promise<boolean>) => until(condition, 60_000);
+/**
+ * Sentinel failovers and resyncs take seconds: wait up to a minute. `what`
+ * names the wait in the error: a full run once stopped on a bare "Timed out".
+ */
+export const waitUntil = (condition: () => Promise<boolean>, what = "a condition") =>
+  until(condition, 60_000).catch((error) => {
+    throw new Error(`waiting for ${what}: ${error instanceof Error ? error.message : error}`);
+  });
 
 /** Three data instances with production settings; the first is the master. */
 export async function startInstances(dir: string): Promise<Process[]> {
@@ -148,13 +154,17 @@ async function round(
   masterPort: number,
 ): Promise<{ ms: number; newMaster: number }> {
   // The writer must be writing to the instance about to be killed.
-  await waitUntil(() => Promise.resolve(writer.acks.at(-1)?.port === masterPort));
+  await waitUntil(
+    () => Promise.resolve(writer.acks.at(-1)?.port === masterPort),
+    `the writer to write to the master ${masterPort} (it writes to ${writer.acks.at(-1)?.port})`,
+  );
   await new Promise((r) => setTimeout(r, 500 + Math.random() * 500));
   const killed = instances.find((i) => i.port === masterPort)!;
   const killedAt = performance.now();
   await killed.kill();
-  await waitUntil(() =>
-    Promise.resolve(writer.acks.some((a) => a.at > killedAt && a.port !== masterPort))
+  await waitUntil(
+    () => Promise.resolve(writer.acks.some((a) => a.at > killedAt && a.port !== masterPort)),
+    `a write on a new master after killing ${masterPort}`,
   );
   const first = writer.acks.find((a) => a.at > killedAt && a.port !== masterPort)!;
   return { ms: first.at - killedAt, newMaster: first.port };
@@ -187,6 +197,25 @@ async function sentinelsSettled(ports: number[], master: number): Promise<boolea
   return true;
 }
 
+/** What a sentinel says of the master and its replicas, for a failed wait's message. */
+async function sentinelView(port: number): Promise<string> {
+  const client = new Redis({ host: "127.0.0.1", port, lazyConnect: true, maxRetriesPerRequest: 0 });
+  client.on("error", () => {});
+  try {
+    await client.connect();
+    const master = await client.call("SENTINEL", "get-master-addr-by-name", "bench");
+    const replicas = await client.call("SENTINEL", "replicas", "bench") as string[][];
+    const described = replicas.map((f) =>
+      `${f[f.indexOf("port") + 1]} ${f[f.indexOf("flags") + 1]} ${f[f.indexOf("master-port") + 1]}`
+    );
+    return `master ${JSON.stringify(master)}, replicas ${described.join("; ")}`;
+  } catch (error) {
+    return String(error);
+  } finally {
+    client.disconnect();
+  }
+}
+
 const onlineReplicas = async (port: number) =>
   (await infoOf(port)).match(/state=online/g)?.length ?? 0;
 
@@ -212,7 +241,10 @@ async function settleAfterRound(instances: Process[], master: number): Promise<v
     await client.call("REPLICAOF", "127.0.0.1", String(master)).catch(() => {});
     client.disconnect();
   }
-  await waitUntil(async () => await onlineReplicas(master) === 2);
+  await waitUntil(
+    async () => await onlineReplicas(master) === 2,
+    `two replicas online at ${master} after reattaching by hand`,
+  );
 }
 
 async function benchSentinel(rounds: number, dir: string): Promise<Sample[]> {
@@ -253,7 +285,15 @@ async function benchSentinel(rounds: number, dir: string): Promise<Sample[]> {
       await instances.find((p) => p.port === master)!.start();
       master = result.newMaster;
       await settleAfterRound(instances, master);
-      await waitUntil(() => sentinelsSettled(sentinels.map((s) => s.port), master));
+      await waitUntil(
+        () => sentinelsSettled(sentinels.map((s) => s.port), master),
+        `every sentinel to name ${master} with two healthy replicas`,
+      ).catch(async (error) => {
+        for (const s of sentinels) {
+          console.log(`  sentinel ${s.port}: ${await sentinelView(s.port)}`);
+        }
+        throw error;
+      });
     }
   } finally {
     await writer.stop();
