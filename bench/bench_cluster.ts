@@ -23,15 +23,30 @@ export async function onBenchCluster<T>(
   const cli = ["run", "-A", "cluster/cli.ts"];
   try {
     if (!await run([...cli, "up", "--name=bench"])) return { ok: false, results: undefined };
+    let ok = false;
     try {
-      const ok = await run([...cli, "exec", "--name=bench", "--", deno, ...command]);
+      ok = await run([...cli, "exec", "--name=bench", "--", deno, ...command]);
       // What completed is read even when the command failed later (a larger N, an assert).
       const text = await Deno.readTextFile(file);
       return { ok, results: text ? JSON.parse(text) as T : undefined };
     } finally {
+      // `down` removes the cluster's folder: a failed run's pod and control-plane logs are
+      // kept first, so the failure can be read afterwards.
+      if (!ok) await keepClusterLogs();
       await run([...cli, "down", "--name=bench"]);
     }
   } finally {
     await Deno.remove(file).catch(() => {});
   }
+}
+
+/** Copies the bench cluster's logs to /tmp/redis-operator-artifacts; best effort. */
+async function keepClusterLogs(): Promise<void> {
+  const logs = new URL("../.cluster/bench/logs", import.meta.url).pathname;
+  const kept = `/tmp/redis-operator-artifacts/bench-logs-${Date.now()}`;
+  const copied = await new Deno.Command("cp", { args: ["-r", logs, kept] }).output()
+    .catch(() => undefined);
+  console.log(
+    copied?.success ? `bench cluster logs kept in ${kept}` : `bench cluster logs not kept`,
+  );
 }
