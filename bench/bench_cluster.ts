@@ -44,6 +44,8 @@ export async function onBenchCluster<T>(
 async function keepClusterLogs(): Promise<void> {
   const logs = new URL("../.cluster/bench/logs", import.meta.url).pathname;
   const kept = `/tmp/redis-operator-artifacts/bench-logs-${Date.now()}`;
+  // The artifacts folder may not exist yet on a fresh machine: cp -r would then fail.
+  await Deno.mkdir("/tmp/redis-operator-artifacts", { recursive: true }).catch(() => {});
   const copied = await new Deno.Command("cp", { args: ["-r", logs, kept] }).output()
     .catch(() => undefined);
   console.log(

@@ -149,7 +149,8 @@ export async function writeReport(report: BenchReport, dir: string): Promise<str
       "--quiet",
       `--config=${new URL("../deno.json", import.meta.url).pathname}`,
       file,
-      `${dir}/${assetDir}/results.json`,
+      // The plots too: deno fmt wraps SVG like any markup.
+      `${dir}/${assetDir}`,
     ],
     stdout: "inherit",
     stderr: "inherit",

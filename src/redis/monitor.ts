@@ -45,6 +45,13 @@ interface Watched {
   readonly reach: string;
 }
 
+/** Any reply ends a silence: its report and its renewals start over. */
+function answered(watched: Watched): void {
+  watched.lastReply = Date.now();
+  watched.silenceReported = false;
+  watched.renewedInSilence = false;
+}
+
 /**
  * Watches the instances of one Redis.
  *
@@ -171,17 +178,13 @@ export class InstanceMonitor {
     try {
       await watched.client.ping();
       if (this.#watched.get(ip) !== watched) return; // stopped or renewed meanwhile
-      watched.lastReply = Date.now();
       watched.connected = true;
-      watched.silenceReported = false;
-      watched.renewedInSilence = false;
+      answered(watched);
     } catch (error) {
       if ((error as Error).name === "ReplyError") {
         // An error reply (NOAUTH, LOADING...) still proves the process answers.
         if (this.#watched.get(ip) !== watched) return;
-        watched.lastReply = Date.now();
-        watched.silenceReported = false;
-        watched.renewedInSilence = false;
+        answered(watched);
         return;
       }
       if (this.#watched.get(ip) !== watched) return; // stopped or renewed meanwhile
