@@ -96,30 +96,45 @@ export async function execInContainer(
   timeoutMs: number,
 ): Promise<{ code: number; output: string }> {
   await untilInOwnRoot(container.pid, timeoutMs);
-  const child = new Deno.Command("nsenter", {
-    args: enterContainerArgs(container, command),
+  // In a session of its own, so that a timeout ends what the command started too: a
+  // hook's `redis-cli` left behind by a killed shell would hold the output pipes open,
+  // and a preStop hook that never ends would keep its pod from ever stopping.
+  const child = new Deno.Command("setsid", {
+    args: ["nsenter", ...enterContainerArgs(container, command)],
     clearEnv: true,
     env: container.env,
     stdin: "null",
     stdout: "piped",
     stderr: "piped",
   }).spawn();
-  const timer = setTimeout(() => {
-    try {
-      child.kill("SIGKILL");
-    } catch { /* already exited */ }
-  }, timeoutMs);
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  const timedOut = new Promise<{ code: number; output: string }>((resolve) => {
+    timer = setTimeout(() => {
+      try {
+        Deno.kill(-child.pid, "SIGKILL");
+      } catch { /* already exited */ }
+      // A process that left the session still holds the pipes: stop waiting for it.
+      setTimeout(() => resolve({ code: 137, output: "timed out" }), execKillWaitMs);
+    }, timeoutMs);
+  });
   try {
-    const result = await child.output();
-    const decoder = new TextDecoder();
-    return {
-      code: result.code,
-      output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
-    };
+    return await Promise.race([
+      child.output().then((result) => {
+        const decoder = new TextDecoder();
+        return {
+          code: result.code,
+          output: decoder.decode(result.stdout) + decoder.decode(result.stderr),
+        };
+      }),
+      timedOut,
+    ]);
   } finally {
     clearTimeout(timer);
   }
 }
+
+/** How long a timed-out exec's output is waited for after its session was killed. */
+const execKillWaitMs = 1000;
 
 /**
  * Waits until the container's process has left its setup (container_init.sh)

@@ -219,7 +219,13 @@ export class PodWorker {
     });
     await Promise.race([exited, timer]);
     await exited;
-    await this.#running;
+    // Nothing may keep the pod: whatever still runs after the grace period is killed.
+    let stopped = false;
+    const workerDone = (this.#running ?? Promise.resolve()).finally(() => stopped = true);
+    while (!stopped) {
+      await Promise.race([workerDone, delay(2000)]);
+      if (!stopped) { for (const runtime of this.#runtimes) this.#signal(runtime, "SIGKILL"); }
+    }
     await this.#teardown();
     if (deleteObject) await this.#deletePodObject();
   }
@@ -470,6 +476,12 @@ export class PodWorker {
       this.#ctx.log("limits not enforced", { pod: this.#name, error: String(error) });
       return undefined;
     });
+    // terminate() stops the containers running when it starts: one launched after that
+    // would never be stopped, and the pod never deleted.
+    if (this.#terminating) {
+      await cgroup?.remove();
+      return "retry";
+    }
     const startedAt = new Date();
     const child = launchContainer({ ...launch, cgroupDirs: cgroup?.dirs ?? [] });
     runtime.child = child;

@@ -124,6 +124,32 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
             },
           },
           {
+            // A preStop hook that runs past the grace period and leaves a process behind
+            // that holds its output open, as a redis-cli waiting on a frozen server does.
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "stuck-hook" },
+            spec: {
+              terminationGracePeriodSeconds: 3,
+              containers: [{
+                name: "shell",
+                image: "redis:7.2",
+                command: ["sleep", "infinity"],
+                lifecycle: {
+                  preStop: {
+                    exec: {
+                      command: [
+                        "sh",
+                        "-c",
+                        `sleep ${stuckHookSleep} & exec sleep ${stuckHookSleep}`,
+                      ],
+                    },
+                  },
+                },
+              }],
+            },
+          },
+          {
             apiVersion: "v1",
             kind: "Pod",
             metadata: { name: "client" },
@@ -390,8 +416,32 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
         );
       },
     );
+    await t.step(
+      "a preStop hook past the grace period neither keeps its pod nor leaves processes",
+      async () => {
+        await ready("stuck-hook");
+        await kubectl(["-n", n, "delete", "pod", "stuck-hook", "--wait=false"]);
+        // Grace 3 s, 2 s more for SIGTERM as a kubelet gives after a hook used the grace.
+        await waitFor("stuck-hook deleted", async () => {
+          const left = await kubectl(["-n", n, "get", "pod", "stuck-hook", "--ignore-not-found"]);
+          return left.trim() === "" ? true : undefined;
+        }, 30_000);
+        const leftovers = await new Deno.Command("pgrep", {
+          args: ["-f", `^sleep ${stuckHookSleep}$`],
+          stdout: "piped",
+        }).output();
+        assert.equal(
+          new TextDecoder().decode(leftovers.stdout),
+          "",
+          "the hook's processes are gone",
+        );
+      },
+    );
   } finally {
     await ns.remove();
     client.close();
   }
 });
+
+/** The stuck preStop hook's sleep, a number no other process on the machine sleeps. */
+const stuckHookSleep = 597;
