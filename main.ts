@@ -95,7 +95,7 @@ const sentinel = Number(flags["sentinel-port"]) > 0
   })
   : Promise.resolve();
 
-const controller = (signal: AbortSignal) =>
+const controller = (signal: AbortSignal, stillLeading?: () => boolean) =>
   runController({
     client,
     connect: connectRedis,
@@ -103,6 +103,7 @@ const controller = (signal: AbortSignal) =>
     log: operatorLogger("controller"),
     concurrency: Number(flags.concurrency),
     signal,
+    ...(stillLeading ? { stillLeading } : {}),
     // A chaos-test hook only: never set in deploy/.
     pauseAfterIntentMs: Number(Deno.env.get("REDIS_OPERATOR_TEST_PAUSE_AFTER_INTENT_MS") ?? "0"),
     operatorNamespace: flags["lease-namespace"] ?? config.namespace ?? "redis-operator",

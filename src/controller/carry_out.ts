@@ -15,7 +15,7 @@ import type { ReplicationPlan } from "../decide/replication.ts";
 import { HandedOverError } from "../redis/client.ts";
 import { buildIntentStatus, type Problem } from "../decide/status.ts";
 import { redisLabels } from "../observe/metrics.ts";
-import type { ReconcileDeps } from "./deps.ts";
+import { noLongerLeading, type ReconcileDeps } from "./deps.ts";
 import type { ObservedInstance } from "./observe.ts";
 import { event, type MasterRecord } from "./record.ts";
 
@@ -78,7 +78,7 @@ export async function carryOut(
   const attempt = async (pod: string, what: string, run: () => Promise<void>) => {
     // A leader whose Lease ran out meanwhile (its controller is stopping) changes no Redis:
     // the next leader may already be acting on it.
-    if (deps.signal?.aborted) {
+    if (noLongerLeading(deps)) {
       failures.push(`${pod}: ${what}: not sent, this operator no longer leads`);
       return;
     }

@@ -41,6 +41,8 @@ export interface ControllerOptions {
   readonly pauseAfterIntentMs?: number;
   /** See {@linkcode ReconcileDeps.operatorNamespace}. */
   readonly operatorNamespace: string;
+  /** See {@linkcode ReconcileDeps.stillLeading}. */
+  readonly stillLeading?: () => boolean;
 }
 
 /** Runs until `signal` aborts (leadership lost or shutdown). */
@@ -127,6 +129,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
   });
   const deps: ReconcileDeps = {
     signal: options.signal,
+    ...(options.stillLeading ? { stillLeading: options.stillLeading } : {}),
     client,
     apis,
     caches,

@@ -85,4 +85,18 @@ export interface ReconcileDeps {
   readonly operatorNamespace: string;
   /** Aborts when the controller stops (leadership lost): delayed effects are dropped. */
   readonly signal?: AbortSignal;
+  /**
+   * False once this operator may no longer act (leader_election.ts
+   * `StillLeading`); absent without leader election.
+   */
+  readonly stillLeading?: () => boolean;
+}
+
+/**
+ * Whether the pass must stop before its next effect: the controller is
+ * stopping, or the Lease's renew deadline passed (asked at once, not left to
+ * the step-down timer).
+ */
+export function noLongerLeading(deps: Pick<ReconcileDeps, "signal" | "stillLeading">): boolean {
+  return deps.stillLeading?.() === false || deps.signal?.aborted === true;
 }

@@ -46,7 +46,7 @@ import { decodeBase64Text } from "../text/base64.ts";
 import { isConflict, isNotFound, unlessNotFound } from "../kube/client.ts";
 import { storedPasswords } from "../specs/secret.ts";
 import type { Credential, RedisNode } from "../redis/client.ts";
-import type { ReconcileDeps } from "./deps.ts";
+import { noLongerLeading, type ReconcileDeps } from "./deps.ts";
 import { type ObservedInstance, observeInstances, redisPods } from "./observe.ts";
 import { carryOut } from "./carry_out.ts";
 import { rotatePassword } from "./password_rotation.ts";
@@ -275,7 +275,7 @@ async function reconcileExisting(deps: ReconcileDeps, redis: Redis): Promise<Wor
     );
     // No longer the leader: the rest of the pass (the Service, fencing, parking, passwords)
     // is the next leader's to do.
-    if (deps.signal?.aborted) return {};
+    if (noLongerLeading(deps)) return {};
     if (problem) problems.push(problem);
     // The Service first: clients wait on it; labels and the ConfigMap only inform.
     enterStage(key, "write the master EndpointSlice");

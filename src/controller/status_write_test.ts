@@ -53,39 +53,50 @@ Deno.test("status writes are conditional on the version the pass read, and the i
   assert.equal(final.metadata?.resourceVersion, "43", "conditional on the intent just written");
 });
 
-Deno.test("a pass whose leadership ended sends no command to Redis (its Lease may be another's)", async () => {
-  await configure({ sinks: {}, loggers: [], reset: true });
-  const { deps } = recordingDeps();
-  const stopped = new AbortController();
-  stopped.abort();
-  const sent: string[] = [];
-  const node = (pod: string) => ({
-    promote: () => Promise.resolve(void sent.push(`${pod} promote`)),
-    replicaOf: () => Promise.resolve(void sent.push(`${pod} replicaof`)),
+const stopped = new AbortController();
+stopped.abort();
+for (
+  const [how, ended] of [
+    ["its controller stopped", { signal: stopped.signal }],
+    // A process frozen past its renew deadline wakes before its step-down timer runs.
+    ["its renew deadline passed, the step-down timer not yet run", {
+      signal: new AbortController().signal,
+      stillLeading: () => false,
+    }],
+  ] as const
+) {
+  Deno.test(`a pass whose leadership ended (${how}) sends no command to Redis (its Lease may be another's)`, async () => {
+    await configure({ sinks: {}, loggers: [], reset: true });
+    const { deps } = recordingDeps();
+    const sent: string[] = [];
+    const node = (pod: string) => ({
+      promote: () => Promise.resolve(void sent.push(`${pod} promote`)),
+      replicaOf: () => Promise.resolve(void sent.push(`${pod} replicaof`)),
+    });
+    const instance = (pod: string, ordinal: number, role: string) => ({
+      pod,
+      ordinal,
+      ip: `198.18.1.${10 + ordinal}`,
+      ready: true,
+      info: parseReplicationInfo(`role:${role}\nmaster_repl_offset:100\n`),
+    });
+    const master = instance("redis-cache-1", 1, "slave");
+    const replica = instance("redis-cache-2", 2, "master");
+    const plan: ReplicationPlan = {
+      kind: "Promote",
+      reason: "Failover",
+      master,
+      promote: true,
+      reattach: [replica],
+    };
+    const observed = [master, replica].map((o) => ({ observation: o, node: node(o.pod) }));
+    const outcome = await carryOut(
+      { ...deps, ...ended },
+      redis,
+      plan,
+      observed as unknown as Parameters<typeof carryOut>[3],
+    );
+    assert.deepEqual(sent, []);
+    assert.match(outcome.problem?.message ?? "", /no longer leads/);
   });
-  const instance = (pod: string, ordinal: number, role: string) => ({
-    pod,
-    ordinal,
-    ip: `198.18.1.${10 + ordinal}`,
-    ready: true,
-    info: parseReplicationInfo(`role:${role}\nmaster_repl_offset:100\n`),
-  });
-  const master = instance("redis-cache-1", 1, "slave");
-  const replica = instance("redis-cache-2", 2, "master");
-  const plan: ReplicationPlan = {
-    kind: "Promote",
-    reason: "Failover",
-    master,
-    promote: true,
-    reattach: [replica],
-  };
-  const observed = [master, replica].map((o) => ({ observation: o, node: node(o.pod) }));
-  const outcome = await carryOut(
-    { ...deps, signal: stopped.signal },
-    redis,
-    plan,
-    observed as unknown as Parameters<typeof carryOut>[3],
-  );
-  assert.deepEqual(sent, []);
-  assert.match(outcome.problem?.message ?? "", /no longer leads/);
-});
+}

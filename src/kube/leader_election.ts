@@ -84,13 +84,23 @@ class LeadershipLost extends Error {
 export async function leadWhileElected(
   client: RestClient,
   options: LeaderElectionOptions,
-  lead: (signal: AbortSignal) => Promise<void>,
+  lead: (signal: AbortSignal, stillLeading: StillLeading) => Promise<void>,
 ): Promise<"lost" | "stopped"> {
   const election = new Election(client, options);
   const acquired = await election.acquire();
   if (!acquired) return "stopped";
   return await election.lead(acquired, lead);
 }
+
+/**
+ * Asked right before an effect: true while the last renewal started within the
+ * renew deadline. When it did not, leadership ends there and then (the
+ * signal aborts) instead of when the step-down timer runs: a process that was
+ * frozen past its deadline (stopped, starved of CPU, a long pause) may handle
+ * an I/O completion before that timer on waking, and act once on a Redis the
+ * next leader already owns.
+ */
+export type StillLeading = () => boolean;
 
 /** A Lease we hold: the object as last written, and when (our clock) that write was sent. */
 interface Held {
@@ -148,7 +158,7 @@ class Election {
   /** Runs `lead` while the Lease stays ours; see {@linkcode leadWhileElected}. */
   async lead(
     acquired: Held,
-    lead: (signal: AbortSignal) => Promise<void>,
+    lead: (signal: AbortSignal, stillLeading: StillLeading) => Promise<void>,
   ): Promise<"lost" | "stopped"> {
     const { signal, renewDeadlineMs, renewIntervalMs } = this.#options;
     let held = acquired;
@@ -162,26 +172,33 @@ class Election {
       this.#options.onLeadershipChange?.(false);
     };
     // The local clock alone decides, whatever the API server does or does not answer.
+    const stepDownIfOverdue = () => {
+      if (!mustStepDown(held.renewStartMs, performance.now(), renewDeadlineMs)) return false;
+      end(
+        "lost",
+        new LeadershipLost(
+          `Leadership lost: the Lease was not renewed within the renew deadline of ${renewDeadlineMs} ms`,
+        ),
+      );
+      return true;
+    };
     let stepDownTimer: ReturnType<typeof setTimeout> | undefined;
     const armStepDown = () => {
       clearTimeout(stepDownTimer);
-      stepDownTimer = setTimeout(() => {
-        if (mustStepDown(held.renewStartMs, performance.now(), renewDeadlineMs)) {
-          end(
-            "lost",
-            new LeadershipLost(
-              `Leadership lost: the Lease was not renewed within the renew deadline of ${renewDeadlineMs} ms`,
-            ),
-          );
-        } else armStepDown();
-      }, Math.max(0, held.renewStartMs + renewDeadlineMs - performance.now()));
+      stepDownTimer = setTimeout(
+        () => stepDownIfOverdue() || armStepDown(),
+        Math.max(0, held.renewStartMs + renewDeadlineMs - performance.now()),
+      );
     };
+    const stillLeading: StillLeading = () => !outcome && !stepDownIfOverdue();
     this.#options.onLeadershipChange?.(true);
     armStepDown();
     const stop = () => end("stopped", new Error("stopped"));
     signal.addEventListener("abort", stop, { once: true });
     if (signal.aborted) stop();
-    const work = lead(leading.signal).catch((error) => this.#options.onError?.(error));
+    const work = lead(leading.signal, stillLeading).catch((error) =>
+      this.#options.onError?.(error)
+    );
     try {
       while (!leading.signal.aborted) {
         await delay(renewIntervalMs, leading.signal).catch(() => {});

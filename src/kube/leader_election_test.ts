@@ -118,6 +118,8 @@ function candidate(
     steppedDownAt: undefined as number | undefined,
     errors: [] as unknown[],
     outcome: undefined as Promise<"lost" | "stopped"> | undefined,
+    signal: undefined as AbortSignal | undefined,
+    stillLeading: undefined as (() => boolean) | undefined,
   };
   state.outcome = leadWhileElected(server.clientFor(identity), {
     namespace: "ns",
@@ -128,7 +130,9 @@ function candidate(
     onError: (error) => state.errors.push(error),
     ...timings,
     ...extra,
-  }, async (leading) => {
+  }, async (leading, stillLeading) => {
+    state.signal = leading;
+    state.stillLeading = stillLeading;
     state.ledAt = performance.now();
     await new Promise((resolve) => leading.addEventListener("abort", resolve, { once: true }));
     state.steppedDownAt = performance.now();
@@ -294,5 +298,26 @@ Deno.test("leadWhileElected() with wall clocks an hour apart: never two leaders,
     a.stop();
     b.stop();
     await Promise.all([a.outcome, b.outcome]);
+  }
+});
+
+Deno.test("leadWhileElected(): stillLeading() ends leadership at once after the process was frozen past the renew deadline", async () => {
+  const server = new FakeLeaseServer();
+  const a = candidate(server, "a");
+  try {
+    await until("a leads", () => a.ledAt !== undefined, 2_000);
+    await delay(250);
+    assert.equal(a.stillLeading!(), true, "renewing normally");
+    // Frozen (stopped, starved): nothing runs, not the renewals, not the step-down timer.
+    const frozenUntil = performance.now() + timings.renewDeadlineMs + 200;
+    while (performance.now() < frozenUntil) { /* frozen */ }
+    // On waking, before any timer: the signal alone still says "leading"...
+    assert.equal(a.signal!.aborted, false, "the step-down timer has not run yet");
+    // ...but asked before an effect, leadership ends there and then.
+    assert.equal(a.stillLeading!(), false);
+    assert.equal(a.signal!.aborted, true, "the controller's signal aborts at once");
+    assert.equal(await a.outcome, "lost");
+  } finally {
+    a.stop();
   }
 });
