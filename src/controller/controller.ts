@@ -18,7 +18,8 @@ import type { KubeObject } from "../kube/watch.ts";
 import type { OperatorMetrics } from "../observe/metrics.ts";
 import type { RedisAddress, RedisNode } from "../redis/client.ts";
 import { InstanceMonitor } from "../redis/monitor.ts";
-import { buildApis, type Caches, type ReconcileDeps } from "./deps.ts";
+import { buildApis, type Caches, noLongerLeading, type ReconcileDeps } from "./deps.ts";
+import { leadingOnlyNode, leadingOnlyWrites } from "./leading_guard.ts";
 import { reconcileRedis } from "./reconcile.ts";
 import { WorkQueue } from "./work_queue.ts";
 
@@ -47,7 +48,14 @@ export interface ControllerOptions {
 
 /** Runs until `signal` aborts (leadership lost or shutdown). */
 export async function runController(options: ControllerOptions): Promise<void> {
-  const { client, signal, log } = options;
+  const { signal, log } = options;
+  // Every effect of every pass asks first whether this operator still leads.
+  const leading = () =>
+    !noLongerLeading({
+      signal,
+      ...(options.stillLeading ? { stillLeading: options.stillLeading } : {}),
+    });
+  const client = leadingOnlyWrites(options.client, leading);
   const apis = buildApis(client);
   // Keys may arrive while the caches fill; no pass runs before every cache has synced.
   let markSynced = () => {};
@@ -133,7 +141,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
     client,
     apis,
     caches,
-    connect: options.connect,
+    connect: async (address) => leadingOnlyNode(await options.connect(address), leading),
     monitors: {
       get: (key) => {
         let monitor = monitors.get(key);
