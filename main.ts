@@ -28,10 +28,11 @@ const { values: flags } = parseArgs({
     "no-leader-elect": { type: "boolean", default: false },
     "lease-namespace": { type: "string", default: Deno.env.get("POD_NAMESPACE") },
     "lease-name": { type: "string", default: "redis-operator" },
-    // Seconds; see src/kube/lease_timings.ts for the defaults and why.
-    "lease-duration": { type: "string" },
-    "renew-deadline": { type: "string" },
-    "retry-period": { type: "string" },
+    // Seconds; see src/kube/lease_timings.ts for the defaults and why. The variables serve
+    // `kubectl set env`, which changes them without editing the Deployment's arguments.
+    "lease-duration": { type: "string", default: Deno.env.get("LEASE_DURATION") ?? "" },
+    "renew-deadline": { type: "string", default: Deno.env.get("RENEW_DEADLINE") ?? "" },
+    "retry-period": { type: "string", default: Deno.env.get("RETRY_PERIOD") ?? "" },
     // Redis resources reconciled at once. A pass mostly waits on Redis and the API server,
     // and every failover is a pass: with all masters lost at once (a zone), the last one
     // waits for N / concurrency passes. 8 made the last of 50 wait 15 s (docs/BENCHMARKS.md).

@@ -219,12 +219,19 @@ export class PodWorker {
     });
     await Promise.race([exited, timer]);
     await exited;
-    // Nothing may keep the pod: whatever still runs after the grace period is killed.
+    // Nothing may keep the pod: whatever still runs after the grace period is killed, and
+    // a worker still waiting on something else (the API server) is not waited for long.
     let stopped = false;
     const workerDone = (this.#running ?? Promise.resolve()).finally(() => stopped = true);
-    while (!stopped) {
+    for (let round = 0; !stopped && round < 5; round++) {
       await Promise.race([workerDone, delay(2000)]);
       if (!stopped) { for (const runtime of this.#runtimes) this.#signal(runtime, "SIGKILL"); }
+    }
+    if (!stopped) {
+      this.#ctx.log("pod worker still busy after its grace period: removing the pod anyway", {
+        namespace: this.#namespace,
+        pod: this.#name,
+      });
     }
     await this.#teardown();
     if (deleteObject) await this.#deletePodObject();

@@ -79,6 +79,7 @@ export async function carryOut(
     // A leader whose Lease ran out meanwhile (its controller is stopping) changes no Redis:
     // the next leader may already be acting on it.
     if (noLongerLeading(deps)) {
+      deps.metrics.effectsNotSent.inc({ kind: "redis" });
       failures.push(`${pod}: ${what}: not sent, this operator no longer leads`);
       return;
     }

@@ -55,7 +55,11 @@ export async function runController(options: ControllerOptions): Promise<void> {
       signal,
       ...(options.stillLeading ? { stillLeading: options.stillLeading } : {}),
     });
-  const client = leadingOnlyWrites(options.client, leading);
+  const notSent = (kind: "redis" | "api") => (what: string) => {
+    options.metrics.effectsNotSent.inc({ kind });
+    log.info("effect not sent: this operator no longer leads", { what });
+  };
+  const client = leadingOnlyWrites(options.client, leading, notSent("api"));
   const apis = buildApis(client);
   // Keys may arrive while the caches fill; no pass runs before every cache has synced.
   let markSynced = () => {};
@@ -68,6 +72,8 @@ export async function runController(options: ControllerOptions): Promise<void> {
       options.metrics.reconciles.inc({ result: "success" });
       return result;
     } catch (error) {
+      // A pass cut short by the end of the lead did not fail: the next leader goes on.
+      if (!leading()) return {};
       options.metrics.reconciles.inc({ result: "error" });
       options.metrics.reconcileErrors.inc();
       throw error;
@@ -141,7 +147,8 @@ export async function runController(options: ControllerOptions): Promise<void> {
     client,
     apis,
     caches,
-    connect: async (address) => leadingOnlyNode(await options.connect(address), leading),
+    connect: async (address) =>
+      leadingOnlyNode(await options.connect(address), leading, notSent("redis")),
     monitors: {
       get: (key) => {
         let monitor = monitors.get(key);

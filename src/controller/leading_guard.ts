@@ -24,11 +24,16 @@ export class NotLeadingError extends Error {
  * {@linkcode NotLeadingError} once `leading()` is false; reads and watches
  * pass, so caches stay whole for a later term.
  */
-export function leadingOnlyWrites(client: RestClient, leading: () => boolean): RestClient {
+export function leadingOnlyWrites(
+  client: RestClient,
+  leading: () => boolean,
+  onRefused: (what: string) => void = () => {},
+): RestClient {
   return {
     request: (request) => {
       const method = request.method ?? "GET";
       if (method !== "GET" && !leading()) {
+        onRefused(`${method} ${request.path}`);
         return Promise.reject(new NotLeadingError(`${method} ${request.path}`));
       }
       return client.request(request);
@@ -41,14 +46,22 @@ export function leadingOnlyWrites(client: RestClient, leading: () => boolean): R
  * `node` whose commands that change the instance reject with
  * {@linkcode NotLeadingError} once `leading()` is false. Each method is
  * listed, so a new one must be placed on one side or the other. A handover
- * promotes its target through the target's own `promote`: guarded too when
- * the target came from the same connect.
+ * promotes its target through the target's own `promote` (guarded too when
+ * the target came from the same connect) and asks `leading` before its own
+ * later steps.
  */
-export function leadingOnlyNode(node: RedisNode, leading: () => boolean): RedisNode {
+export function leadingOnlyNode(
+  node: RedisNode,
+  leading: () => boolean,
+  onRefused: (what: string) => void = () => {},
+): RedisNode {
+  const refuse = (what: string) => {
+    onRefused(what);
+    return Promise.reject(new NotLeadingError(what));
+  };
   const guard = <K extends keyof RedisNode>(key: K, what: string): RedisNode[K] => {
     const method = node[key] as unknown as (...args: unknown[]) => Promise<unknown>;
-    const guarded = (...args: unknown[]) =>
-      leading() ? method.apply(node, args) : Promise.reject(new NotLeadingError(what));
+    const guarded = (...args: unknown[]) => leading() ? method.apply(node, args) : refuse(what);
     return guarded as unknown as RedisNode[K];
   };
   return {
@@ -61,7 +74,8 @@ export function leadingOnlyNode(node: RedisNode, leading: () => boolean): RedisN
     close: () => node.close(),
     replicaOf: guard("replicaOf", "REPLICAOF"),
     promote: guard("promote", "promotion"),
-    handOver: guard("handOver", "handover"),
+    handOver: (target, timeoutMs, min) =>
+      leading() ? node.handOver(target, timeoutMs, min, leading) : refuse("handover"),
     acceptPassword: guard("acceptPassword", "ACL SETUSER default"),
     requireOnlyPassword: guard("requireOnlyPassword", "CONFIG SET requirepass"),
     useMasterPassword: guard("useMasterPassword", "CONFIG SET masterauth"),

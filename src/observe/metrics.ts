@@ -94,6 +94,11 @@ export class OperatorMetrics {
     "Reconcile passes that failed.",
     "counter",
   );
+  readonly effectsNotSent = new Series(
+    "redis_operator_effects_not_sent_total",
+    "Effects a pass did not send because this replica no longer led, by kind (redis, api).",
+    "counter",
+  );
   readonly failovers = new Series(
     "redis_operator_failovers_total",
     "Changes of master, per Redis and reason.",
@@ -203,6 +208,7 @@ export class OperatorMetrics {
       this.memory,
       this.reconciles,
       this.reconcileErrors,
+      this.effectsNotSent,
       this.failovers,
       this.failoverSeconds,
       this.leader,

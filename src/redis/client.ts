@@ -81,12 +81,14 @@ export interface RedisNode {
    * for the caller to point at the target later; rejects, leaving
    * this one the master and unfenced, if the target did not catch up within
    * `timeoutMs` or stopped answering. `minReplicasToWrite` is the fencing the
-   * spec asks for, restored afterwards on both.
+   * spec asks for, restored afterwards on both. `mayAct` is asked before each
+   * later step: once false, this one is left fenced (see {@linkcode fenceAndSwap}).
    */
   handOver(
     target: RedisNode,
     timeoutMs: number,
     minReplicasToWrite: number,
+    mayAct?: () => boolean,
   ): Promise<void>;
   /** Accepts `password` besides the ones it has (`ACL SETUSER default >password`). */
   acceptPassword(password: string): Promise<void>;
@@ -247,10 +249,10 @@ export async function connectRedis(address: RedisAddress): Promise<RedisNode> {
         const failed = results?.find(([error]: [Error | null, unknown]) => error);
         if (!results || failed) throw failed?.[0] ?? new Error("transaction aborted");
       }),
-    handOver: (target, timeoutMs, minReplicasToWrite) =>
+    handOver: (target, timeoutMs, minReplicasToWrite, mayAct = () => true) =>
       wrap(
         "handover",
-        () => fenceAndSwap(client, target, timeoutMs, minReplicasToWrite),
+        () => fenceAndSwap(client, target, timeoutMs, minReplicasToWrite, mayAct),
       ),
     acceptPassword: (password) =>
       wrap("ACL SETUSER default", async () => {
@@ -390,12 +392,18 @@ function disconnectingClients(transaction: ChainableCommander): ChainableCommand
  * writes until the next pass parks it or makes it a replica, and the next promotion of it
  * resets the fence ({@linkcode RedisNode.promote}). If the target does not
  * catch up in time, the fence is lifted and nothing else changes.
+ *
+ * Once `mayAct` says no (this operator no longer leads), nothing more is sent
+ * and the old master stays fenced: lifting the fence then could let it take
+ * writes that the next leader's own handover or failover would lose. The next
+ * leader lifts or keeps it as it decides (repairFencing).
  */
 async function fenceAndSwap(
   client: Redis,
   target: RedisNode,
   timeoutMs: number,
   minReplicasToWrite: number,
+  mayAct: () => boolean,
 ): Promise<void> {
   const results = await client.multi()
     .call("CONFIG", "SET", "min-replicas-to-write", "1000000")
@@ -418,8 +426,12 @@ async function fenceAndSwap(
     }
     await target.promote(minReplicasToWrite);
   } catch (error) {
+    if (!mayAct()) throw new Error(`${describe(error)}; left fenced: ${notLeading}`);
     await unfence();
     throw error;
+  }
+  if (!mayAct()) {
+    throw new HandedOverError(`the target was promoted; this instance left fenced: ${notLeading}`);
   }
   try {
     const swapped = await disconnectingClients(
@@ -433,10 +445,14 @@ async function fenceAndSwap(
   } catch (error) {
     // Still fenced or parked either way; the target takes writes, so it must be recorded.
     throw new HandedOverError(
-      `the target was promoted, but parking this instance failed: ${
-        error instanceof Error ? error.message : error
-      }`,
+      `the target was promoted, but parking this instance failed: ${describe(error)}`,
       { cause: error },
     );
   }
+}
+
+const notLeading = "this operator no longer leads";
+
+function describe(error: unknown): string {
+  return error instanceof Error ? error.message : String(error);
 }

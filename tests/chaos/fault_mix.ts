@@ -487,7 +487,7 @@ export async function runFaultMix(
     console.log("  stopping the clients");
     await within("master timeline", 10_000, timeline.stop());
     await within("writable sampler", 20_000, sampler.stop());
-    const ops = await within("history recorder", 30_000, recorder.stop());
+    const ops = await within("history recorder", 60_000, recorder.stop());
     const report = await within("write load", 30_000, load.stop());
     const syncs = await within(
       "full sync tracker",

@@ -75,14 +75,42 @@ export class HistoryRecorder {
     );
   }
 
-  /** Stops the clients (each finishes its operation) and waits for the last line. */
+  /**
+   * Stops the clients (each finishes its operation, 2 s at most) and waits for
+   * the last line; a stage that does not end says which it is.
+   */
   async stop(): Promise<HistoryOp[]> {
     try {
       this.#child.kill("SIGTERM");
     } catch { /* already gone */ }
-    await this.#child.status;
-    await this.#writing;
+    await stageWithin("the history tool's exit after SIGTERM", this.#child.status, () => {
+      try {
+        this.#child.kill("SIGKILL");
+      } catch { /* already gone */ }
+    });
+    await stageWithin("the end of the history tool's output", this.#writing);
     return await readHistory(this.#file);
+  }
+}
+
+/** How long each stage of stopping a recorder may take. */
+const stopStageMs = 15_000;
+
+/** Awaits `promise` for {@linkcode stopStageMs}, else runs `onTimeout` and throws naming `what`. */
+async function stageWithin<T>(what: string, promise: Promise<T>, onTimeout = () => {}) {
+  let timer: ReturnType<typeof setTimeout> | undefined;
+  try {
+    return await Promise.race([
+      promise,
+      new Promise<never>((_, reject) => {
+        timer = setTimeout(() => {
+          onTimeout();
+          reject(new Error(`${what} did not come within ${stopStageMs} ms`));
+        }, stopStageMs);
+      }),
+    ]);
+  } finally {
+    clearTimeout(timer);
   }
 }
 

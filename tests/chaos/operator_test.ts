@@ -1,9 +1,12 @@
 /**
  * Chaos on the operator itself, under a recorded write load: the leader is
- * killed between writing its intent and promoting; the leader is cut off from
- * the API server. Another replica takes over and finishes the work.
+ * killed between writing its intent and promoting; the leader is frozen
+ * there past its Lease; the leader is cut off from the API server. Another
+ * replica takes over and finishes the work, and a deposed leader that wakes
+ * changes nothing.
  */
 import assert from "node:assert/strict";
+import type { Pod } from "kubernetes-types/core/v1.d.ts";
 import { clusterClient, fault, kubectl, testNamespace, waitFor } from "../cluster/helpers.ts";
 import {
   deployOperator,
@@ -19,8 +22,15 @@ import { lostWrites, WriteLoad } from "./write_load.ts";
 
 const pauseVariable = "REDIS_OPERATOR_TEST_PAUSE_AFTER_INTENT_MS";
 
-async function setOperatorEnv(assignment: string): Promise<void> {
-  await kubectl(["-n", "redis-operator", "set", "env", "deployment/redis-operator", assignment]);
+async function setOperatorEnv(...assignments: string[]): Promise<void> {
+  await kubectl([
+    "-n",
+    "redis-operator",
+    "set",
+    "env",
+    "deployment/redis-operator",
+    ...assignments,
+  ]);
   await kubectl([
     "-n",
     "redis-operator",
@@ -77,6 +87,81 @@ Deno.test("the leading operator killed between intent and promotion: the next le
   } finally {
     await ns.remove();
     await setOperatorEnv(`${pauseVariable}-`);
+    client.close();
+  }
+});
+
+/** The counter of effects a replica did not send once it no longer led, from its /metrics. */
+async function effectsNotSent(pod: Pod): Promise<number> {
+  const text = await (await fetch(`http://${pod.status!.podIP}:8080/metrics`)).text();
+  return [...text.matchAll(/^redis_operator_effects_not_sent_total\{[^}]*\} (\d+)$/gm)]
+    .reduce((sum, match) => sum + Number(match[1]), 0);
+}
+
+Deno.test("the leading operator frozen between intent and promotion past its Lease sends nothing when it wakes", async () => {
+  const client = await clusterClient();
+  await deployOperator(client);
+  // The pass pauses 5 s after its intent; the frozen leader's renew deadline (8 s after its
+  // last renewal) is due later. On waking both are overdue and the pause ends first: the pass
+  // goes on, and only asking the Lease's clock before each effect keeps it from acting.
+  // (Its connections were closed meanwhile by the next leader's reconfiguration, so what it
+  // did send would fail; the count of effects not sent is what shows it did not try.)
+  await setOperatorEnv(`${pauseVariable}=5000`, "LEASE_DURATION=10", "RENEW_DEADLINE=8");
+  const ns = await testNamespace("frozen");
+  let frozen: string | undefined;
+  try {
+    await waitFor("a leader with the pause", () => leaderPod(client));
+    await kubectl(["-n", ns.name, "apply", "-f", "-"], redisManifest("frozen"));
+    const before = await waitForReady(client, ns.name, "frozen", 3, 120_000);
+    const holder = await leaseHolder(client);
+    const leaderBefore = (await leaderPod(client))!;
+    const leader = leaderBefore.metadata!.name!;
+    const leaderNow = () =>
+      client.request<Pod>({ path: `/api/v1/namespaces/redis-operator/pods/${leader}` });
+    assert.equal(await effectsNotSent(leaderBefore), 0);
+    await fault("kill", ns.name, before.status!.master!);
+    const intentSeenAt = await waitFor("the intent in the status", async () => {
+      const now = await getRedis(client, ns.name, "frozen");
+      return (now.status?.epoch ?? 0) > (before.status!.epoch ?? 0) ? Date.now() : undefined;
+    }, 20_000);
+    await fault("stop", "redis-operator", leader);
+    frozen = leader;
+    const frozenAt = Date.now();
+    await waitFor("another leader", async () => {
+      const now = await leaseHolder(client);
+      return now && now !== holder ? true : undefined;
+    }, 60_000);
+    await fault("cont", "redis-operator", leader);
+    frozen = undefined;
+    const frozenS = ((Date.now() - frozenAt) / 1000).toFixed(1);
+    const refused = await waitFor("the woken leader's refusals", async () => {
+      const count = await effectsNotSent(await leaderNow());
+      return count > 0 ? count : undefined;
+    }, 10_000).catch((error) => {
+      throw new Error(
+        `the woken leader counted no effect not sent (frozen ${
+          frozenAt - intentSeenAt
+        } ms after the intent was seen; a freeze after the 5 s pause tests nothing)`,
+        { cause: error },
+      );
+    });
+    // Restarted by its liveness probe while frozen, it would have woken as a new process.
+    assert.equal(
+      (await leaderNow()).status?.containerStatuses?.[0]?.restartCount,
+      leaderBefore.status?.containerStatuses?.[0]?.restartCount,
+      "the frozen leader woke as the same process",
+    );
+    await waitForReady(client, ns.name, "frozen", 3, 120_000);
+    await assertOneMasterEverywhere(client, ns.name, "frozen");
+    console.log(
+      `leader frozen ${frozenS} s, from ${
+        frozenAt - intentSeenAt
+      } ms after its intent was seen: the next leader finished; on waking it sent nothing (${refused} effects not sent)`,
+    );
+  } finally {
+    if (frozen) await fault("cont", "redis-operator", frozen).catch(() => {});
+    await ns.remove();
+    await setOperatorEnv(`${pauseVariable}-`, "LEASE_DURATION-", "RENEW_DEADLINE-");
     client.close();
   }
 });

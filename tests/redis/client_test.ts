@@ -1,6 +1,11 @@
 /** The operator's Redis commands against real redis-server 7 processes on loopback. */
 import assert from "node:assert/strict";
-import { connectRedis, RedisAuthError, type RedisNode } from "../../src/redis/client.ts";
+import {
+  connectRedis,
+  HandedOverError,
+  RedisAuthError,
+  type RedisNode,
+} from "../../src/redis/client.ts";
 import { parseReplicationInfo } from "../../src/redis/info.ts";
 import { startRedisServer, until } from "./redis_server.ts";
 
@@ -198,6 +203,53 @@ Deno.test("handOver() gives up at once when the target dies while writes are fen
     console.log(`target killed during the handover: gave up after ${tookMs} ms`);
   } finally {
     await setup.close();
+  }
+});
+
+Deno.test("handOver() that may no longer act sends nothing more: the old master stays fenced, whether before or after the promotion", async () => {
+  const a = await startRedisServer();
+  const b = await startRedisServer();
+  const nodeA = await connectRedis({ host: "127.0.0.1", port: a.port });
+  const nodeB = await connectRedis({ host: "127.0.0.1", port: b.port });
+  const { Redis } = await import("ioredis");
+  const fenceOfA = async () => {
+    const direct = new Redis({ port: a.port, host: "127.0.0.1" });
+    const [, fence] = await direct.call("CONFIG", "GET", "min-replicas-to-write") as string[];
+    direct.disconnect();
+    return fence;
+  };
+  try {
+    await nodeB.replicaOf("127.0.0.1", a.port);
+    await until(async () =>
+      parseReplicationInfo(await nodeB.infoReplication()).masterLinkUp === true
+    );
+    // The lead is lost while the target does not answer: no unfencing on the way out.
+    b.process.kill("SIGSTOP");
+    const stalled = await nodeA.handOver(nodeB, 300, 1, () => false).then(
+      () => "handed over",
+      (error: Error) => error.message,
+    );
+    b.process.kill("SIGCONT");
+    assert.match(stalled, /left fenced: this operator no longer leads/);
+    assert.equal(parseReplicationInfo(await nodeA.infoReplication()).role, "master");
+    assert.equal(await fenceOfA(), "1000000", "still fenced for the next leader");
+    assert.equal(parseReplicationInfo(await nodeB.infoReplication()).role, "replica");
+
+    // Lost after the promotion: the old master is not parked, and stays fenced.
+    await nodeA.setFencing({ minReplicasToWrite: 1, minReplicasMaxLagSeconds: 10 });
+    const promoted = await nodeA.handOver(nodeB, 5000, 1, () => false).then(
+      () => undefined,
+      (error: Error) => error,
+    );
+    assert.ok(promoted?.cause instanceof HandedOverError, String(promoted));
+    assert.equal(parseReplicationInfo(await nodeB.infoReplication()).role, "master");
+    assert.equal(parseReplicationInfo(await nodeA.infoReplication()).role, "master");
+    assert.equal(await fenceOfA(), "1000000");
+  } finally {
+    nodeA.close();
+    nodeB.close();
+    await a.stop();
+    await b.stop();
   }
 });
 
