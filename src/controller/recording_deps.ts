@@ -39,6 +39,7 @@ export function recordingDeps(
     metrics: {
       failovers: { inc: () => {} },
       failoverSeconds: { observe: () => {} },
+      effectsNotSent: { inc: () => {} },
     },
   } as unknown as ReconcileDeps;
   return { deps, statusWrites, requests };
