@@ -91,12 +91,19 @@ Deno.test("the leading operator killed between intent and promotion: the next le
   }
 });
 
-/** The counter of effects a replica did not send once it no longer led, from its /metrics. */
-async function effectsNotSent(pod: Pod): Promise<number> {
+/** The sum of an operator replica's counter `name` over the series whose labels match `labels`. */
+async function counter(pod: Pod, name: string, labels = /.*/): Promise<number> {
   const text = await (await fetch(`http://${pod.status!.podIP}:8080/metrics`)).text();
-  return [...text.matchAll(/^redis_operator_effects_not_sent_total\{[^}]*\} (\d+)$/gm)]
-    .reduce((sum, match) => sum + Number(match[1]), 0);
+  return [...text.matchAll(new RegExp(`^${name}\\{([^}]*)\\} (\\d+)$`, "gm"))]
+    .filter((match) => labels.test(match[1]!))
+    .reduce((sum, match) => sum + Number(match[2]), 0);
 }
+
+/** Redis commands a replica did not send once it no longer led. */
+const redisEffectsNotSent = (pod: Pod) =>
+  counter(pod, "redis_operator_effects_not_sent_total", /kind="redis"/);
+/** Failovers a replica carried out to the end (its promotion answered). */
+const failoversDone = (pod: Pod) => counter(pod, "redis_operator_failovers_total");
 
 Deno.test("the leading operator frozen between intent and promotion past its Lease sends nothing when it wakes", async () => {
   const client = await clusterClient();
@@ -118,7 +125,8 @@ Deno.test("the leading operator frozen between intent and promotion past its Lea
     const leader = leaderBefore.metadata!.name!;
     const leaderNow = () =>
       client.request<Pod>({ path: `/api/v1/namespaces/redis-operator/pods/${leader}` });
-    assert.equal(await effectsNotSent(leaderBefore), 0);
+    assert.equal(await redisEffectsNotSent(leaderBefore), 0);
+    const failoversBefore = await failoversDone(leaderBefore);
     await fault("kill", ns.name, before.status!.master!);
     const intentSeenAt = await waitFor("the intent in the status", async () => {
       const now = await getRedis(client, ns.name, "frozen");
@@ -135,7 +143,7 @@ Deno.test("the leading operator frozen between intent and promotion past its Lea
     frozen = undefined;
     const frozenS = ((Date.now() - frozenAt) / 1000).toFixed(1);
     const refused = await waitFor("the woken leader's refusals", async () => {
-      const count = await effectsNotSent(await leaderNow());
+      const count = await redisEffectsNotSent(await leaderNow());
       return count > 0 ? count : undefined;
     }, 10_000).catch((error) => {
       throw new Error(
@@ -145,6 +153,12 @@ Deno.test("the leading operator frozen between intent and promotion past its Lea
         { cause: error },
       );
     });
+    // Frozen only after its pause, it would have promoted first: then this is no test.
+    assert.equal(
+      await failoversDone(await leaderNow()),
+      failoversBefore,
+      "the frozen leader had not promoted before it froze",
+    );
     // Restarted by its liveness probe while frozen, it would have woken as a new process.
     assert.equal(
       (await leaderNow()).status?.containerStatuses?.[0]?.restartCount,
