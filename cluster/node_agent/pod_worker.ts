@@ -126,6 +126,8 @@ export class PodWorker {
   #initialized = false;
   #volumeWrites: Promise<void> = Promise.resolve();
   #terminating = false;
+  /** Set once the pod's sandbox and directory are being removed. */
+  #tornDown = false;
   readonly #stop = new AbortController();
   readonly #startTime = new Date().toISOString();
   #conditions: PodCondition[] | undefined;
@@ -310,6 +312,12 @@ export class PodWorker {
     } catch (error) {
       this.#ctx.addresses.release(ip);
       throw error;
+    }
+    // terminate() stopped waiting for this worker and tore the pod down meanwhile.
+    if (this.#tornDown) {
+      await deleteSandbox(this.#sandbox);
+      this.#ctx.addresses.release(ip);
+      return;
     }
     await Deno.writeTextFile(
       `${this.#dir}/hosts`,
@@ -867,6 +875,7 @@ export class PodWorker {
   }
 
   async #teardown(): Promise<void> {
+    this.#tornDown = true;
     await this.#statusFlush;
     if (this.#sandbox) {
       await deleteSandbox(this.#sandbox);

@@ -80,6 +80,7 @@ export async function carryOut(
     // the next leader may already be acting on it.
     if (noLongerLeading(deps)) {
       deps.metrics.effectsNotSent.inc({ kind: "redis" });
+      deps.log.info("effect not sent: this operator no longer leads", { what: `${pod} ${what}` });
       failures.push(`${pod}: ${what}: not sent, this operator no longer leads`);
       return;
     }

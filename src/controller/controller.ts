@@ -73,7 +73,10 @@ export async function runController(options: ControllerOptions): Promise<void> {
       return result;
     } catch (error) {
       // A pass cut short by the end of the lead did not fail: the next leader goes on.
-      if (!leading()) return {};
+      if (!leading()) {
+        log.info("pass ended with the lead", { key, error: String(error) });
+        return {};
+      }
       options.metrics.reconciles.inc({ result: "error" });
       options.metrics.reconcileErrors.inc();
       throw error;

@@ -426,7 +426,9 @@ async function fenceAndSwap(
     }
     await target.promote(minReplicasToWrite);
   } catch (error) {
-    if (!mayAct()) throw new Error(`${describe(error)}; left fenced: ${notLeading}`);
+    if (!mayAct()) {
+      throw new Error(`${describe(error)}; left fenced: ${notLeading}`, { cause: error });
+    }
     await unfence();
     throw error;
   }
