@@ -557,13 +557,28 @@ export async function runFaultMix(
  * instance, none beyond what new processes and changes of master explain;
  * the sequential writer made progress (more than `minAcks` acknowledged writes).
  */
+/** The verdict lines of a mix: what the history checker, the writer and the syncs showed. */
+export function faultMixVerdicts(report: MixReport): string[] {
+  return [
+    `${report.operations} operations in ${
+      report.seconds.toFixed(0)
+    } s, ${report.steps.length} steps, ${report.failovers} changes of master`,
+    `history without ${report.unobservedWrites} unobserved writes and ${report.windowReads} reads inside failover windows: ${report.allowed.result}${
+      report.allowed.note ? ` (${report.allowed.note})` : ""
+    }`,
+    `sequential writer: ${report.lost} of ${report.acks} acknowledged writes lost, ${report.lostOutsideWindows} outside a window`,
+    `two instances writable outside the fencing bound: ${report.twoWritableOutsideBound.length} times`,
+    `full copies: ${report.fullSyncs} for ${report.newProcesses} new processes and ${report.failovers} changes of master, ${report.fullSyncsFromEmpty} from an empty instance`,
+    `changes of master no master fault explains: ${report.unexplainedFailovers.length}`,
+  ];
+}
+
 export function assertFaultMix(report: MixReport, minAcks = 1000): void {
   const seed = report.seed;
+  const [first, ...verdicts] = faultMixVerdicts(report);
   console.log(
     [
-      `fault mix, seed ${seed}: ${report.operations} operations in ${
-        report.seconds.toFixed(0)
-      } s, ${report.failovers} changes of master`,
+      `fault mix, seed ${seed}: ${first}`,
       "| step | fault | target | master | ready after (ms) | acknowledged writes lost |",
       "|---|---|---|---|---|---|",
       ...report.steps.map((s, i) =>
@@ -571,12 +586,7 @@ export function assertFaultMix(report: MixReport, minAcks = 1000): void {
           s.masterBefore === s.masterAfter ? "kept" : `${s.masterBefore} → ${s.masterAfter}`
         } | ${s.recoveredMs} | ${s.lost} |`
       ),
-      `history without ${report.unobservedWrites} unobserved writes and ${report.windowReads} reads inside failover windows: ${report.allowed.result}${
-        report.allowed.note ? ` (${report.allowed.note})` : ""
-      }`,
-      `sequential writer: ${report.lost} of ${report.acks} acknowledged writes lost, ${report.lostOutsideWindows} outside a window`,
-      `full copies: ${report.fullSyncs} for ${report.newProcesses} new processes and ${report.failovers} changes of master, ${report.fullSyncsFromEmpty} from an empty instance`,
-      `changes of master no master fault explains: ${report.unexplainedFailovers.length}`,
+      ...verdicts,
     ].join("\n"),
   );
   assert.equal(
