@@ -25,7 +25,7 @@ import {
   readAclSecretData,
 } from "../specs/acl_secret.ts";
 import type { ReconcileDeps } from "./deps.ts";
-import { describeError } from "./try_apply.ts";
+import { describeError } from "../text/describe_error.ts";
 
 /** What a pass knows of the operator's Secret before it observes the instances. */
 export interface AclPass {

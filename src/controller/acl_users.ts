@@ -38,7 +38,7 @@ import {
   writeAclSecret,
 } from "./acl_secret_state.ts";
 import type { ReconcileDeps } from "./deps.ts";
-import { describeError } from "./try_apply.ts";
+import { describeError } from "../text/describe_error.ts";
 import type { ObservedInstance } from "./observe.ts";
 
 /** What else the pass knows. */

@@ -59,7 +59,8 @@ import { forgetReach, readReach, tlsReloadDue } from "./reach.ts";
 import { recordRedisGauges } from "../observe/redis_gauges.ts";
 import { event, report } from "./record.ts";
 import { replaceIdleOutdatedPod, rollOneReplica, updateRevision } from "./replace_pods.ts";
-import { describeError, tryApply } from "./try_apply.ts";
+import { tryApply } from "./try_apply.ts";
+import { describeError } from "../text/describe_error.ts";
 import {
   readOwnSecret,
   syncConfigMap,

@@ -5,6 +5,7 @@
  */
 import { Reason } from "../api/conditions.ts";
 import type { Problem } from "../decide/status.ts";
+import { describeError } from "../text/describe_error.ts";
 
 /**
  * Runs a write of the pass; one the API server refuses, or a request that
@@ -17,9 +18,4 @@ export async function tryApply(apply: () => Promise<unknown>): Promise<Problem[]
   } catch (error) {
     return [{ reason: Reason.ApplyFailed, message: describeError(error) }];
   }
-}
-
-/** An error's message, or the value as text. */
-export function describeError(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
 }

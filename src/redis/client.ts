@@ -8,6 +8,7 @@ import { type ChainableCommander, Redis } from "ioredis";
 import type { Fencing } from "../decide/fencing.ts";
 import { hostPort } from "../net/host_port.ts";
 import { parkingAddress } from "../decide/parking.ts";
+import { describeError } from "../text/describe_error.ts";
 
 /** How to reach one instance. */
 export interface RedisAddress {
@@ -427,7 +428,7 @@ async function fenceAndSwap(
     await target.promote(minReplicasToWrite);
   } catch (error) {
     if (!mayAct()) {
-      throw new Error(`${describe(error)}; left fenced: ${notLeading}`, { cause: error });
+      throw new Error(`${describeError(error)}; left fenced: ${notLeading}`, { cause: error });
     }
     await unfence();
     throw error;
@@ -447,14 +448,10 @@ async function fenceAndSwap(
   } catch (error) {
     // Still fenced or parked either way; the target takes writes, so it must be recorded.
     throw new HandedOverError(
-      `the target was promoted, but parking this instance failed: ${describe(error)}`,
+      `the target was promoted, but parking this instance failed: ${describeError(error)}`,
       { cause: error },
     );
   }
 }
 
 const notLeading = "this operator no longer leads";
-
-function describe(error: unknown): string {
-  return error instanceof Error ? error.message : String(error);
-}
