@@ -11,12 +11,17 @@ function inputFrame(kind: number, payload: Uint8Array): Uint8Array {
   return framed;
 }
 
-Deno.test("pty helper: a command that asks for its size at once sees the size sent after start", async () => {
-  const child = new Deno.Command("python3", {
-    args: [helper, "sh", "-c", "stty size"],
+/** The helper running `sh -c script`, its input piped and its output collected. */
+function helperRunning(script: string): Deno.ChildProcess {
+  return new Deno.Command("python3", {
+    args: [helper, "sh", "-c", script],
     stdin: "piped",
     stdout: "piped",
   }).spawn();
+}
+
+Deno.test("pty helper: a command that asks for its size at once sees the size sent after start", async () => {
+  const child = helperRunning("stty size");
   const input = child.stdin.getWriter();
   // kubectl's first resize arrives after the streams opened, never before the process starts.
   await new Promise((r) => setTimeout(r, 200));
@@ -30,11 +35,7 @@ Deno.test("pty helper: a command that asks for its size at once sees the size se
 });
 
 Deno.test("pty helper: without a size it starts after a bounded wait; input and exit code pass", async () => {
-  const child = new Deno.Command("python3", {
-    args: [helper, "sh", "-c", "read line; echo got $line; exit 3"],
-    stdin: "piped",
-    stdout: "piped",
-  }).spawn();
+  const child = helperRunning("read line; echo got $line; exit 3");
   const input = child.stdin.getWriter();
   await input.write(inputFrame(0, new TextEncoder().encode("hello\n")));
   const { code, stdout } = await child.output();

@@ -18,6 +18,7 @@ import { redisLabels } from "../observe/metrics.ts";
 import { noLongerLeading, type ReconcileDeps } from "./deps.ts";
 import type { ObservedInstance } from "./observe.ts";
 import { event, type MasterRecord } from "./record.ts";
+import { NotLeadingError } from "./leading_guard.ts";
 
 /**
  * How long a planned handover may refuse writes (the master is fenced) before
@@ -81,7 +82,7 @@ export async function carryOut(
     if (noLongerLeading(deps)) {
       deps.metrics.effectsNotSent.inc({ kind: "redis" });
       deps.log.info("effect not sent: this operator no longer leads", { what: `${pod} ${what}` });
-      failures.push(`${pod}: ${what}: not sent, this operator no longer leads`);
+      failures.push(new NotLeadingError(`${pod}: ${what}`).message);
       return;
     }
     try {

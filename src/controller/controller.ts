@@ -50,11 +50,7 @@ export interface ControllerOptions {
 export async function runController(options: ControllerOptions): Promise<void> {
   const { signal, log } = options;
   // Every effect of every pass asks first whether this operator still leads.
-  const leading = () =>
-    !noLongerLeading({
-      signal,
-      ...(options.stillLeading ? { stillLeading: options.stillLeading } : {}),
-    });
+  const leading = () => !noLongerLeading(options);
   const notSent = (kind: "redis" | "api") => (what: string) => {
     options.metrics.effectsNotSent.inc({ kind });
     log.info("effect not sent: this operator no longer leads", { what });
@@ -146,7 +142,7 @@ export async function runController(options: ControllerOptions): Promise<void> {
   });
   const deps: ReconcileDeps = {
     signal: options.signal,
-    ...(options.stillLeading ? { stillLeading: options.stillLeading } : {}),
+    stillLeading: leading,
     client,
     apis,
     caches,
