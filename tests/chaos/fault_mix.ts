@@ -63,6 +63,7 @@ import {
   writableAmong,
 } from "./invariants.ts";
 import { lostWrites, WriteLoad } from "./write_load.ts";
+import { within } from "./within.ts";
 
 /** Concurrent clients of the recorded history. */
 const mixClients = 6;
@@ -202,19 +203,12 @@ class MasterTimeline {
   }
 }
 
-/** Awaits `promise`, failing with `what` if it takes longer than `ms`: a hang names itself. */
-async function within<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
-  let timer: ReturnType<typeof setTimeout> | undefined;
+/** {@linkcode within}, printing how long the wait took. */
+async function timedWithin<T>(what: string, ms: number, promise: Promise<T>): Promise<T> {
   const started = Date.now();
   try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => reject(new Error(`${what}: no end after ${ms} ms`)), ms);
-      }),
-    ]);
+    return await within(what, ms, promise);
   } finally {
-    clearTimeout(timer);
     console.log(`  ${what}: ${Date.now() - started} ms`);
   }
 }
@@ -485,17 +479,17 @@ export async function runFaultMix(
       await new Promise((r) => setTimeout(r, step.pauseMs));
     }
     console.log("  stopping the clients");
-    await within("master timeline", 10_000, timeline.stop());
-    await within("writable sampler", 20_000, sampler.stop());
-    const ops = await within("history recorder", 60_000, recorder.stop());
-    const report = await within("write load", 30_000, load.stop());
-    const syncs = await within(
+    await timedWithin("master timeline", 10_000, timeline.stop());
+    await timedWithin("writable sampler", 20_000, sampler.stop());
+    const ops = await timedWithin("history recorder", 60_000, recorder.stop());
+    const report = await timedWithin("write load", 30_000, load.stop());
+    const syncs = await timedWithin(
       "full sync tracker",
       30_000,
       fullSyncs.assertNoNeedlessFullSync(Infinity),
     );
     const final = await getRedis(client, n, name);
-    await within("one master everywhere", 60_000, assertOneMasterEverywhere(client, n, name));
+    await timedWithin("one master everywhere", 60_000, assertOneMasterEverywhere(client, n, name));
     const seconds = (Date.now() - started) / 1000;
     const { windows, unexplained } = failoverWindows(timeline.changes, outcomes);
     // Times from the start, to line a checker's verdict up with the steps.

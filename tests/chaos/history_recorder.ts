@@ -10,6 +10,7 @@ import { Redis } from "ioredis";
 import { inNetnsWithResolvConf } from "../../cluster/lib/netns.ts";
 import { jsonLines } from "../../src/kube/watch.ts";
 import type { AppPod } from "./app_writers.ts";
+import { within } from "./within.ts";
 
 /** Where refused histories and their visualisations are kept. */
 export const artifactsDir = Deno.env.get("REDIS_OPERATOR_ARTIFACTS") ??
@@ -83,36 +84,18 @@ export class HistoryRecorder {
     try {
       this.#child.kill("SIGTERM");
     } catch { /* already gone */ }
-    await stageWithin("the history tool's exit after SIGTERM", this.#child.status, () => {
+    await within("the history tool's exit after SIGTERM", stopStageMs, this.#child.status, () => {
       try {
         this.#child.kill("SIGKILL");
       } catch { /* already gone */ }
     });
-    await stageWithin("the end of the history tool's output", this.#writing);
+    await within("the end of the history tool's output", stopStageMs, this.#writing);
     return await readHistory(this.#file);
   }
 }
 
 /** How long each stage of stopping a recorder may take. */
 const stopStageMs = 15_000;
-
-/** Awaits `promise` for {@linkcode stopStageMs}, else runs `onTimeout` and throws naming `what`. */
-async function stageWithin<T>(what: string, promise: Promise<T>, onTimeout = () => {}) {
-  let timer: ReturnType<typeof setTimeout> | undefined;
-  try {
-    return await Promise.race([
-      promise,
-      new Promise<never>((_, reject) => {
-        timer = setTimeout(() => {
-          onTimeout();
-          reject(new Error(`${what} did not come within ${stopStageMs} ms`));
-        }, stopStageMs);
-      }),
-    ]);
-  } finally {
-    clearTimeout(timer);
-  }
-}
 
 /** The operations of a history file. */
 export async function readHistory(file: string): Promise<HistoryOp[]> {
