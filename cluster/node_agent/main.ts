@@ -7,7 +7,7 @@
  * @module
  */
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
-import { isNotFound, KubeClient } from "../../src/kube/client.ts";
+import { KubeClient } from "../../src/kube/client.ts";
 import { loadClusterConfig } from "../../src/kube/config.ts";
 import { listWatch } from "../../src/kube/watch.ts";
 import { clusterLayout, network, nodeLayout } from "../lib/layout.ts";
@@ -21,6 +21,7 @@ import { AddressAllocator, hostVethPattern } from "./sandbox.ts";
 import { run } from "../lib/run.ts";
 import { findRedisBuilds } from "./redis_builds.ts";
 import { removeCgroups } from "./cgroups.ts";
+import { removePodObject } from "./pod_removal.ts";
 
 function log(message: string, fields: Record<string, unknown> = {}): void {
   console.log(JSON.stringify({ time: new Date().toISOString(), message, ...fields }));
@@ -135,7 +136,17 @@ async function main(): Promise<void> {
         worker.update(pod);
         worker.terminate(pod.metadata.deletionGracePeriodSeconds ?? 30, true);
       } else {
-        deleteNeverStarted(client, pod).catch(onError("pod delete failed"));
+        // A pod deleted before it ever ran here has nothing to stop: remove it at once.
+        removePodObject(
+          client,
+          {
+            namespace: pod.metadata?.namespace ?? "default",
+            name: pod.metadata?.name ?? "",
+            uid,
+          },
+          log,
+          stop.signal,
+        );
       }
       return;
     }
@@ -169,19 +180,6 @@ async function main(): Promise<void> {
   }
   log("node agent stopping");
   Deno.exit(0);
-}
-
-/** A pod deleted before it ever ran here has nothing to stop: remove it at once. */
-async function deleteNeverStarted(client: KubeClient, pod: Pod): Promise<void> {
-  try {
-    await client.request({
-      method: "DELETE",
-      path: `/api/v1/namespaces/${pod.metadata?.namespace}/pods/${pod.metadata?.name}`,
-      body: { gracePeriodSeconds: 0, preconditions: { uid: pod.metadata?.uid } },
-    });
-  } catch (error) {
-    if (!isNotFound(error)) throw error;
-  }
 }
 
 if (import.meta.main) await main();

@@ -62,6 +62,7 @@ import { materializeVolumes, refreshVolumes, type VolumePaths } from "./volumes.
 import { pathExists } from "../../src/files/exists.ts";
 import { buildForImage, type RedisBuild } from "./redis_builds.ts";
 import { ContainerCgroup, containerLimits } from "./cgroups.ts";
+import { removePodObject } from "./pod_removal.ts";
 
 /** The user the official redis and valkey images run the server as. */
 const redisImageUid = 999;
@@ -884,30 +885,13 @@ export class PodWorker {
     await Deno.remove(this.#dir, { recursive: true }).catch(() => {});
   }
 
-  async #deletePodObject(): Promise<void> {
-    try {
-      await this.#ctx.client.request({
-        method: "DELETE",
-        path: `/api/v1/namespaces/${this.#namespace}/pods/${this.#name}`,
-        body: {
-          apiVersion: "v1",
-          kind: "DeleteOptions",
-          gracePeriodSeconds: 0,
-          preconditions: { uid: this.uid },
-        },
-      });
-    } catch (error) {
-      if (
-        !isNotFound(error) &&
-        !(error instanceof Error && /Precondition failed|409/.test(error.message))
-      ) {
-        this.#ctx.log("pod delete failed", {
-          namespace: this.#namespace,
-          pod: this.#name,
-          error: String(error),
-        });
-      }
-    }
+  /** Deletes the pod object, retrying until the API server has it (pod_removal.ts). */
+  #deletePodObject(): Promise<void> {
+    return removePodObject(
+      this.#ctx.client,
+      { namespace: this.#namespace, name: this.#name, uid: this.uid },
+      this.#ctx.log,
+    );
   }
 }
 

@@ -34,6 +34,8 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
     });
   const exec = (name: string, ...command: string[]) =>
     kubectl(["-n", n, "exec", name, "--", ...command]);
+  const podGone = async (name: string) =>
+    (await kubectl(["-n", n, "get", "pod", name, "--ignore-not-found"])).trim() === "";
   try {
     // A Service created before the pods, so the kubelet's variables name it.
     await kubectl(
@@ -145,6 +147,23 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
                       ],
                     },
                   },
+                },
+              }],
+            },
+          },
+          {
+            // Its preStop hook shows when the agent is ending it; its final delete is refused.
+            apiVersion: "v1",
+            kind: "Pod",
+            metadata: { name: "delete-retry" },
+            spec: {
+              terminationGracePeriodSeconds: 10,
+              containers: [{
+                name: "shell",
+                image: "redis:7.2",
+                command: ["sleep", "infinity"],
+                lifecycle: {
+                  preStop: { exec: { command: ["sleep", deleteRetryHookSleep] } },
                 },
               }],
             },
@@ -423,8 +442,7 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
         await kubectl(["-n", n, "delete", "pod", "stuck-hook", "--wait=false"]);
         // Grace 3 s, 2 s more for SIGTERM as a kubelet gives after a hook used the grace.
         await waitFor("stuck-hook deleted", async () => {
-          const left = await kubectl(["-n", n, "get", "pod", "stuck-hook", "--ignore-not-found"]);
-          return left.trim() === "" ? true : undefined;
+          return await podGone("stuck-hook") || undefined;
         }, 30_000);
         const leftovers = await new Deno.Command("pgrep", {
           args: ["-f", `^sleep ${stuckHookSleep}$`],
@@ -437,6 +455,60 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
         );
       },
     );
+    await t.step(
+      "a pod's final delete that the API server refuses is sent again until the pod is gone",
+      async () => {
+        await ready("delete-retry");
+        // The API server refuses the agent's last delete (the one of a pod already
+        // terminating) while the policy binding lasts, as a frozen API server or etcd times
+        // it out (CI: a pod left Terminating for good after the control-plane tests).
+        try {
+          await kubectl(["apply", "-f", "-"], JSON.stringify(refuseFinalDelete(n)));
+          try {
+            await new Promise((r) => setTimeout(r, 2000)); // the policy takes effect
+            await kubectl(["-n", n, "delete", "pod", "delete-retry", "--wait=false"]);
+            const hookRuns = () =>
+              new Deno.Command("pgrep", { args: ["-f", `^sleep ${deleteRetryHookSleep}$`] })
+                .output().then((o) => o.success);
+            await waitFor(
+              "the delete-retry preStop hook running",
+              async () => await hookRuns() || undefined,
+              10_000,
+            );
+            await waitFor(
+              "the delete-retry preStop hook over",
+              async () => !await hookRuns() || undefined,
+              10_000,
+            );
+            await new Promise((r) => setTimeout(r, 3000));
+            assert.equal(
+              await podGone("delete-retry"),
+              false,
+              "the refused delete left the pod (the policy works)",
+            );
+          } finally {
+            await kubectl([
+              "delete",
+              "validatingadmissionpolicybinding",
+              refusalName(n),
+              "--ignore-not-found",
+            ]);
+          }
+          await waitFor(
+            "delete-retry deleted",
+            async () => await podGone("delete-retry") || undefined,
+            30_000,
+          );
+        } finally {
+          await kubectl([
+            "delete",
+            "validatingadmissionpolicy",
+            refusalName(n),
+            "--ignore-not-found",
+          ]);
+        }
+      },
+    );
   } finally {
     await ns.remove();
     client.close();
@@ -445,3 +517,54 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
 
 /** The stuck preStop hook's sleep, a number no other process on the machine sleeps. */
 const stuckHookSleep = 597;
+
+/** The delete-retry pod's preStop hook sleeps this long (s), a number nothing else sleeps. */
+const deleteRetryHookSleep = "2.5";
+
+/** The admission policy and binding of {@linkcode refuseFinalDelete} in namespace `n`. */
+const refusalName = (n: string) => `${n}-refuse-final-delete`;
+
+/**
+ * A ValidatingAdmissionPolicy that refuses every delete of the delete-retry pod in
+ * `namespace` once it is terminating: `kubectl delete` passes, the node agent's final
+ * delete (grace 0) does not.
+ */
+function refuseFinalDelete(namespace: string) {
+  const name = refusalName(namespace);
+  return {
+    apiVersion: "v1",
+    kind: "List",
+    items: [{
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicy",
+      metadata: { name },
+      spec: {
+        failurePolicy: "Fail",
+        matchConstraints: {
+          resourceRules: [{
+            apiGroups: [""],
+            apiVersions: ["v1"],
+            operations: ["DELETE"],
+            resources: ["pods"],
+          }],
+        },
+        validations: [{
+          expression:
+            "!(oldObject.metadata.name == 'delete-retry' && has(oldObject.metadata.deletionTimestamp))",
+          message: "the test refuses the final delete of delete-retry",
+        }],
+      },
+    }, {
+      apiVersion: "admissionregistration.k8s.io/v1",
+      kind: "ValidatingAdmissionPolicyBinding",
+      metadata: { name },
+      spec: {
+        policyName: name,
+        validationActions: ["Deny"],
+        matchResources: {
+          namespaceSelector: { matchLabels: { "kubernetes.io/metadata.name": namespace } },
+        },
+      },
+    }],
+  };
+}
