@@ -7,6 +7,7 @@
  * @module
  */
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import { delay } from "../../src/async/delay.ts";
 import { KubeClient } from "../../src/kube/client.ts";
 import { loadClusterConfig } from "../../src/kube/config.ts";
 import { listWatch } from "../../src/kube/watch.ts";
@@ -76,8 +77,9 @@ async function main(): Promise<void> {
   await removeLeftovers(node.podNetnsPrefix, node.podsDir);
   await Deno.mkdir(node.podsDir, { recursive: true });
   const version = await kubeletVersion(layout.repoDir);
-  await registerNode(client, node, version);
-  await ensureStorageClass(client);
+  // A kubelet started while the API server is down waits for it; nothing restarts an agent.
+  await untilDone("node registration", () => registerNode(client, node, version), stop.signal);
+  await untilDone("storage class", () => ensureStorageClass(client), stop.signal);
   log("node registered", { node: node.name, zone: node.zone, version });
 
   const onError = (what: string) => (error: unknown) => log(what, { error: String(error) });
@@ -180,6 +182,21 @@ async function main(): Promise<void> {
   }
   log("node agent stopping");
   Deno.exit(0);
+}
+
+/**
+ * Runs `step` until it succeeds or `signal` aborts, waiting 1 s after the first
+ * failure, doubling up to 10 s, and logging each failure.
+ */
+async function untilDone(what: string, step: () => Promise<void>, signal: AbortSignal) {
+  for (let wait = 1000; !signal.aborted; wait = Math.min(wait * 2, 10_000)) {
+    try {
+      return await step();
+    } catch (error) {
+      log(`${what} failed, retrying`, { error: String(error), retryInMs: wait });
+    }
+    await delay(wait, signal).catch(() => {});
+  }
 }
 
 if (import.meta.main) await main();

@@ -10,6 +10,7 @@ import type {
   PodCondition,
   PodStatus,
 } from "kubernetes-types/core/v1.d.ts";
+import { isConflict, isNotFound, KubeApiError } from "../../src/kube/client.ts";
 
 /** What the agent knows about one container. */
 export interface ContainerSnapshot {
@@ -162,4 +163,15 @@ export function statusPatch(uid: string, status: PodStatus): Record<string, unkn
       ...(status.hostIPs ? { hostIPs: replace(status.hostIPs) } : {}),
     },
   };
+}
+
+/**
+ * Whether a failed status patch is final: the pod is gone (404), or the API
+ * server will never take it (422: a status it refuses, or the name now
+ * belongs to a new pod, whose uid the patch's does not match; 409 for a uid
+ * precondition). A timeout or a 5xx is worth another try.
+ */
+export function statusPatchSettled(error: unknown): boolean {
+  return isNotFound(error) || isConflict(error) ||
+    (error instanceof KubeApiError && error.status === 422);
 }

@@ -6,7 +6,9 @@ import {
   podPhase,
   type PodSnapshot,
   statusPatch,
+  statusPatchSettled,
 } from "./pod_status.ts";
+import { KubeApiError } from "../../src/kube/client.ts";
 
 const running: ContainerSnapshot = {
   name: "redis",
@@ -119,4 +121,14 @@ Deno.test("conditionsDrifted() sees a condition another writer changed, not a ch
   assert.equal(conditionsDrifted(markedNotReady, written), true);
   assert.equal(conditionsDrifted(undefined, written), true);
   assert.equal(conditionsDrifted(markedNotReady, undefined), false);
+});
+
+Deno.test("a status patch refused for good is not sent again; a timeout or 5xx is", () => {
+  const refused = (status: number) => new KubeApiError("PATCH", "/status", status, {});
+  assert.equal(statusPatchSettled(refused(404)), true, "the pod is gone");
+  assert.equal(statusPatchSettled(refused(409)), true, "its name is a new pod's");
+  assert.equal(statusPatchSettled(refused(422)), true, "a status the API server refuses");
+  assert.equal(statusPatchSettled(refused(500)), false);
+  assert.equal(statusPatchSettled(refused(503)), false);
+  assert.equal(statusPatchSettled(new DOMException("timed out", "TimeoutError")), false);
 });

@@ -41,6 +41,7 @@ import {
   conditionsDrifted,
   type ContainerSnapshot,
   statusPatch,
+  statusPatchSettled,
 } from "./pod_status.ts";
 import { probeContainer } from "./probe_loop.ts";
 import { signalNumber } from "./signals.ts";
@@ -74,6 +75,9 @@ const redisExporterPath = "/usr/bin/prometheus-redis-exporter";
 const redisExporterImageUid = 59000;
 /** How long a postStart hook may run (a kubelet waits for it without a limit; a hung one is a bug here). */
 const postStartLimitMs = 120_000;
+
+/** How long removing a pod waits for its last status patch (one request's timeout and a bit). */
+const statusFlushWaitMs = 12_000;
 
 /** What every pod worker shares. */
 export interface AgentContext {
@@ -808,7 +812,11 @@ export class PodWorker {
   /** Schedules a status patch; patches in flight are never overlapped and changes are coalesced. */
   #markDirty(): void {
     this.#statusDirty = true;
-    this.#statusFlush ??= this.#flushStatus().finally(() => this.#statusFlush = undefined);
+    this.#statusFlush ??= this.#flushStatus().finally(() => {
+      this.#statusFlush = undefined;
+      // Marked after the loop's last check but before this ran: that change needs a flush.
+      if (this.#statusDirty && !this.#tornDown) this.#markDirty();
+    });
   }
 
   async #flushStatus(): Promise<void> {
@@ -849,12 +857,17 @@ export class PodWorker {
         });
         this.#conditions = status.conditions;
       } catch (error) {
-        if (isNotFound(error)) return;
-        this.#ctx.log("pod status patch failed", {
-          namespace: this.#namespace,
-          pod: this.#name,
-          error: String(error),
-        });
+        if (!isNotFound(error)) {
+          this.#ctx.log("pod status patch failed", {
+            namespace: this.#namespace,
+            pod: this.#name,
+            error: String(error),
+          });
+        }
+        // Gone, its name taken by a new pod (422: the patch's uid is not the new one's), or a
+        // status the API server refuses: trying again cannot help. Once the pod is being
+        // removed, its final delete makes the status moot.
+        if (statusPatchSettled(error) || this.#tornDown) return;
         this.#statusDirty = true;
         await delay(1000);
       }
@@ -877,7 +890,9 @@ export class PodWorker {
 
   async #teardown(): Promise<void> {
     this.#tornDown = true;
-    await this.#statusFlush;
+    // The last status goes out first, as a kubelet's does, but a patch the API server does
+    // not answer (frozen) must not keep the pod: the delete after it is retried anyway.
+    await Promise.race([this.#statusFlush, delay(statusFlushWaitMs)]);
     if (this.#sandbox) {
       await deleteSandbox(this.#sandbox);
       this.#ctx.addresses.release(this.#sandbox.ip);

@@ -7,11 +7,14 @@
  */
 import assert from "node:assert/strict";
 import type { Pod } from "kubernetes-types/core/v1.d.ts";
+import { podDirName } from "../../cluster/node_agent/pod_record.ts";
+import { pathExists } from "../../src/files/exists.ts";
 import {
   clusterClient,
   fault,
   kubectl,
   kubectlStatus,
+  layout,
   redisCli,
   testNamespace,
   waitFor,
@@ -507,6 +510,39 @@ Deno.test("the local node as a kubelet, kube-proxy and cluster DNS make it", asy
             "--ignore-not-found",
           ]);
         }
+      },
+    );
+    await t.step(
+      "a pod deleted at once and created again under its name leaves no sandbox behind",
+      async () => {
+        // It ignores SIGTERM, so its process ends 2 s after the delete, when the new pod of
+        // its name exists: the old worker's last status patch is refused (422, another uid).
+        const reborn = JSON.stringify({
+          apiVersion: "v1",
+          kind: "Pod",
+          metadata: { name: "reborn" },
+          spec: {
+            containers: [{
+              name: "shell",
+              image: "redis:7.2",
+              command: ["sh", "-c", "trap '' TERM; while true; do sleep 0.2; done"],
+            }],
+          },
+        });
+        await kubectl(["-n", n, "apply", "-f", "-"], reborn);
+        const first = await ready("reborn");
+        const firstDir = `${layout.stateDir}/nodes/${first.spec!.nodeName}/pods/${
+          podDirName(n, "reborn", first.metadata!.uid!)
+        }`;
+        assert.equal(await pathExists(firstDir), true, "the first pod's folder exists");
+        await kubectl(["-n", n, "delete", "pod", "reborn", "--grace-period=0", "--force"]);
+        await kubectl(["-n", n, "apply", "-f", "-"], reborn);
+        await waitFor(
+          "the first reborn pod's sandbox removed",
+          async () => !await pathExists(firstDir) || undefined,
+          20_000,
+        );
+        await ready("reborn");
       },
     );
   } finally {

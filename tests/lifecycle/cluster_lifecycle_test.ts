@@ -8,7 +8,7 @@ import assert from "node:assert/strict";
 import { belongsToCluster, clusterLayout, clusterNodes } from "../../cluster/lib/layout.ts";
 import { isAlive, listNetns, netnsInode, pidsInNetns } from "../../cluster/lib/netns.ts";
 import { buildComponents } from "../../cluster/lib/control_plane.ts";
-import { runningPid } from "../../cluster/lib/daemon.ts";
+import { runningPid, startDaemon } from "../../cluster/lib/daemon.ts";
 
 const layout = clusterLayout("lifecycle-test");
 // Two nodes: enough to show that every node's namespace, link and daemons go too.
@@ -77,6 +77,30 @@ Deno.test("cluster down after up leaves nothing behind; up repairs a half-starte
       assert.equal(up.code, 0, up.output);
       assert.match(up.output, /started kube-scheduler/);
       assert.doesNotMatch(up.output, /started etcd/, "running components are left alone");
+    });
+
+    await t.step("a node agent started while the API server is frozen waits for it", async () => {
+      // Started as `up` starts it, but directly: `up` itself waits for the API server first.
+      const agent = buildComponents(layout, clusterNodes(layout, topology), "", Deno.execPath())
+        .find((c) => c.kind === "node-agent")!;
+      const log = `${layout.logDir}/${agent.name}.log`;
+      const registrations = () =>
+        Deno.readTextFileSync(log).split("\n").filter((l) => l.includes('"node registered"'))
+          .length;
+      const before = registrations();
+      Deno.kill(runningPid(layout.pidDir, agent.name)!, "SIGKILL");
+      await waitUntil(() => runningPid(layout.pidDir, agent.name) === undefined);
+      const apiServer = runningPid(layout.pidDir, "kube-apiserver")!;
+      Deno.kill(apiServer, "SIGSTOP");
+      try {
+        startDaemon(agent, layout.pidDir, layout.logDir);
+        // Past its first request's timeout (10 s): an agent that gave up has exited by now.
+        await new Promise((r) => setTimeout(r, 12_000));
+      } finally {
+        Deno.kill(apiServer, "SIGCONT");
+      }
+      await waitUntil(() => registrations() > before, 20_000);
+      assert.ok(runningPid(layout.pidDir, agent.name), `${agent.name} still runs`);
     });
 
     await t.step(
