@@ -37,19 +37,21 @@ import {
   redisManifest,
   waitForReady,
 } from "../e2e/operator.ts";
+import { describeSchedule, type FaultStep, planFaults } from "../faults/schedule.ts";
+import { allowAsyncLoss } from "../faults/async_allowance.ts";
 import {
-  describeSchedule,
-  type FaultKind,
-  type FaultStep,
-  planFaults,
-  takesMasterAway,
-} from "../faults/schedule.ts";
-import { allowAsyncLoss, type LossWindow } from "../faults/async_allowance.ts";
+  failoverWindows,
+  mixDetectionWindowMs,
+  type Outage,
+  type TimedFault,
+} from "../faults/failover_windows.ts";
+import { OperatorOutages } from "./operator_outages.ts";
 import { startAppPod, writerPaths } from "./app_writers.ts";
 import { FullSyncTracker } from "./full_syncs.ts";
 import {
   appendFinalReads,
   checkHistory,
+  historyKeys,
   HistoryRecorder,
   readHistory,
   type Verdict,
@@ -78,30 +80,37 @@ const mixClients = 6;
 const mixKeys = 40;
 
 /**
- * How long after it returns a deposed master may still answer its clients:
- * the operator makes it a replica (disconnecting them) at its next pass. A
- * master frozen for 2.2 s served reads 2.7 s after SIGCONT in one run, which
- * a 2 s bound counted as an anomaly.
+ * The clients move to new keys this often (seconds): with 40 keys, a key holds
+ * a few thousand operations however long the mix runs (the bench's first
+ * 5-minute mix, on the same 40 keys for 30 minutes, took Porcupine past its
+ * memory bound with 13 million operations).
  */
-const demotionBoundMs = 5000;
+const mixKeyPeriodSeconds = 30;
 
 /**
- * How long a failover may wait on a killed leading operator: its Lease runs
- * out (8 s by default) and another takes it, with a few seconds to spare.
+ * The most operations a mix records: the harness holds the whole history
+ * in memory twice (as recorded and without the failover windows' allowance).
  */
-const leaseRecoveryMs = 15_000;
+const mixMostOperations = 2_500_000;
 
-/** The operator's detection window in the mix: holds fall on both sides of it. */
-export const mixDetectionWindowMs = 2000;
+/**
+ * How long a mix may run before it starts no further step: steps wait for
+ * the Redis to be Ready, and pods killed again and again wait out the
+ * kubelet's restart back-off (up to 5 minutes), so the bench's 5-minute
+ * schedule once took 30 minutes. What is left of the schedule is reported.
+ */
+export function mixWallBudgetMs(durationMs: number): number {
+  return Math.max(3 * durationMs, durationMs + 5 * 60_000);
+}
 
-/** What happened at one step. */
-export interface StepOutcome {
-  readonly kind: string;
+/** The pace per client that keeps a mix's history within {@linkcode mixMostOperations}. */
+function mixRatePerClient(durationMs: number): number {
+  return Math.ceil(mixMostOperations / (mixWallBudgetMs(durationMs) / 1000) / mixClients);
+}
+
+/** What happened at one step: its fault ("kill-master+leader"...), times, and more. */
+export interface StepOutcome extends TimedFault {
   readonly target: string;
-  /** When the fault was in place (ms since the epoch). */
-  readonly at: number;
-  /** When the fault was lifted (the kill's moment for kills). */
-  readonly healedAt: number;
   readonly masterBefore: string;
   readonly masterAfter: string;
   /** From the fault until the Redis was Ready again with a master that takes writes. */
@@ -119,6 +128,10 @@ export interface MixReport {
   readonly namespace: string;
   readonly schedule: string;
   readonly steps: StepOutcome[];
+  /** Steps of the schedule not run: the wall-time budget was spent ({@linkcode mixWallBudgetMs}). */
+  readonly skippedSteps: number;
+  /** When no operator replica was Ready. */
+  readonly operatorOutages: Outage[];
   readonly operations: number;
   readonly seconds: number;
   readonly allowed: Verdict;
@@ -337,46 +350,6 @@ async function startFault(
 }
 
 /**
- * The windows in which asynchronous replication may lose acknowledged writes
- * and serve stale reads: for each change of master that a fault explains,
- * from a second before that fault until {@linkcode demotionBoundMs} after the
- * later of the change and the heal (the old master answers its clients until
- * the operator makes it a replica, which disconnects them).
- *
- * A change is explained by the last step begun before it if that step took
- * the master away (killed, stopped or isolated it) and the change came soon
- * after the heal: within the detection window and a few seconds, or the
- * Lease's expiry too when the leading operator was killed with it. Any other
- * change is reported as unexplained (and still given a window, for now).
- */
-export function failoverWindows(
-  changes: ReadonlyArray<{ readonly at: number }>,
-  steps: readonly StepOutcome[],
-): { windows: Array<LossWindow & { step: StepOutcome }>; unexplained: number[] } {
-  const windows: Array<LossWindow & { step: StepOutcome }> = [];
-  const unexplained: number[] = [];
-  for (const change of changes) {
-    const step = steps.findLast((s) => s.at <= change.at);
-    const kind = step?.kind.split("+")[0] as FaultKind | undefined;
-    // The Lease must change hands first: the leader was killed, or stepped down while the
-    // control plane was stopped.
-    const leaseLost = /\+(leader|leader-cut|kube-apiserver|etcd)/.test(step?.kind ?? "");
-    const latest = (step?.healedAt ?? 0) + mixDetectionWindowMs +
-      (leaseLost ? leaseRecoveryMs : 5000);
-    if (!step) continue;
-    // Still given a window (a failover after a cut from the replicas, or a slow one, was
-    // seen once with an anomaly not yet explained: see docs/measurements.md), but reported.
-    if (!kind || !takesMasterAway(kind) || change.at > latest) unexplained.push(change.at);
-    windows.push({
-      from: step.at - 1000,
-      to: Math.max(change.at, step.healedAt) + demotionBoundMs,
-      step,
-    });
-  }
-  return { windows, unexplained };
-}
-
-/**
  * Runs `steps`, by default the schedule of `seed` for about `durationMs`
  * (plus recovery), against a new Redis in a new namespace, and reports; the
  * caller asserts ({@linkcode assertFaultMix}).
@@ -404,6 +377,8 @@ export async function runFaultMix(
     const recorder = new HistoryRecorder(tool, app, `redis-${name}-master:6379`, file, {
       clients: mixClients,
       keys: mixKeys,
+      rotateSeconds: mixKeyPeriodSeconds,
+      ratePerClient: mixRatePerClient(durationMs),
     });
     const load = new WriteLoad(client, n, `redis-${name}-master`);
     await load.start();
@@ -416,10 +391,20 @@ export async function runFaultMix(
       name,
       (await getRedis(client, n, name)).status!.master!,
     );
+    const outages = new OperatorOutages(client);
     const started = Date.now();
     await new Promise((r) => setTimeout(r, 1000));
     const outcomes: StepOutcome[] = [];
+    const budgetMs = mixWallBudgetMs(durationMs);
     for (const step of steps) {
+      if (Date.now() - started > budgetMs) {
+        console.log(
+          `  the mix's ${budgetMs / 1000} s are spent: ${
+            steps.length - outcomes.length
+          } steps not run`,
+        );
+        break;
+      }
       const masterBefore = timeline.current;
       const changesBefore = timeline.changes.length;
       const { target, at, heal, cutLeader } = await startFault(client, n, name, step);
@@ -480,6 +465,7 @@ export async function runFaultMix(
     }
     console.log("  stopping the clients");
     await timedWithin("master timeline", 10_000, timeline.stop());
+    const operatorOutages = await timedWithin("operator outages", 10_000, outages.stop());
     await timedWithin("writable sampler", 20_000, sampler.stop());
     const ops = await timedWithin("history recorder", 60_000, recorder.stop());
     const report = await timedWithin("write load", 30_000, load.stop());
@@ -491,7 +477,7 @@ export async function runFaultMix(
     const final = await getRedis(client, n, name);
     await timedWithin("one master everywhere", 60_000, assertOneMasterEverywhere(client, n, name));
     const seconds = (Date.now() - started) / 1000;
-    const { windows, unexplained } = failoverWindows(timeline.changes, outcomes);
+    const { windows, unexplained } = failoverWindows(timeline.changes, outcomes, operatorOutages);
     // Times from the start, to line a checker's verdict up with the steps.
     const since = (at: number) => `${((at - started) / 1000).toFixed(2)} s`;
     for (const [i, o] of outcomes.entries()) {
@@ -500,8 +486,11 @@ export async function runFaultMix(
     for (const c of timeline.changes) {
       console.log(`  master ${c.from} -> ${c.to} at ${since(c.at)}`);
     }
+    for (const o of operatorOutages) {
+      console.log(`  no operator replica Ready from ${since(o.from)} to ${since(o.to)}`);
+    }
 
-    await appendFinalReads(file, final.status!.masterIP!, mixKeys, mixClients);
+    await appendFinalReads(file, final.status!.masterIP!, historyKeys(ops), mixClients);
     const allowance = allowAsyncLoss(await readHistory(file), windows);
     await writeHistory(file, allowance.ops);
     const allowed = await checkHistory(tool, file, `mix-${seed}-allowed-${n}`);
@@ -522,6 +511,8 @@ export async function runFaultMix(
       namespace: n,
       schedule,
       steps: outcomes,
+      skippedSteps: steps.length - outcomes.length,
+      operatorOutages,
       operations: ops.length,
       seconds,
       allowed,
@@ -543,6 +534,27 @@ export async function runFaultMix(
   }
 }
 
+/** The verdict lines of a mix: what the history checker, the writer and the syncs showed. */
+export function faultMixVerdicts(report: MixReport): string[] {
+  return [
+    `${report.operations} operations in ${
+      report.seconds.toFixed(0)
+    } s, ${report.steps.length} steps${
+      report.skippedSteps ? ` (${report.skippedSteps} more not run: the time was spent)` : ""
+    }, ${report.failovers} changes of master`,
+    `history without ${report.unobservedWrites} unobserved writes and ${report.windowReads} reads inside failover windows: ${report.allowed.result}${
+      report.allowed.note ? ` (${report.allowed.note})` : ""
+    }`,
+    `sequential writer: ${report.lost} of ${report.acks} acknowledged writes lost, ${report.lostOutsideWindows} outside a window`,
+    `two instances writable outside the fencing bound: ${report.twoWritableOutsideBound.length} times`,
+    `full copies: ${report.fullSyncs} for ${report.newProcesses} new processes and ${report.failovers} changes of master, ${report.fullSyncsFromEmpty} from an empty instance`,
+    `changes of master no master fault explains: ${report.unexplainedFailovers.length}`,
+    `no operator replica Ready: ${report.operatorOutages.length} times, ${
+      (report.operatorOutages.reduce((sum, o) => sum + o.to - o.from, 0) / 1000).toFixed(1)
+    } s in all`,
+  ];
+}
+
 /**
  * Prints a run's table and asserts what every run must show: the history
  * without what asynchronous replication allows is linearizable; no
@@ -551,22 +563,6 @@ export async function runFaultMix(
  * instance, none beyond what new processes and changes of master explain;
  * the sequential writer made progress (more than `minAcks` acknowledged writes).
  */
-/** The verdict lines of a mix: what the history checker, the writer and the syncs showed. */
-export function faultMixVerdicts(report: MixReport): string[] {
-  return [
-    `${report.operations} operations in ${
-      report.seconds.toFixed(0)
-    } s, ${report.steps.length} steps, ${report.failovers} changes of master`,
-    `history without ${report.unobservedWrites} unobserved writes and ${report.windowReads} reads inside failover windows: ${report.allowed.result}${
-      report.allowed.note ? ` (${report.allowed.note})` : ""
-    }`,
-    `sequential writer: ${report.lost} of ${report.acks} acknowledged writes lost, ${report.lostOutsideWindows} outside a window`,
-    `two instances writable outside the fencing bound: ${report.twoWritableOutsideBound.length} times`,
-    `full copies: ${report.fullSyncs} for ${report.newProcesses} new processes and ${report.failovers} changes of master, ${report.fullSyncsFromEmpty} from an empty instance`,
-    `changes of master no master fault explains: ${report.unexplainedFailovers.length}`,
-  ];
-}
-
 export function assertFaultMix(report: MixReport, minAcks = 1000): void {
   const seed = report.seed;
   const [first, ...verdicts] = faultMixVerdicts(report);

@@ -46,6 +46,21 @@ export interface HistoryOp {
   readonly error?: string;
 }
 
+/** What a recorder runs: its clients, its keys, and optionally their rotation and pace. */
+export interface RecorderOptions {
+  /** Concurrent clients, each with its own connection (5 by default). */
+  readonly clients?: number;
+  /** Keys in use at a time (5 by default). */
+  readonly keys?: number;
+  /**
+   * New keys every this many seconds (`h:<period>:<k>`), so no key's history
+   * outgrows Porcupine however long the recording runs; none by default (`h:<k>`).
+   */
+  readonly rotateSeconds?: number;
+  /** At most this many operations a second per client; unpaced by default. */
+  readonly ratePerClient?: number;
+}
+
 /** A running recorder: `clients` clients on `keys` keys through `address`. */
 export class HistoryRecorder {
   readonly #child: Deno.ChildProcess;
@@ -57,7 +72,7 @@ export class HistoryRecorder {
     app: AppPod,
     address: string,
     file: string,
-    { clients = 5, keys = 5 }: { clients?: number; keys?: number } = {},
+    { clients = 5, keys = 5, rotateSeconds, ratePerClient }: RecorderOptions = {},
   ) {
     this.#file = file;
     this.#child = new Deno.Command("nsenter", {
@@ -67,6 +82,8 @@ export class HistoryRecorder {
         address,
         String(clients),
         String(keys),
+        ...(rotateSeconds ? [`rotate=${rotateSeconds}`] : []),
+        ...(ratePerClient ? [`rate=${ratePerClient}`] : []),
       ]),
       stdout: "piped",
       stderr: "null",
@@ -136,22 +153,32 @@ export async function checkHistory(tool: string, file: string, name: string): Pr
   return verdict;
 }
 
+/** Every key `ops` worked on, in the order first seen. */
+export function historyKeys(ops: readonly HistoryOp[]): string[] {
+  return [...new Set(ops.map((op) => op.key))];
+}
+
 /**
- * Reads every key's final value (`h:0` to `h:<keys - 1>`) from the master at
- * `masterIP` and appends the reads as client `client`, after every other, so a
- * lost write shows as illegal.
+ * Reads the final value of every key in `keys` from the master at `masterIP`
+ * and appends the reads as client `client`, after every other, so a lost write
+ * shows as illegal.
  */
 export async function appendFinalReads(
   file: string,
   masterIP: string,
-  keys: number,
+  keys: readonly string[],
   client: number,
 ): Promise<void> {
   const finalValues: Record<string, string> = {};
   const reader = new Redis({ host: masterIP, port: 6379, lazyConnect: true });
   try {
     await reader.connect();
-    for (let k = 0; k < keys; k++) finalValues[`h:${k}`] = (await reader.get(`h:${k}`)) ?? "";
+    // In chunks: a rotating recorder leaves thousands of keys.
+    for (let i = 0; i < keys.length; i += 500) {
+      const chunk = keys.slice(i, i + 500);
+      const values = await reader.mget(...chunk);
+      chunk.forEach((key, j) => finalValues[key] = values[j] ?? "");
+    }
   } finally {
     reader.disconnect();
   }

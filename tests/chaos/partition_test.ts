@@ -21,7 +21,12 @@ import {
 import { deployOperator, getRedis, redisManifest, waitForReady } from "../e2e/operator.ts";
 import { startAppPod, writerPaths } from "./app_writers.ts";
 import { FullSyncTracker } from "./full_syncs.ts";
-import { appendFinalReads, checkHistory, HistoryRecorder } from "./history_recorder.ts";
+import {
+  appendFinalReads,
+  checkHistory,
+  historyKeys,
+  HistoryRecorder,
+} from "./history_recorder.ts";
 import { assertOneMasterEverywhere, fencingBoundMs, podIPs } from "./invariants.ts";
 
 const detectionWindowMs = 2000;
@@ -134,7 +139,7 @@ async function cutMaster(
     const ops = await recorder.stop();
     // A master that kept its role needs no full copy; one replaced may need one.
     await fullSyncs.assertNoNeedlessFullSync(masterChanged ? 1 : 0);
-    await appendFinalReads(file, after.status!.masterIP!, keys, clients);
+    await appendFinalReads(file, after.status!.masterIP!, historyKeys(ops), clients);
     const verdict = await checkHistory(tool, file, `partition-${from}-${n}`);
     const okDuringCut = ops.filter((o) =>
       o.result === "ok" && o.kind !== "read" && o.done / 1e6 > cutAt &&

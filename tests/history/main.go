@@ -1,13 +1,14 @@
 // Records what concurrent clients see of a Redis, and checks the history for
 // linearizability with Porcupine (a key-value register per key). Issue 12.
 //
-//	history record HOST:PORT CLIENTS KEYS [password=P] [sentinel=NAME]
+//	history record HOST:PORT CLIENTS KEYS [password=P] [sentinel=NAME] [rotate=SECONDS] [rate=OPS]
 //	history check HISTORY.jsonl HTML
 //
 // record runs CLIENTS clients, each with its own go-redis connection (default
 // options, as an application has them, but no retries: see record.go), doing reads (GET), writes (SET to a
 // value no other write uses) and compare-and-set (a Lua script) on KEYS keys,
-// until SIGTERM. It prints one JSON line per operation: its invocation and
+// until SIGTERM; with rotate, on new keys every SECONDS (see keySpace), and with
+// rate, at most OPS operations a second per client. It prints one JSON line per operation: its invocation and
 // completion times (ns), and its result: "ok", "fail" (Redis answered with an
 // error: the command did not run) or "unknown" (no answer: it may have run).
 //
@@ -51,7 +52,7 @@ func main() {
 }
 
 func usage() {
-	fmt.Fprintln(os.Stderr, "usage: history record HOST:PORT CLIENTS KEYS [password=P] [sentinel=NAME] | history check HISTORY.jsonl HTML")
+	fmt.Fprintln(os.Stderr, "usage: history record HOST:PORT CLIENTS KEYS [password=P] [sentinel=NAME] [rotate=SECONDS] [rate=OPS] | history check HISTORY.jsonl HTML")
 	os.Exit(2)
 }
 

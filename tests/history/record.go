@@ -29,14 +29,45 @@ if (current == false and ARGV[1] == '') or current == ARGV[1] then
 end
 return 0`)
 
+// keySpace names the keys a client works on: KEYS keys, "h:K", or with rotate=S
+// "h:E:K", E counting periods of S seconds from the start, so no key's history
+// grows past one period and Porcupine's search of each stays small however long
+// the recording runs (its memory grows with the square of a key's operations).
+type keySpace struct {
+	keys   int
+	rotate time.Duration // 0: the same keys throughout
+	start  time.Time
+}
+
+// pick is the key of an operation: one of this period's keys; a read looks at the
+// previous period's keys one time in four, so a write lost after its key's period
+// ended (a failover a little later) still shows in the history.
+func (space keySpace) pick(random *rand.Rand, read bool) string {
+	k := random.Intn(space.keys)
+	if space.rotate == 0 {
+		return fmt.Sprintf("h:%d", k)
+	}
+	period := int(time.Since(space.start) / space.rotate)
+	if read && period > 0 && random.Intn(4) == 0 {
+		period--
+	}
+	return fmt.Sprintf("h:%d:%d", period, k)
+}
+
 func record(addr string, clients, keys int, options []string) {
 	password, sentinel := "", ""
+	space := keySpace{keys: keys, start: time.Now()}
+	var pace time.Duration // the least time between two operations of a client
 	for _, option := range options {
 		switch {
 		case strings.HasPrefix(option, "password="):
 			password = strings.TrimPrefix(option, "password=")
 		case strings.HasPrefix(option, "sentinel="):
 			sentinel = strings.TrimPrefix(option, "sentinel=")
+		case strings.HasPrefix(option, "rotate="):
+			space.rotate = time.Duration(atoi(strings.TrimPrefix(option, "rotate="))) * time.Second
+		case strings.HasPrefix(option, "rate="):
+			pace = time.Second / time.Duration(atoi(strings.TrimPrefix(option, "rate=")))
 		}
 	}
 	ctx, stop := signal.NotifyContext(context.Background(), syscall.SIGTERM, syscall.SIGINT)
@@ -67,25 +98,34 @@ func record(addr string, clients, keys int, options []string) {
 		go func(id int, client *redis.Client) {
 			defer group.Done()
 			defer client.Close()
-			runClient(ctx, id, client, keys, emit)
+			runClient(ctx, id, client, space, pace, emit)
 		}(c, client)
 	}
 	group.Wait()
 }
 
-// runClient does random operations until ctx ends. Each write's value is
-// unique ("client-n"), so a read tells which write it saw.
-func runClient(ctx context.Context, id int, client *redis.Client, keys int, emit func(Op)) {
+// runClient does random operations until ctx ends, at most one per pace. Each
+// write's value is unique ("client-n"), so a read tells which write it saw.
+func runClient(
+	ctx context.Context, id int, client *redis.Client, space keySpace, pace time.Duration, emit func(Op),
+) {
 	random := rand.New(rand.NewSource(time.Now().UnixNano() + int64(id)))
 	last := make(map[string]string)
+	next := time.Now()
 	for n := 1; ctx.Err() == nil; n++ {
-		key := fmt.Sprintf("h:%d", random.Intn(keys))
+		if wait := time.Until(next); wait > 0 {
+			time.Sleep(wait)
+		}
+		// From this start, not the last planned one: no burst to catch up after a stall.
+		next = time.Now().Add(pace)
+		roll := random.Intn(10)
+		key := space.pick(random, roll < 4)
 		op := Op{Client: id, Key: key}
 		// Each command on its own deadline, not ctx: a SIGTERM must not turn one into "unknown".
 		cmdCtx, cancel := context.WithTimeout(context.Background(), 2*time.Second)
 		op.Invoke = time.Now().UnixNano()
 		var err error
-		switch roll := random.Intn(10); {
+		switch {
 		case roll < 4:
 			op.Kind = "read"
 			var value string

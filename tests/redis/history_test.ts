@@ -50,6 +50,52 @@ Deno.test("history: five clients against one redis-server make a linearizable hi
   }
 });
 
+Deno.test("history: with rotate and rate, clients move to new keys each period, read the last period's too, and keep their pace", async () => {
+  const tool = await historyTool();
+  const server = await startRedisServer();
+  const dir = await Deno.makeTempDir({ prefix: "history-" });
+  try {
+    const recorder = new Deno.Command(tool, {
+      args: ["record", `127.0.0.1:${server.port}`, "4", "3", "rotate=1", "rate=100"],
+      stdout: "piped",
+    }).spawn();
+    // Read as it comes: a full pipe would hold the clients back.
+    const output = recorder.output();
+    await new Promise((r) => setTimeout(r, 2500));
+    recorder.kill("SIGTERM");
+    const { stdout } = await output;
+    const lines = new TextDecoder().decode(stdout).trim().split("\n");
+    const ops: HistoryOp[] = lines.map((line) => JSON.parse(line));
+    const period = (op: HistoryOp) => Number(/^h:(\d+):[0-2]$/.exec(op.key)![1]);
+    assert.deepEqual(new Set(ops.map(period)), new Set([0, 1, 2]), "periods of 1 s: 0, 1, 2");
+    for (let client = 0; client < 4; client++) {
+      const own = ops.filter((op) => op.client === client);
+      // 100 a second for 2.5 s: an unpaced client does thousands.
+      assert.ok(own.length > 50 && own.length <= 252, `client ${client}: ${own.length} operations`);
+    }
+    // A read of the period before, after a write in the newer one: the same client moved on.
+    const readsBack = ops.filter((op, i) =>
+      op.kind === "read" &&
+      ops.slice(0, i).some((o) => o.client === op.client && period(o) > period(op))
+    );
+    assert.ok(readsBack.length > 0, "some reads look at the last period's keys");
+    assert.ok(
+      ops.every((op) =>
+        op.kind === "read" || period(op) === Math.max(
+            ...ops.filter((o) => o.client === op.client && o.invoke <= op.invoke).map(period),
+          )
+      ),
+      "writes and compare-and-sets only on the current period's keys",
+    );
+    await Deno.writeTextFile(`${dir}/history.jsonl`, lines.join("\n") + "\n");
+    const verdict = await check(tool, `${dir}/history.jsonl`, `${dir}/history.html`);
+    assert.equal(verdict.result, "Ok");
+  } finally {
+    await server.stop();
+    await Deno.remove(dir, { recursive: true });
+  }
+});
+
 Deno.test("history: a stale read is not linearizable, a write with no answer may have happened", async () => {
   const tool = await historyTool();
   const dir = await Deno.makeTempDir({ prefix: "history-" });
