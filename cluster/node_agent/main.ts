@@ -80,6 +80,10 @@ async function main(): Promise<void> {
   // A kubelet started while the API server is down waits for it; nothing restarts an agent.
   await untilDone("node registration", () => registerNode(client, node, version), stop.signal);
   await untilDone("storage class", () => ensureStorageClass(client), stop.signal);
+  if (stop.signal.aborted) {
+    log("node agent stopping");
+    Deno.exit(0);
+  }
   log("node registered", { node: node.name, zone: node.zone, version });
 
   const onError = (what: string) => (error: unknown) => log(what, { error: String(error) });
@@ -129,6 +133,8 @@ async function main(): Promise<void> {
     log,
   });
 
+  /** Pods that never ran here whose removal is under way. */
+  const removing = new Set<string>();
   const handle = (pod: Pod) => {
     const uid = pod.metadata?.uid;
     if (!uid) return;
@@ -138,7 +144,10 @@ async function main(): Promise<void> {
         worker.update(pod);
         worker.terminate(pod.metadata.deletionGracePeriodSeconds ?? 30, true);
       } else {
-        // A pod deleted before it ever ran here has nothing to stop: remove it at once.
+        // A pod deleted before it ever ran here has nothing to stop: remove it at once,
+        // once (every event of it until then would start another removal).
+        if (removing.has(uid)) return;
+        removing.add(uid);
         removePodObject(
           client,
           {
@@ -148,7 +157,7 @@ async function main(): Promise<void> {
           },
           log,
           stop.signal,
-        );
+        ).finally(() => removing.delete(uid));
       }
       return;
     }

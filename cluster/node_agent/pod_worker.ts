@@ -821,7 +821,8 @@ export class PodWorker {
 
   async #flushStatus(): Promise<void> {
     await delay(20);
-    while (this.#statusDirty) {
+    // Once the pod is being removed its address may be another pod's soon: no new patch.
+    while (this.#statusDirty && !this.#tornDown) {
       this.#statusDirty = false;
       const now = new Date().toISOString().replace(/\.\d+Z$/, "Z");
       const snapshot = (r: ContainerRuntime): ContainerSnapshot => ({

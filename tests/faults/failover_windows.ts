@@ -43,13 +43,40 @@ export interface Outage {
   readonly to: number;
 }
 
+/** Whether a step's fault killed the leading operator: alone, or with the master's. */
+function killsLeader(kind: string): boolean {
+  return /^kill-leader(\+|$)|\+leader(\+|$)/.test(kind);
+}
+
+/** How soon after a step that killed the leading operator an outage it caused begins. */
+export const outageOnsetMs = 5000;
+
+/**
+ * The outages the mix itself caused: those that began within
+ * {@linkcode outageOnsetMs} of a step that killed the leading operator (the
+ * other replica then in its restart back-off from an earlier kill). Any other
+ * time without a Ready replica is the operator's own doing (a crash, a hang)
+ * and explains nothing.
+ */
+export function causedOutages(
+  outages: readonly Outage[],
+  steps: readonly TimedFault[],
+): Outage[] {
+  return outages.filter((outage) =>
+    steps.some((s) =>
+      killsLeader(s.kind) && outage.from >= s.at - 1000 &&
+      outage.from <= s.at + outageOnsetMs
+    )
+  );
+}
+
 /**
  * The latest a change of master may come after `step` and still be its
  * failover: the detection window and a few seconds after the heal, or the
  * Lease's recovery too when the leading operator went with the fault (killed,
- * cut off, or stepped down while the control plane was stopped); and when no
- * operator replica ran at some time between the fault and `changeAt` (one
- * killed by the mix, the other waiting out its restart back-off), that long
+ * cut off, or stepped down while the control plane was stopped); and when the
+ * mix left no operator replica running at some time between the fault and
+ * `changeAt` (`outages`, as {@linkcode causedOutages} keeps them), that long
  * after the first one came back, since nothing can fail over before then.
  */
 export function latestExplainedChange(
@@ -76,7 +103,8 @@ export function latestExplainedChange(
  *
  * A change is explained by the last step begun before it if that step took
  * the master away (killed, stopped or isolated it) and the change came no
- * later than {@linkcode latestExplainedChange} allows. Any other change is
+ * later than {@linkcode latestExplainedChange} allows, counting only the
+ * outages of `outages` the mix caused ({@linkcode causedOutages}). Any other change is
  * reported as unexplained (and still given a window).
  */
 export function failoverWindows<S extends TimedFault>(
@@ -86,13 +114,14 @@ export function failoverWindows<S extends TimedFault>(
 ): { windows: Array<LossWindow & { step: S }>; unexplained: number[] } {
   const windows: Array<LossWindow & { step: S }> = [];
   const unexplained: number[] = [];
+  const caused = causedOutages(outages, steps);
   for (const change of changes) {
     const step = steps.findLast((s) => s.at <= change.at);
     if (!step) continue;
     const kind = step.kind.split("+")[0] as FaultKind;
     // Still given a window (a failover after a cut from the replicas, or a slow one, was
     // seen once with an anomaly not yet explained: see docs/measurements.md), but reported.
-    if (!takesMasterAway(kind) || change.at > latestExplainedChange(step, change.at, outages)) {
+    if (!takesMasterAway(kind) || change.at > latestExplainedChange(step, change.at, caused)) {
       unexplained.push(change.at);
     }
     windows.push({
