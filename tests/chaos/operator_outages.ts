@@ -8,7 +8,8 @@
  *
  * @module
  */
-import type { Pod, PodList } from "kubernetes-types/core/v1.d.ts";
+import type { PodList } from "kubernetes-types/core/v1.d.ts";
+import { isPodReady } from "../../src/controller/observe.ts";
 import type { KubeClient } from "../../src/kube/client.ts";
 import type { Outage } from "../faults/failover_windows.ts";
 
@@ -17,11 +18,6 @@ const podsPath =
 
 /** How often the operator's pods are listed. */
 const pollMs = 500;
-
-/** Whether `pod` is Ready (its readiness probe passes: it runs and serves). */
-function isReady(pod: Pod): boolean {
-  return pod.status?.conditions?.some((c) => c.type === "Ready" && c.status === "True") ?? false;
-}
 
 /**
  * Lists the operator's pods every {@linkcode pollMs} until stopped. An
@@ -40,7 +36,7 @@ export class OperatorOutages {
       while (!this.#stop.signal.aborted) {
         const pods = await client.request<PodList>({ path: podsPath }).catch(() => undefined);
         const at = Date.now();
-        if (pods) this.#observe(pods.items.some(isReady), at);
+        if (pods) this.#observe(pods.items.some(isPodReady), at);
         await new Promise((r) => setTimeout(r, pollMs));
       }
     })();

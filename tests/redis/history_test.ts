@@ -16,6 +16,20 @@ async function historyTool(): Promise<string> {
   return tool;
 }
 
+/** The history lines the recorder writes against the redis-server on `port` in `ms`. */
+async function record(tool: string, port: number, args: string[], ms: number): Promise<string[]> {
+  const recorder = new Deno.Command(tool, {
+    args: ["record", `127.0.0.1:${port}`, ...args],
+    stdout: "piped",
+  }).spawn();
+  // Read as it comes: a full pipe would hold the clients back.
+  const output = recorder.output();
+  await new Promise((r) => setTimeout(r, ms));
+  recorder.kill("SIGTERM");
+  const { stdout } = await output;
+  return new TextDecoder().decode(stdout).trim().split("\n");
+}
+
 async function check(tool: string, history: string, html: string) {
   const output = await new Deno.Command(tool, { args: ["check", history, html] }).output();
   assert.ok(output.success, new TextDecoder().decode(output.stderr));
@@ -27,14 +41,7 @@ Deno.test("history: five clients against one redis-server make a linearizable hi
   const server = await startRedisServer();
   const dir = await Deno.makeTempDir({ prefix: "history-" });
   try {
-    const recorder = new Deno.Command(tool, {
-      args: ["record", `127.0.0.1:${server.port}`, "5", "3"],
-      stdout: "piped",
-    }).spawn();
-    await new Promise((r) => setTimeout(r, 1500));
-    recorder.kill("SIGTERM");
-    const { stdout } = await recorder.output();
-    const lines = new TextDecoder().decode(stdout).trim().split("\n");
+    const lines = await record(tool, server.port, ["5", "3"], 1500);
     const ops = lines.map((line) => JSON.parse(line));
     assert.ok(ops.length > 100, `${ops.length} operations`);
     assert.deepEqual(new Set(ops.map((op) => op.client)), new Set([0, 1, 2, 3, 4]));
@@ -55,16 +62,7 @@ Deno.test("history: with rotate and rate, clients move to new keys each period, 
   const server = await startRedisServer();
   const dir = await Deno.makeTempDir({ prefix: "history-" });
   try {
-    const recorder = new Deno.Command(tool, {
-      args: ["record", `127.0.0.1:${server.port}`, "4", "3", "rotate=1", "rate=100"],
-      stdout: "piped",
-    }).spawn();
-    // Read as it comes: a full pipe would hold the clients back.
-    const output = recorder.output();
-    await new Promise((r) => setTimeout(r, 2500));
-    recorder.kill("SIGTERM");
-    const { stdout } = await output;
-    const lines = new TextDecoder().decode(stdout).trim().split("\n");
+    const lines = await record(tool, server.port, ["4", "3", "rotate=1", "rate=100"], 2500);
     const ops: HistoryOp[] = lines.map((line) => JSON.parse(line));
     const period = (op: HistoryOp) => Number(/^h:(\d+):[0-2]$/.exec(op.key)![1]);
     assert.deepEqual(new Set(ops.map(period)), new Set([0, 1, 2]), "periods of 1 s: 0, 1, 2");
